@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what nasx needs on Debian 12, and nothing when it is all there.
+# Idempotent: asks dpkg first, calls apt-get only for missing packages, uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  make cmake ninja-build g++ git ca-certificates
+  libtorch-dev          # LibTorch 1.13: only src/torch and tests
+  libdnnl-dev           # oneDNN: only bench/, the vendor anchor
+  nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev
+  dataset-fashion-mnist # real data for Fisher Potential and training
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,15 @@
+// The nasx subcommands. Each registers itself on the CLI11 app; main.cpp runs the chosen one and
+// turns errors into exit codes (user error: one line on stderr and 2; internal error: 3).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace nasx::cli {
+
+// A registered subcommand: run() returns the process exit code.
+using Runner = std::function<int()>;
+
+Runner add_conv_command(CLI::App& app);
+
+}  // namespace nasx::cli

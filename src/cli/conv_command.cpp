@@ -1,0 +1,147 @@
+// nasx conv: build one convolution, run the generated kernel and the LibTorch reference on the same
+// random input and weights, report their agreement and their median times.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "program/conv_program.h"
+#include "runtime/compiled_op.h"
+#include "support/json.h"
+#include "torch/reference.h"
+
+namespace nasx::cli {
+namespace {
+
+struct ConvArgs {
+  std::string in;
+  int64_t out = 0, kernel = 0, stride = 1, pad = 0, dilation = 1, groups = 1, batch = 1;
+  uint64_t seed = 0;
+  int repeat = 20, warmup = 3;
+  bool bias = false, check = false, json = false;
+};
+
+std::vector<int64_t> parse_chw(const std::string& text) {
+  std::vector<int64_t> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      v.push_back(std::stoll(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      user_error("--in expects C,H,W as three integers, got '", text, "'");
+    }
+  }
+  NASX_USER_CHECK(v.size() == 3, "--in expects C,H,W as three integers, got '", text, "'");
+  return v;
+}
+
+std::string fmt(double v, const char* f = "%.4g") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+int run_conv(const ConvArgs& a) {
+  std::vector<int64_t> chw = parse_chw(a.in);
+  NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
+  NASX_USER_CHECK(a.repeat > 0, "--repeat must be positive, got ", a.repeat);
+  ConvSpec spec{chw[0], chw[1], chw[2], a.out, a.kernel, a.stride, a.pad, a.dilation, a.groups,
+                a.bias};
+  ConvProgram program = ConvProgram::make(spec);
+  Op op = program;
+  Shape in_shape = program.input_shape(a.batch);
+
+  Tensor input = Tensor::random_normal(in_shape, a.seed);
+  std::vector<Tensor> params;
+  uint64_t s = a.seed + 1;
+  for (const ParamSpec& p : param_specs(op)) {
+    double fan_in = num_elements(p.shape) / std::max<int64_t>(p.shape[0], 1);
+    params.push_back(Tensor::random_normal(p.shape, s++, float(1.0 / std::sqrt(fan_in))));
+  }
+  std::vector<const Tensor*> param_ptrs;
+  for (const Tensor& t : params) param_ptrs.push_back(&t);
+
+  CompiledOp kernel = compile_op({op, {in_shape}});
+  Tensor out(kernel.output_shape());
+  kernel.run({&input}, param_ptrs, out);
+
+  Json j;
+  j["program"] = program.to_string();
+  j["input_shape"] = in_shape;
+  j["output_shape"] = kernel.output_shape();
+  j["params"] = program.params();
+  j["macs"] = program.macs(a.batch);
+  bool pass = true;
+  if (a.check) {
+    Agreement ag = compare(out, torch_reference(op, {input}, params));
+    pass = ag.max_rel_err <= 1e-4;
+    j["max_abs_err"] = ag.max_abs_err;
+    j["max_rel_err"] = ag.max_rel_err;
+    j["check"] = pass ? "pass" : "fail";
+  }
+  int threads = std::max(1u, std::thread::hardware_concurrency());
+  set_torch_threads(threads);
+  TimingStats t = measure([&] { kernel.run({&input}, param_ptrs, out); }, a.warmup, a.repeat);
+  TimingStats tt = time_torch_reference(op, {input}, params, a.warmup, a.repeat);
+  double gflops = 2.0 * program.macs(a.batch) / (t.median_ms * 1e6);
+  j["threads"] = threads;
+  j["median_ms"] = t.median_ms;
+  j["min_ms"] = t.min_ms;
+  j["max_ms"] = t.max_ms;
+  j["gflops"] = gflops;
+  j["torch_median_ms"] = tt.median_ms;
+  j["torch_min_ms"] = tt.min_ms;
+  j["torch_max_ms"] = tt.max_ms;
+  j["speedup_vs_torch"] = tt.median_ms / t.median_ms;
+
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << program.to_string();
+    std::cout << "batch " << a.batch << ", params " << program.params() << ", MACs "
+              << program.macs(a.batch) << "\n";
+    if (a.check)
+      std::cout << "max_abs_err " << fmt(j["max_abs_err"]) << "  max_rel_err "
+                << fmt(j["max_rel_err"]) << "  " << (pass ? "PASS" : "FAIL")
+                << " (limit 1e-4)\n";
+    std::cout << "nasx kernel  median " << fmt(t.median_ms, "%.3f") << " ms (min "
+              << fmt(t.min_ms, "%.3f") << ", max " << fmt(t.max_ms, "%.3f") << "), "
+              << fmt(gflops, "%.1f") << " GFLOP/s\n";
+    std::cout << "libtorch     median " << fmt(tt.median_ms, "%.3f") << " ms (min "
+              << fmt(tt.min_ms, "%.3f") << ", max " << fmt(tt.max_ms, "%.3f") << ")\n";
+    std::cout << "speedup vs libtorch " << fmt(tt.median_ms / t.median_ms, "%.2f") << "x ("
+              << threads << " threads, " << a.repeat << " repeats)\n";
+  }
+  return pass ? 0 : 1;
+}
+
+}  // namespace
+
+Runner add_conv_command(CLI::App& app) {
+  auto args = std::make_shared<ConvArgs>();
+  CLI::App* c = app.add_subcommand(
+      "conv", "Build one convolution, check it against LibTorch, and time both");
+  c->add_option("--in", args->in, "input channels, height, width as C,H,W")->required();
+  c->add_option("--out", args->out, "output channels")->required();
+  c->add_option("--kernel", args->kernel, "kernel size K (KxK)")->required();
+  c->add_option("--stride", args->stride, "stride (default 1)");
+  c->add_option("--pad", args->pad, "zero padding on each side (default 0)");
+  c->add_option("--dilation", args->dilation, "dilation (default 1)");
+  c->add_option("--groups", args->groups, "groups (default 1)");
+  c->add_option("--batch", args->batch, "batch size N (default 1)");
+  c->add_option("--seed", args->seed, "seed for input and weights (default 0)");
+  c->add_option("--repeat", args->repeat, "timed repetitions (default 20)");
+  c->add_flag("--bias", args->bias, "add a bias vector");
+  c->add_flag("--check", args->check,
+              "compare with LibTorch; exit 1 when max_rel_err > 1e-4");
+  c->add_flag("--json", args->json, "print JSON instead of text");
+  return [args] { return run_conv(*args); };
+}
+
+}  // namespace nasx::cli

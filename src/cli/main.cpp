@@ -1,0 +1,43 @@
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/commands.h"
+#include "support/error.h"
+
+#ifndef NASX_VERSION
+#define NASX_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"nasx: neural architecture search as program transformation exploration"};
+  app.set_version_flag("--version", std::string("nasx ") + NASX_VERSION);
+  app.require_subcommand(1);
+  std::vector<std::pair<std::string, nasx::cli::Runner>> commands{
+      {"conv", nasx::cli::add_conv_command(app)},
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "nasx: error: " << e.what() << "\n(run 'nasx --help' for usage)\n";
+    return nasx::kUserErrorExit;
+  }
+  try {
+    for (auto& [name, run] : commands)
+      if (app.got_subcommand(name)) return run();
+    nasx::internal_error("no subcommand ran");
+  } catch (const nasx::UserError& e) {
+    std::cerr << "nasx: error: " << e.what() << "\n";
+    return nasx::kUserErrorExit;
+  } catch (const std::exception& e) {
+    std::cerr << "nasx: internal error: " << e.what() << "\n";
+    return nasx::kInternalErrorExit;
+  }
+}

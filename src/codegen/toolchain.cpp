@@ -1,0 +1,208 @@
+#include "codegen/toolchain.h"
+
+#include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "support/hash.h"
+#include "support/log.h"
+
+namespace nasx {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kTrailerMagic[8] = {'N', 'A', 'S', 'X', 'S', 'O', '0', '1'};
+constexpr size_t kTrailerSize = 16;  // 8-byte checksum + 8-byte magic
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// Runs a shell command, capturing stdout and stderr together. Returns the exit status.
+int run_command(const std::string& cmd, std::string* output) {
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  if (!pipe) internal_error("could not start: ", cmd);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream os;
+  os << f.rdbuf();
+  return os.str();
+}
+
+std::string unique_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device rd;
+  return std::to_string(getpid()) + "." + std::to_string(counter++) + "." + std::to_string(rd());
+}
+
+void write_file_atomically(const fs::path& path, const std::string& bytes) {
+  fs::path tmp = path;
+  tmp += ".tmp." + unique_suffix();
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!f) internal_error("could not write ", tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+uint64_t checksum(std::string_view bytes) { return Hasher().add(bytes).low(); }
+
+// The entry is whole when its trailer's magic is present and its checksum matches the body.
+bool entry_is_whole(const fs::path& so) {
+  std::string bytes = read_file(so);
+  if (bytes.size() <= kTrailerSize) return false;
+  size_t body = bytes.size() - kTrailerSize;
+  if (std::memcmp(bytes.data() + body + 8, kTrailerMagic, 8) != 0) return false;
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data() + body, 8);
+  return stored == checksum(std::string_view(bytes.data(), body));
+}
+
+std::shared_ptr<SharedLibrary> try_open(const fs::path& so, std::string* error) {
+  void* h = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char* e = dlerror();
+    *error = e ? e : "unknown dlopen error";
+    return nullptr;
+  }
+  return std::make_shared<SharedLibrary>(h, so);
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs::path& src,
+                 const fs::path& so) {
+  write_file_atomically(src, source);
+  fs::path tmp = so;
+  tmp += ".tmp." + unique_suffix();
+  std::string cmd = cfg.cxx + " " + cfg.flags + " -o " + shell_quote(tmp.string()) + " " +
+                    shell_quote(src.string());
+  log(LogLevel::Info, "compile: ", cmd);
+  std::string output;
+  int status = run_command(cmd, &output);
+  if (status != 0) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw CompileError("code generation produced C++ that did not compile\n  command: " + cmd +
+                       "\n  exit status: " + std::to_string(status) + "\n  compiler said:\n" +
+                       output);
+  }
+  std::string bytes = read_file(tmp);
+  uint64_t sum = checksum(bytes);
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::app);
+    f.write(reinterpret_cast<const char*>(&sum), 8);
+    f.write(kTrailerMagic, 8);
+    if (!f) internal_error("could not finish ", tmp.string());
+  }
+  fs::rename(tmp, so);  // atomic: readers see the old entry, or none, or the whole new one
+}
+
+}  // namespace
+
+ToolchainConfig ToolchainConfig::from_env() {
+  ToolchainConfig c;
+  c.cxx = env_or("NASX_CXX", env_or("CXX", "g++"));
+  bool debug = env_or("NASX_DEBUG", "0") == "1";
+  std::string opt = debug ? "-g -O0" : env_or("NASX_CXXFLAGS", "-O3 -march=native");
+  c.flags = "-std=c++17 -shared -fPIC -fopenmp -fno-math-errno " + opt;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg && *xdg) {
+    c.cache_dir = fs::path(xdg) / "nasx";
+  } else if (home && *home) {
+    c.cache_dir = fs::path(home) / ".cache" / "nasx";
+  } else {
+    c.cache_dir = fs::temp_directory_path() / "nasx-cache";
+  }
+  return c;
+}
+
+SharedLibrary::~SharedLibrary() {
+  if (handle_) dlclose(handle_);
+}
+
+void* SharedLibrary::symbol(const std::string& name) const {
+  void* p = dlsym(handle_, name.c_str());
+  if (!p) internal_error("symbol ", name, " not found in ", path_.string());
+  return p;
+}
+
+std::string compiler_version(const std::string& cxx) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(cxx);
+  if (it != cache.end()) return it->second;
+  std::string out;
+  if (run_command(cxx + " --version", &out) != 0)
+    user_error("the C++ compiler '", cxx, "' (from NASX_CXX/CXX) does not run: ", out);
+  std::string first = out.substr(0, out.find('\n'));
+  cache[cxx] = first;
+  return first;
+}
+
+CompileResult compile_and_load(const std::string& source, const ToolchainConfig& cfg) {
+  std::error_code ec;
+  fs::create_directories(cfg.cache_dir, ec);
+  if (ec) user_error("cannot create the kernel cache ", cfg.cache_dir.string(), ": ", ec.message());
+
+  CompileResult r;
+  r.key = Hasher()
+              .add(source)
+              .add(cfg.cxx)
+              .add(cfg.flags)
+              .add(compiler_version(cfg.cxx))
+              .hex();
+  fs::path so = cfg.cache_dir / (r.key + ".so");
+  fs::path src = cfg.cache_dir / (r.key + ".cpp");
+
+  if (fs::exists(so)) {
+    std::string error;
+    if (entry_is_whole(so)) {
+      if ((r.library = try_open(so, &error))) {
+        r.outcome = CacheOutcome::Hit;
+        return r;
+      }
+    } else {
+      error = "checksum mismatch";
+    }
+    log(LogLevel::Warn, "kernel cache entry ", so.string(), " is corrupt (", error,
+        "); rebuilding it");
+    r.outcome = CacheOutcome::RebuiltCorrupt;
+  } else {
+    r.outcome = CacheOutcome::Miss;
+  }
+  build_entry(source, cfg, src, so);
+  std::string error;
+  r.library = try_open(so, &error);
+  if (!r.library) internal_error("freshly built ", so.string(), " does not load: ", error);
+  return r;
+}
+
+}  // namespace nasx

@@ -1,0 +1,239 @@
+#include "lower/loop_nest.h"
+
+#include <functional>
+#include <limits>
+
+#include "support/error.h"
+
+namespace nasx {
+namespace {
+
+// Not `using namespace ir`: the IR's Add node and the Add operator share a name.
+using ir::Block;
+using ir::Buffer;
+using ir::Call;
+using ir::Expr;
+using ir::f32;
+using ir::For;
+using ir::ForKind;
+using ir::IfThenElse;
+using ir::LetStmt;
+using ir::Load;
+using ir::make_buffer;
+using ir::max;
+using ir::min;
+using ir::Stmt;
+using ir::Store;
+using ir::Type;
+using ir::Var;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+constexpr int64_t kChunk = 4096;  // elements per parallel task in elementwise kernels
+
+Expr var(const char* name) { return Var::make(name); }
+Expr fvar(const char* name) { return Var::make(name, Type::f32()); }
+Stmt loop(const Expr& v, Expr mn, Expr extent, Stmt body, ForKind k = ForKind::Serial) {
+  return For::make(v, std::move(mn), std::move(extent), k, std::move(body));
+}
+// ceil(a / b) with floor division, b > 0.
+Expr ceil_div(Expr a, int64_t b) { return (a + (b - 1)) / b; }
+
+struct Builder {
+  const std::vector<Shape>& in;
+  Shape out_shape;
+  std::vector<Buffer> inputs, params;
+  Buffer output;
+
+  // Elementwise over flat buffers of `count` elements: parallel chunks, vectorized inside.
+  Stmt elementwise(int64_t count, const std::function<Expr(const Expr&)>& value) {
+    Expr o = var("chunk"), i = var("i");
+    Expr start = o * kChunk;
+    Stmt inner = loop(i, start, min(Expr(kChunk), Expr(count) - start),
+                      Store::make(output, {i}, value(i)), ForKind::Vectorized);
+    return loop(o, 0, (count + kChunk - 1) / kChunk, inner, ForKind::Parallel);
+  }
+
+  Stmt conv(const ConvProgram& p) {
+    int64_t batch = in[0][0];
+    std::vector<Stmt> nests;
+    for (size_t si = 0; si < p.statements.size(); ++si) {
+      const ConvStatement& s = p.statements[si];
+      const Buffer& w = params[si];
+      Expr nco = var("n_co"), n = var("n"), co = var("co"), y = var("y"), x = var("x");
+      Expr ci = var("ci"), ky = var("ky"), kx = var("kx"), c_in = var("c_in"), iy = var("iy");
+      Expr wv = fvar("w"), x_lo = var("x_lo"), x_hi = var("x_hi");
+      int64_t cos = s.out_channels();
+
+      Expr init_value = p.bias ? Load::make(params.back(), {co}) : f32(0);
+      Stmt init = loop(x, 0, p.out_w, Store::make(output, {n, co, y, x}, init_value),
+                       ForKind::Vectorized);
+
+      Expr ix = x * p.stride + kx * p.dilation + s.col_offset;
+      Expr acc = Load::make(output, {n, co, y, x}) + wv * Load::make(inputs[0], {n, c_in, iy, ix});
+      Stmt row = loop(x, x_lo, x_hi - x_lo, Store::make(output, {n, co, y, x}, acc),
+                      ForKind::Vectorized);
+      // Valid x for this kx: 0 <= stride*x + dilation*kx + col_offset < W.
+      Expr lo = max(Expr(0), ceil_div(Expr(0) - kx * p.dilation - s.col_offset, p.stride));
+      Expr hi = min(Expr(p.out_w),
+                    (Expr(p.in_w - 1) - kx * p.dilation - s.col_offset) / p.stride + 1);
+      row = LetStmt::make(x_lo, lo, LetStmt::make(x_hi, max(hi, x_lo), row));
+      row = LetStmt::make(wv, Load::make(w, {co - s.co_begin, ci, ky, kx}), row);
+      Stmt kx_loop = loop(kx, 0, p.kernel, row);
+      Stmt ky_body = IfThenElse::make(Expr(s.row_begin) <= iy && iy < Expr(s.row_end), kx_loop);
+      ky_body = LetStmt::make(iy, y * p.stride + ky * p.dilation + s.row_offset, ky_body);
+      Stmt ci_body = LetStmt::make(c_in, s.input_channel(co, ci), loop(ky, 0, p.kernel, ky_body));
+      Stmt y_body = Block::make({init, loop(ci, 0, s.ci_per_group, ci_body)});
+      Stmt body = loop(y, s.y_begin, s.y_end - s.y_begin, y_body);
+      body = LetStmt::make(co, Expr(s.co_begin) + nco % cos, body);
+      body = LetStmt::make(n, nco / cos, body);
+      nests.push_back(loop(nco, 0, batch * cos, body, ForKind::Parallel));
+    }
+    return Block::make(std::move(nests));
+  }
+
+  Stmt batch_norm(const BatchNorm& b) {
+    const Shape& s = in[0];
+    Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
+    Expr scale = fvar("scale"), shift = fvar("shift");
+    Stmt inner = loop(x, 0, s[3],
+                      Store::make(output, {n, c, y, x},
+                                  Load::make(inputs[0], {n, c, y, x}) * scale + shift),
+                      ForKind::Vectorized);
+    Stmt body = loop(y, 0, s[2], inner);
+    Expr sc = Load::make(params[0], {c}) /
+              Call::make(Type::f32(), "sqrtf", {Load::make(params[3], {c}) + f32(b.eps)});
+    body = LetStmt::make(shift, Load::make(params[1], {c}) - Load::make(params[2], {c}) * scale,
+                         body);
+    body = LetStmt::make(scale, sc, body);
+    body = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], body));
+    return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
+  }
+
+  Stmt concat(const Concat& c) {
+    std::vector<Stmt> parts;
+    int64_t offset = 0;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Shape& s = in[k];
+      Expr nc = var("n_c"), n = var("n"), ch = var("c"), i = var("i");
+      Stmt inner = loop(i, 0, s[2] * s[3],
+                        Store::make(output, {n, ch + offset, i}, Load::make(inputs[k], {n, ch, i})),
+                        ForKind::Vectorized);
+      Stmt body = LetStmt::make(ch, nc % s[1], LetStmt::make(n, nc / s[1], inner));
+      parts.push_back(loop(nc, 0, s[0] * s[1], body, ForKind::Parallel));
+      offset += c.channels[k];
+    }
+    return Block::make(std::move(parts));
+  }
+
+  // Max or average pooling. The ky/kx ranges are clipped to the input, so no guard is needed;
+  // max pooling's padding is -inf and thus never selected, average pooling divides by K*K.
+  Stmt pool(int64_t kernel, int64_t stride, int64_t pad, bool is_max) {
+    const Shape& s = in[0];
+    Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
+    Expr ky = var("ky"), kx = var("kx");
+    Expr iy = y * stride + ky - pad, ix = x * stride + kx - pad;
+    Expr cur = Load::make(output, {n, c, y, x}), v = Load::make(inputs[0], {n, c, iy, ix});
+    Stmt update = Store::make(output, {n, c, y, x}, is_max ? max(cur, v) : cur + v);
+    auto range = [&](const Expr& k, const Expr& pos, int64_t size, Stmt body) {
+      Expr lo = max(Expr(0), Expr(pad) - pos * stride);
+      Expr hi = min(Expr(kernel), Expr(size + pad) - pos * stride);
+      return loop(k, lo, hi - lo, std::move(body));
+    };
+    Stmt window = range(ky, y, s[2], range(kx, x, s[3], update));
+    float init = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+    std::vector<Stmt> steps{Store::make(output, {n, c, y, x}, f32(init)), window};
+    if (!is_max)
+      steps.push_back(Store::make(output, {n, c, y, x}, cur * f32(1.0 / double(kernel * kernel))));
+    Stmt body = loop(y, 0, out_shape[2], loop(x, 0, out_shape[3], Block::make(steps)));
+    body = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], body));
+    return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
+  }
+
+  Stmt global_avg_pool() {
+    const Shape& s = in[0];
+    Expr nc = var("n_c"), i = var("i");
+    Expr cur = Load::make(output, {nc});
+    Stmt sum = loop(i, 0, s[2] * s[3], Store::make(output, {nc}, cur + Load::make(inputs[0], {nc, i})));
+    Stmt body = Block::make({Store::make(output, {nc}, f32(0)), sum,
+                             Store::make(output, {nc}, cur * f32(1.0 / double(s[2] * s[3])))});
+    return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
+  }
+
+  Stmt linear(const Linear& l) {
+    Expr o = var("o"), n = var("n"), i = var("i");
+    Expr cur = Load::make(output, {n, o});
+    Stmt dot = loop(i, 0, l.in_features,
+                    Store::make(output, {n, o},
+                                cur + Load::make(params[0], {o, i}) * Load::make(inputs[0], {n, i})));
+    Expr init = l.bias ? Load::make(params[1], {o}) : f32(0);
+    Stmt body = loop(n, 0, in[0][0], Block::make({Store::make(output, {n, o}, init), dot}));
+    return loop(o, 0, l.out_features, body, ForKind::Parallel);
+  }
+};
+
+// Buffer shapes as the loops index them: elementwise kernels see flat buffers, concat sees
+// [N, C, H*W], global pooling [N*C, H*W]; the rest see the activation's own shape.
+Shape view(const Op& op, const Shape& s) {
+  if (std::holds_alternative<Relu>(op) || std::holds_alternative<Add>(op) ||
+      std::holds_alternative<Flatten>(op))
+    return {num_elements(s)};
+  if (std::holds_alternative<Concat>(op)) return {s[0], s[1], s[2] * s[3]};
+  if (std::holds_alternative<GlobalAvgPool>(op)) return {s[0] * s[1], s[2] * s[3]};
+  return s;
+}
+
+}  // namespace
+
+LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
+                              const std::string& name) {
+  Shape out = infer_shape(op, inputs);
+  Builder b{inputs, out, {}, {}, nullptr};
+  for (size_t i = 0; i < inputs.size(); ++i)
+    b.inputs.push_back(make_buffer("in" + std::to_string(i), view(op, inputs[i])));
+  for (const ParamSpec& p : param_specs(op)) b.params.push_back(make_buffer(p.name, p.shape));
+  b.output = make_buffer("out", std::holds_alternative<GlobalAvgPool>(op)
+                                    ? Shape{out[0] * out[1]}
+                                    : view(op, out));
+
+  Stmt body = std::visit(
+      Overloaded{
+          [&](const ConvProgram& p) { return b.conv(p); },
+          [&](const BatchNorm& bn) { return b.batch_norm(bn); },
+          [&](const Relu&) {
+            return b.elementwise(num_elements(out), [&](const Expr& i) {
+              return max(Load::make(b.inputs[0], {i}), f32(0));
+            });
+          },
+          [&](const Add&) {
+            return b.elementwise(num_elements(out), [&](const Expr& i) {
+              return Load::make(b.inputs[0], {i}) + Load::make(b.inputs[1], {i});
+            });
+          },
+          [&](const Concat& c) { return b.concat(c); },
+          [&](const MaxPool& m) { return b.pool(m.kernel, m.stride, m.pad, true); },
+          [&](const AvgPool& a) { return b.pool(a.kernel, a.stride, a.pad, false); },
+          [&](const GlobalAvgPool&) { return b.global_avg_pool(); },
+          [&](const Linear& l) { return b.linear(l); },
+          [&](const Flatten&) {
+            return b.elementwise(num_elements(out),
+                                 [&](const Expr& i) { return Load::make(b.inputs[0], {i}); });
+          },
+      },
+      op);
+
+  LoweredKernel k;
+  k.name = name;
+  k.args = b.inputs;
+  k.args.insert(k.args.end(), b.params.begin(), b.params.end());
+  k.args.push_back(b.output);
+  k.body = body;
+  return k;
+}
+
+}  // namespace nasx

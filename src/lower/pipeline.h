@@ -1,0 +1,16 @@
+// The lowering pipeline: one function, the passes in order (pipeline.cpp is the list).
+#pragma once
+
+#include "lower/kernel.h"
+#include "program/ops.h"
+
+namespace nasx {
+
+struct LowerOptions {
+  bool print_each_pass = false;  // also on when NASX_PRINT_IR=1
+};
+
+LoweredKernel lower(const Op& op, const std::vector<Shape>& inputs, const std::string& name,
+                    const LowerOptions& options = {});
+
+}  // namespace nasx

@@ -1,0 +1,41 @@
+// A compiled operator: one generated kernel bound to its operator and shapes, callable on host
+// tensors. Many operators compile into one shared library (compile_ops), which is how tests and
+// the tuner amortise the compiler's start-up.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "codegen/module.h"
+#include "program/ops.h"
+
+namespace nasx {
+
+struct OpInstance {
+  Op op;
+  std::vector<Shape> inputs;
+};
+
+class CompiledOp {
+ public:
+  CompiledOp(OpInstance inst, Shape output, KernelFn fn, std::shared_ptr<CompiledModule> module)
+      : inst_(std::move(inst)), output_(std::move(output)), fn_(fn), module_(std::move(module)) {}
+
+  const Shape& output_shape() const { return output_; }
+  // Checks shapes (a mismatch is a UserError), then runs the kernel into `out`.
+  void run(const std::vector<const Tensor*>& inputs, const std::vector<const Tensor*>& params,
+           Tensor& out) const;
+  Tensor run(const std::vector<const Tensor*>& inputs,
+             const std::vector<const Tensor*>& params) const;
+
+ private:
+  OpInstance inst_;
+  Shape output_;
+  KernelFn fn_;
+  std::shared_ptr<CompiledModule> module_;  // keeps the library loaded
+};
+
+std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops);
+CompiledOp compile_op(const OpInstance& op);
+
+}  // namespace nasx
