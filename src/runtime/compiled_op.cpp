@@ -1,5 +1,10 @@
 #include "runtime/compiled_op.h"
 
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
+
 #include "lower/pipeline.h"
 #include "support/error.h"
 
@@ -44,10 +49,36 @@ std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
     outputs.push_back(infer_shape(ops[i].op, ops[i].inputs));
     kernels.push_back(lower(ops[i].op, ops[i].inputs, "nasx_op" + std::to_string(i)));
   }
-  auto module = std::make_shared<CompiledModule>(CompiledModule::build(kernels));
+  // Chunks of kernels per shared library, compiled concurrently: one compiler per core.
+  constexpr size_t kPerLibrary = 24;
+  size_t chunks = (kernels.size() + kPerLibrary - 1) / kPerLibrary;
+  std::vector<std::shared_ptr<CompiledModule>> modules(chunks);
+  std::vector<std::exception_ptr> errors(chunks);
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t c; (c = next++) < chunks;) {
+      try {
+        size_t lo = c * kPerLibrary, hi = std::min(kernels.size(), lo + kPerLibrary);
+        std::vector<LoweredKernel> part(kernels.begin() + lo, kernels.begin() + hi);
+        modules[c] = std::make_shared<CompiledModule>(CompiledModule::build(part));
+      } catch (...) {
+        errors[c] = std::current_exception();
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(chunks, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+
   std::vector<CompiledOp> out;
-  for (size_t i = 0; i < ops.size(); ++i)
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const auto& module = modules[i / kPerLibrary];
     out.emplace_back(ops[i], outputs[i], module->function(kernels[i].name), module);
+  }
   return out;
 }
 
