@@ -17,6 +17,19 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, nasx::cli::Runner>> commands{
       {"conv", nasx::cli::add_conv_command(app)},
   };
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (auto& [name, run] : commands) {
+      known = known || name == argv[1];
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    if (!known) {
+      std::cerr << "nasx: error: unknown command '" << argv[1] << "' (commands: " << names
+                << ")\n";
+      return nasx::kUserErrorExit;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

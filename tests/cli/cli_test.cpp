@@ -75,7 +75,7 @@ TEST(Cli, BadInputIsAClearUserError) {
   expect_user_error("conv --in 8,8,8 --out 8 --kernel 3 --batch 0", "--batch must be positive");
   expect_user_error("conv --in 8,8,8 --out 8", "--kernel");
   expect_user_error("conv --in 8,8,8 --out 8 --kernel x", "--kernel");
-  expect_user_error("frobnicate", "frobnicate");
+  expect_user_error("frobnicate", "unknown command 'frobnicate'");
   expect_user_error("", "A subcommand is required");
 }
 
