@@ -51,8 +51,8 @@ int run_conv(const ConvArgs& a) {
   std::vector<int64_t> chw = parse_chw(a.in);
   NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
   NASX_USER_CHECK(a.repeat > 0, "--repeat must be positive, got ", a.repeat);
-  ConvSpec spec{chw[0], chw[1], chw[2], a.out, a.kernel, a.stride, a.pad, a.dilation, a.groups,
-                a.bias};
+  ConvSpec spec{chw[0],   chw[1], chw[2],     a.out,    a.kernel,
+                a.stride, a.pad,  a.dilation, a.groups, a.bias};
   ConvProgram program = ConvProgram::make(spec);
   Op op = program;
   Shape in_shape = program.input_shape(a.batch);
@@ -108,8 +108,7 @@ int run_conv(const ConvArgs& a) {
               << program.macs(a.batch) << "\n";
     if (a.check)
       std::cout << "max_abs_err " << fmt(j["max_abs_err"]) << "  max_rel_err "
-                << fmt(j["max_rel_err"]) << "  " << (pass ? "PASS" : "FAIL")
-                << " (limit 1e-4)\n";
+                << fmt(j["max_rel_err"]) << "  " << (pass ? "PASS" : "FAIL") << " (limit 1e-4)\n";
     std::cout << "nasx kernel  median " << fmt(t.median_ms, "%.3f") << " ms (min "
               << fmt(t.min_ms, "%.3f") << ", max " << fmt(t.max_ms, "%.3f") << "), "
               << fmt(gflops, "%.1f") << " GFLOP/s\n";
@@ -125,8 +124,8 @@ int run_conv(const ConvArgs& a) {
 
 Runner add_conv_command(CLI::App& app) {
   auto args = std::make_shared<ConvArgs>();
-  CLI::App* c = app.add_subcommand(
-      "conv", "Build one convolution, check it against LibTorch, and time both");
+  CLI::App* c =
+      app.add_subcommand("conv", "Build one convolution, check it against LibTorch, and time both");
   c->add_option("--in", args->in, "input channels, height, width as C,H,W")->required();
   c->add_option("--out", args->out, "output channels")->required();
   c->add_option("--kernel", args->kernel, "kernel size K (KxK)")->required();
@@ -138,8 +137,7 @@ Runner add_conv_command(CLI::App& app) {
   c->add_option("--seed", args->seed, "seed for input and weights (default 0)");
   c->add_option("--repeat", args->repeat, "timed repetitions (default 20)");
   c->add_flag("--bias", args->bias, "add a bias vector");
-  c->add_flag("--check", args->check,
-              "compare with LibTorch; exit 1 when max_rel_err > 1e-4");
+  c->add_flag("--check", args->check, "compare with LibTorch; exit 1 when max_rel_err > 1e-4");
   c->add_flag("--json", args->json, "print JSON instead of text");
   return [args] { return run_conv(*args); };
 }

@@ -25,8 +25,7 @@ int main(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + name;
     }
     if (!known) {
-      std::cerr << "nasx: error: unknown command '" << argv[1] << "' (commands: " << names
-                << ")\n";
+      std::cerr << "nasx: error: unknown command '" << argv[1] << "' (commands: " << names << ")\n";
       return nasx::kUserErrorExit;
     }
   }

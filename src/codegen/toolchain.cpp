@@ -66,7 +66,9 @@ void write_file_atomically(const fs::path& path, const std::string& bytes) {
   fs::rename(tmp, path);
 }
 
-uint64_t checksum(std::string_view bytes) { return Hasher().add(bytes).low(); }
+uint64_t checksum(std::string_view bytes) {
+  return Hasher().add(bytes).low();
+}
 
 // The entry is whole when its trailer's magic is present and its checksum matches the body.
 bool entry_is_whole(const fs::path& so) {
@@ -173,12 +175,7 @@ CompileResult compile_and_load(const std::string& source, const ToolchainConfig&
   if (ec) user_error("cannot create the kernel cache ", cfg.cache_dir.string(), ": ", ec.message());
 
   CompileResult r;
-  r.key = Hasher()
-              .add(source)
-              .add(cfg.cxx)
-              .add(cfg.flags)
-              .add(compiler_version(cfg.cxx))
-              .hex();
+  r.key = Hasher().add(source).add(cfg.cxx).add(cfg.flags).add(compiler_version(cfg.cxx)).hex();
   fs::path so = cfg.cache_dir / (r.key + ".so");
   fs::path src = cfg.cache_dir / (r.key + ".cpp");
 

@@ -32,7 +32,8 @@ struct ToolchainConfig {
 
 class SharedLibrary {
  public:
-  SharedLibrary(void* handle, std::filesystem::path path) : handle_(handle), path_(std::move(path)) {}
+  SharedLibrary(void* handle, std::filesystem::path path)
+      : handle_(handle), path_(std::move(path)) {}
   ~SharedLibrary();
   SharedLibrary(const SharedLibrary&) = delete;
   SharedLibrary& operator=(const SharedLibrary&) = delete;

@@ -12,11 +12,11 @@ class Comparer {
     if (!a.defined() || !b.defined()) return false;
     if (a->kind != b->kind || !(a.type() == b.type())) return false;
     switch (a->kind) {
-#define NASX_X(name, op)                                                        \
-  case NodeKind::name: {                                                        \
-    auto* x = static_cast<const name*>(a.get());                                \
-    auto* y = static_cast<const name*>(b.get());                                \
-    return expr(x->a, y->a) && expr(x->b, y->b);                                \
+#define NASX_X(name, op)                         \
+  case NodeKind::name: {                         \
+    auto* x = static_cast<const name*>(a.get()); \
+    auto* y = static_cast<const name*>(b.get()); \
+    return expr(x->a, y->a) && expr(x->b, y->b); \
   }
       NASX_IR_BINARY_NODES(NASX_X)
 #undef NASX_X
@@ -99,7 +99,10 @@ class Comparer {
     auto saved = bound_.find(va.get()) != bound_.end() ? bound_[va.get()] : nullptr;
     bound_[va.get()] = vb.get();
     bool r = body();
-    if (saved) bound_[va.get()] = saved; else bound_.erase(va.get());
+    if (saved)
+      bound_[va.get()] = saved;
+    else
+      bound_.erase(va.get());
     return r;
   }
 
@@ -110,7 +113,11 @@ class Comparer {
 
 }  // namespace
 
-bool equal(const Expr& a, const Expr& b) { return Comparer().expr(a, b); }
-bool equal(const Stmt& a, const Stmt& b) { return Comparer().stmt(a, b); }
+bool equal(const Expr& a, const Expr& b) {
+  return Comparer().expr(a, b);
+}
+bool equal(const Stmt& a, const Stmt& b) {
+  return Comparer().stmt(a, b);
+}
 
 }  // namespace nasx::ir

@@ -17,10 +17,14 @@ const char* node_kind_name(NodeKind kind) {
 
 const char* for_kind_name(ForKind k) {
   switch (k) {
-    case ForKind::Serial: return "for";
-    case ForKind::Parallel: return "parallel";
-    case ForKind::Vectorized: return "vectorized";
-    case ForKind::Unrolled: return "unrolled";
+    case ForKind::Serial:
+      return "for";
+    case ForKind::Parallel:
+      return "parallel";
+    case ForKind::Vectorized:
+      return "vectorized";
+    case ForKind::Unrolled:
+      return "unrolled";
   }
   return "?";
 }
@@ -31,11 +35,15 @@ Buffer make_buffer(std::string name, std::vector<int64_t> shape, Type elem) {
 
 Expr::Expr(int64_t v) : node_(std::make_shared<const IntImm>(v)) {}
 
-Expr IntImm::make(int64_t v) { return Expr(std::make_shared<const IntImm>(v)); }
+Expr IntImm::make(int64_t v) {
+  return Expr(std::make_shared<const IntImm>(v));
+}
 Expr IntImm::make_bool(bool b) {
   return Expr(std::make_shared<const IntImm>(b ? 1 : 0, Type::boolean()));
 }
-Expr FloatImm::make(double v) { return Expr(std::make_shared<const FloatImm>(v)); }
+Expr FloatImm::make(double v) {
+  return Expr(std::make_shared<const FloatImm>(v));
+}
 Expr Var::make(std::string name_hint, Type t) {
   return Expr(std::make_shared<const Var>(std::move(name_hint), t));
 }
@@ -116,8 +124,8 @@ Stmt Store::make(Buffer b, std::vector<Expr> indices, Expr value) {
 
 Stmt IfThenElse::make(Expr c, Stmt then_case, Stmt else_case) {
   NASX_ASSERT(c.defined() && c.type().is_bool() && then_case.defined(), "if statement");
-  return Stmt(std::make_shared<const IfThenElse>(std::move(c), std::move(then_case),
-                                                 std::move(else_case)));
+  return Stmt(
+      std::make_shared<const IfThenElse>(std::move(c), std::move(then_case), std::move(else_case)));
 }
 
 Stmt Block::make(std::vector<Stmt> stmts) {
@@ -133,19 +141,45 @@ Stmt Block::make(std::vector<Stmt> stmts) {
   return Stmt(std::make_shared<const Block>(std::move(flat)));
 }
 
-Expr operator+(Expr a, Expr b) { return Add::make(std::move(a), std::move(b)); }
-Expr operator-(Expr a, Expr b) { return Sub::make(std::move(a), std::move(b)); }
-Expr operator*(Expr a, Expr b) { return Mul::make(std::move(a), std::move(b)); }
-Expr operator/(Expr a, Expr b) { return Div::make(std::move(a), std::move(b)); }
-Expr operator%(Expr a, Expr b) { return Mod::make(std::move(a), std::move(b)); }
-Expr operator<(Expr a, Expr b) { return LT::make(std::move(a), std::move(b)); }
-Expr operator<=(Expr a, Expr b) { return LE::make(std::move(a), std::move(b)); }
-Expr operator>(Expr a, Expr b) { return LT::make(std::move(b), std::move(a)); }
-Expr operator>=(Expr a, Expr b) { return LE::make(std::move(b), std::move(a)); }
-Expr operator&&(Expr a, Expr b) { return And::make(std::move(a), std::move(b)); }
-Expr min(Expr a, Expr b) { return Min::make(std::move(a), std::move(b)); }
-Expr max(Expr a, Expr b) { return Max::make(std::move(a), std::move(b)); }
-Expr f32(double v) { return FloatImm::make(v); }
+Expr operator+(Expr a, Expr b) {
+  return Add::make(std::move(a), std::move(b));
+}
+Expr operator-(Expr a, Expr b) {
+  return Sub::make(std::move(a), std::move(b));
+}
+Expr operator*(Expr a, Expr b) {
+  return Mul::make(std::move(a), std::move(b));
+}
+Expr operator/(Expr a, Expr b) {
+  return Div::make(std::move(a), std::move(b));
+}
+Expr operator%(Expr a, Expr b) {
+  return Mod::make(std::move(a), std::move(b));
+}
+Expr operator<(Expr a, Expr b) {
+  return LT::make(std::move(a), std::move(b));
+}
+Expr operator<=(Expr a, Expr b) {
+  return LE::make(std::move(a), std::move(b));
+}
+Expr operator>(Expr a, Expr b) {
+  return LT::make(std::move(b), std::move(a));
+}
+Expr operator>=(Expr a, Expr b) {
+  return LE::make(std::move(b), std::move(a));
+}
+Expr operator&&(Expr a, Expr b) {
+  return And::make(std::move(a), std::move(b));
+}
+Expr min(Expr a, Expr b) {
+  return Min::make(std::move(a), std::move(b));
+}
+Expr max(Expr a, Expr b) {
+  return Max::make(std::move(a), std::move(b));
+}
+Expr f32(double v) {
+  return FloatImm::make(v);
+}
 
 const int64_t* as_const_int(const Expr& e) {
   const IntImm* i = e.as<IntImm>();

@@ -1,7 +1,7 @@
 // The loop-nest IR. Every node kind is named once, in the lists below; the kind enum, the visitor,
 // the mutator and the printer's dispatch are generated from them. Nodes are immutable structs with
-// public fields and a static make(); handles (Expr, Stmt) are ref-counted. Variables and buffers are
-// identified by object (pointer identity), never by name: the printer makes names unique.
+// public fields and a static make(); handles (Expr, Stmt) are ref-counted. Variables and buffers
+// are identified by object (pointer identity), never by name: the printer makes names unique.
 #pragma once
 
 #include <cstdint>
@@ -229,7 +229,10 @@ struct Store : NodeBase<NodeKind::Store, StmtNode> {
   std::vector<Expr> indices;
   Expr value;
   Store(Buffer b, std::vector<Expr> i, Expr v)
-      : NodeBase{NodeKind::Store}, buffer(std::move(b)), indices(std::move(i)), value(std::move(v)) {}
+      : NodeBase{NodeKind::Store},
+        buffer(std::move(b)),
+        indices(std::move(i)),
+        value(std::move(v)) {}
   static Stmt make(Buffer b, std::vector<Expr> indices, Expr value);
 };
 

@@ -15,8 +15,12 @@ std::string IRPrinter::unique(const void* key, const std::string& hint) {
   return name;
 }
 
-std::string IRPrinter::name_of(const Var* v) { return unique(v, v->name_hint); }
-std::string IRPrinter::name_of(const Buffer& b) { return unique(b.get(), b->name); }
+std::string IRPrinter::name_of(const Var* v) {
+  return unique(v, v->name_hint);
+}
+std::string IRPrinter::name_of(const Buffer& b) {
+  return unique(b.get(), b->name);
+}
 
 void IRPrinter::indent() {
   for (int i = 0; i < indent_; ++i) os_ << "  ";
@@ -45,34 +49,39 @@ const char* binary_symbol(NodeKind k) {
 }
 }  // namespace
 
-#define NASX_X(name, op)                                                     \
-  void IRPrinter::visit(const name* n) {                                     \
-    if (n->kind == NodeKind::Min || n->kind == NodeKind::Max) {              \
-      os_ << binary_symbol(n->kind) << "(";                                  \
-      visit_expr(n->a);                                                      \
-      os_ << ", ";                                                           \
-      visit_expr(n->b);                                                      \
-      os_ << ")";                                                            \
-      return;                                                                \
-    }                                                                        \
-    os_ << "(";                                                              \
-    visit_expr(n->a);                                                        \
-    os_ << " " << binary_symbol(n->kind) << " ";                             \
-    visit_expr(n->b);                                                        \
-    os_ << ")";                                                              \
+#define NASX_X(name, op)                                        \
+  void IRPrinter::visit(const name* n) {                        \
+    if (n->kind == NodeKind::Min || n->kind == NodeKind::Max) { \
+      os_ << binary_symbol(n->kind) << "(";                     \
+      visit_expr(n->a);                                         \
+      os_ << ", ";                                              \
+      visit_expr(n->b);                                         \
+      os_ << ")";                                               \
+      return;                                                   \
+    }                                                           \
+    os_ << "(";                                                 \
+    visit_expr(n->a);                                           \
+    os_ << " " << binary_symbol(n->kind) << " ";                \
+    visit_expr(n->b);                                           \
+    os_ << ")";                                                 \
   }
 NASX_IR_BINARY_NODES(NASX_X)
 #undef NASX_X
 
 void IRPrinter::visit(const IntImm* n) {
-  if (n->type.is_bool()) os_ << (n->value ? "true" : "false"); else os_ << n->value;
+  if (n->type.is_bool())
+    os_ << (n->value ? "true" : "false");
+  else
+    os_ << n->value;
 }
 void IRPrinter::visit(const FloatImm* n) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.9gf", n->value);
   os_ << buf;
 }
-void IRPrinter::visit(const Var* n) { os_ << name_of(n); }
+void IRPrinter::visit(const Var* n) {
+  os_ << name_of(n);
+}
 void IRPrinter::visit(const Not* n) {
   os_ << "!";
   visit_expr(n->a);
@@ -162,7 +171,11 @@ std::string to_string(const Stmt& s) {
   IRPrinter(os).print(s);
   return os.str();
 }
-std::ostream& operator<<(std::ostream& os, const Expr& e) { return os << to_string(e); }
-std::ostream& operator<<(std::ostream& os, const Stmt& s) { return os << to_string(s); }
+std::ostream& operator<<(std::ostream& os, const Expr& e) {
+  return os << to_string(e);
+}
+std::ostream& operator<<(std::ostream& os, const Stmt& s) {
+  return os << to_string(s);
+}
 
 }  // namespace nasx::ir

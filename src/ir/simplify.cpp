@@ -14,7 +14,9 @@ int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
+int64_t floor_mod(int64_t a, int64_t b) {
+  return a - floor_div(a, b) * b;
+}
 
 // sum(coefficient * atom) + constant, over integer expressions.
 struct LinearForm {
@@ -169,10 +171,14 @@ class Simplifier : public IRMutator {
     Expr a = mutate(n->a), b = mutate(n->b);
     if (auto d = constant_difference(a, b)) {
       switch (T::kNodeKind) {
-        case NodeKind::EQ: return IntImm::make_bool(*d == 0);
-        case NodeKind::NE: return IntImm::make_bool(*d != 0);
-        case NodeKind::LT: return IntImm::make_bool(*d < 0);
-        default: return IntImm::make_bool(*d <= 0);
+        case NodeKind::EQ:
+          return IntImm::make_bool(*d == 0);
+        case NodeKind::NE:
+          return IntImm::make_bool(*d != 0);
+        case NodeKind::LT:
+          return IntImm::make_bool(*d < 0);
+        default:
+          return IntImm::make_bool(*d <= 0);
       }
     }
     return a.same_as(n->a) && b.same_as(n->b) ? self : T::make(a, b);
@@ -207,7 +213,8 @@ class Simplifier : public IRMutator {
 
   Stmt visit(const LetStmt* n, const Stmt& self) override {
     Expr v = mutate(n->value);
-    if (v.as<IntImm>() || v.as<FloatImm>() || v.as<Var>()) return mutate(substitute(n->body, n->var, v));
+    if (v.as<IntImm>() || v.as<FloatImm>() || v.as<Var>())
+      return mutate(substitute(n->body, n->var, v));
     Stmt b = mutate(n->body);
     if (is_no_op(b)) return b;
     return v.same_as(n->value) && b.same_as(n->body) ? self : LetStmt::make(n->var, v, b);
@@ -244,7 +251,11 @@ class Simplifier : public IRMutator {
 
 }  // namespace
 
-Expr simplify(const Expr& e) { return Simplifier().mutate(e); }
-Stmt simplify(const Stmt& s) { return Simplifier().mutate(s); }
+Expr simplify(const Expr& e) {
+  return Simplifier().mutate(e);
+}
+Stmt simplify(const Stmt& s) {
+  return Simplifier().mutate(s);
+}
 
 }  // namespace nasx::ir

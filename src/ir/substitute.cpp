@@ -35,8 +35,12 @@ class VarFinder : public IRVisitor {
 
 }  // namespace
 
-Expr substitute(const Expr& e, const VarMap& m) { return Substituter(m).mutate(e); }
-Stmt substitute(const Stmt& s, const VarMap& m) { return Substituter(m).mutate(s); }
+Expr substitute(const Expr& e, const VarMap& m) {
+  return Substituter(m).mutate(e);
+}
+Stmt substitute(const Stmt& s, const VarMap& m) {
+  return Substituter(m).mutate(s);
+}
 
 bool uses_var(const Expr& e, const Expr& var) {
   VarFinder f(var.get());

@@ -9,8 +9,8 @@ namespace nasx::ir {
 void IRVisitor::visit_expr(const Expr& e) {
   if (!e.defined()) return;
   switch (e->kind) {
-#define NASX_X(name, op)                           \
-  case NodeKind::name:                             \
+#define NASX_X(name, op) \
+  case NodeKind::name:   \
     return visit(static_cast<const name*>(e.get()));
     NASX_IR_EXPR_NODES(NASX_X)
 #undef NASX_X
@@ -22,8 +22,8 @@ void IRVisitor::visit_expr(const Expr& e) {
 void IRVisitor::visit_stmt(const Stmt& s) {
   if (!s.defined()) return;
   switch (s->kind) {
-#define NASX_X(name, op)                           \
-  case NodeKind::name:                             \
+#define NASX_X(name, op) \
+  case NodeKind::name:   \
     return visit(static_cast<const name*>(s.get()));
     NASX_IR_STMT_NODES(NASX_X)
 #undef NASX_X
@@ -32,10 +32,10 @@ void IRVisitor::visit_stmt(const Stmt& s) {
   }
 }
 
-#define NASX_X(name, op)                        \
-  void IRVisitor::visit(const name* node) {     \
-    visit_expr(node->a);                        \
-    visit_expr(node->b);                        \
+#define NASX_X(name, op)                    \
+  void IRVisitor::visit(const name* node) { \
+    visit_expr(node->a);                    \
+    visit_expr(node->b);                    \
   }
 NASX_IR_BINARY_NODES(NASX_X)
 #undef NASX_X
@@ -43,7 +43,9 @@ NASX_IR_BINARY_NODES(NASX_X)
 void IRVisitor::visit(const IntImm*) {}
 void IRVisitor::visit(const FloatImm*) {}
 void IRVisitor::visit(const Var*) {}
-void IRVisitor::visit(const Not* n) { visit_expr(n->a); }
+void IRVisitor::visit(const Not* n) {
+  visit_expr(n->a);
+}
 void IRVisitor::visit(const Select* n) {
   visit_expr(n->condition);
   visit_expr(n->true_value);
@@ -82,8 +84,8 @@ void IRVisitor::visit(const Block* n) {
 Expr IRMutator::mutate(const Expr& e) {
   if (!e.defined()) return e;
   switch (e->kind) {
-#define NASX_X(name, op)                                 \
-  case NodeKind::name:                                   \
+#define NASX_X(name, op) \
+  case NodeKind::name:   \
     return visit(static_cast<const name*>(e.get()), e);
     NASX_IR_EXPR_NODES(NASX_X)
 #undef NASX_X
@@ -95,8 +97,8 @@ Expr IRMutator::mutate(const Expr& e) {
 Stmt IRMutator::mutate(const Stmt& s) {
   if (!s.defined()) return s;
   switch (s->kind) {
-#define NASX_X(name, op)                                 \
-  case NodeKind::name:                                   \
+#define NASX_X(name, op) \
+  case NodeKind::name:   \
     return visit(static_cast<const name*>(s.get()), s);
     NASX_IR_STMT_NODES(NASX_X)
 #undef NASX_X
@@ -115,26 +117,31 @@ std::vector<Expr> IRMutator::mutate_all(const std::vector<Expr>& v, bool* change
   return out;
 }
 
-#define NASX_X(name, op)                                         \
-  Expr IRMutator::visit(const name* node, const Expr& self) {    \
-    Expr a = mutate(node->a), b = mutate(node->b);               \
-    if (a.same_as(node->a) && b.same_as(node->b)) return self;   \
-    return name::make(a, b);                                     \
+#define NASX_X(name, op)                                       \
+  Expr IRMutator::visit(const name* node, const Expr& self) {  \
+    Expr a = mutate(node->a), b = mutate(node->b);             \
+    if (a.same_as(node->a) && b.same_as(node->b)) return self; \
+    return name::make(a, b);                                   \
   }
 NASX_IR_BINARY_NODES(NASX_X)
 #undef NASX_X
 
-Expr IRMutator::visit(const IntImm*, const Expr& self) { return self; }
-Expr IRMutator::visit(const FloatImm*, const Expr& self) { return self; }
-Expr IRMutator::visit(const Var*, const Expr& self) { return self; }
+Expr IRMutator::visit(const IntImm*, const Expr& self) {
+  return self;
+}
+Expr IRMutator::visit(const FloatImm*, const Expr& self) {
+  return self;
+}
+Expr IRMutator::visit(const Var*, const Expr& self) {
+  return self;
+}
 Expr IRMutator::visit(const Not* n, const Expr& self) {
   Expr a = mutate(n->a);
   return a.same_as(n->a) ? self : Not::make(a);
 }
 Expr IRMutator::visit(const Select* n, const Expr& self) {
   Expr c = mutate(n->condition), t = mutate(n->true_value), f = mutate(n->false_value);
-  if (c.same_as(n->condition) && t.same_as(n->true_value) && f.same_as(n->false_value))
-    return self;
+  if (c.same_as(n->condition) && t.same_as(n->true_value) && f.same_as(n->false_value)) return self;
   return Select::make(c, t, f);
 }
 Expr IRMutator::visit(const Load* n, const Expr& self) {

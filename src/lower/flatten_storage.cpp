@@ -34,6 +34,8 @@ class FlattenStorage : public IRMutator {
 
 }  // namespace
 
-Stmt flatten_storage(const Stmt& s) { return FlattenStorage().mutate(s); }
+Stmt flatten_storage(const Stmt& s) {
+  return FlattenStorage().mutate(s);
+}
 
 }  // namespace nasx

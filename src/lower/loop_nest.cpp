@@ -34,15 +34,22 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-constexpr int64_t kChunk = 4096;  // elements per parallel task in elementwise kernels
+constexpr int64_t kChunk = 4096;           // elements per parallel task in elementwise kernels
+constexpr int64_t kMaxUnrolledKernel = 7;  // conv windows up to 7x7 are unrolled
 
-Expr var(const char* name) { return Var::make(name); }
-Expr fvar(const char* name) { return Var::make(name, Type::f32()); }
+Expr var(const char* name) {
+  return Var::make(name);
+}
+Expr fvar(const char* name) {
+  return Var::make(name, Type::f32());
+}
 Stmt loop(const Expr& v, Expr mn, Expr extent, Stmt body, ForKind k = ForKind::Serial) {
   return For::make(v, std::move(mn), std::move(extent), k, std::move(body));
 }
 // ceil(a / b) with floor division, b > 0.
-Expr ceil_div(Expr a, int64_t b) { return (a + (b - 1)) / b; }
+Expr ceil_div(Expr a, int64_t b) {
+  return (a + (b - 1)) / b;
+}
 
 struct Builder {
   const std::vector<Shape>& in;
@@ -71,23 +78,26 @@ struct Builder {
       int64_t cos = s.out_channels();
 
       Expr init_value = p.bias ? Load::make(params.back(), {co}) : f32(0);
-      Stmt init = loop(x, 0, p.out_w, Store::make(output, {n, co, y, x}, init_value),
-                       ForKind::Vectorized);
+      Stmt init =
+          loop(x, 0, p.out_w, Store::make(output, {n, co, y, x}, init_value), ForKind::Vectorized);
 
       Expr ix = x * p.stride + kx * p.dilation + s.col_offset;
       Expr acc = Load::make(output, {n, co, y, x}) + wv * Load::make(inputs[0], {n, c_in, iy, ix});
-      Stmt row = loop(x, x_lo, x_hi - x_lo, Store::make(output, {n, co, y, x}, acc),
-                      ForKind::Vectorized);
+      Stmt row =
+          loop(x, x_lo, x_hi - x_lo, Store::make(output, {n, co, y, x}, acc), ForKind::Vectorized);
       // Valid x for this kx: 0 <= stride*x + dilation*kx + col_offset < W.
       Expr lo = max(Expr(0), ceil_div(Expr(0) - kx * p.dilation - s.col_offset, p.stride));
-      Expr hi = min(Expr(p.out_w),
-                    (Expr(p.in_w - 1) - kx * p.dilation - s.col_offset) / p.stride + 1);
+      Expr hi =
+          min(Expr(p.out_w), (Expr(p.in_w - 1) - kx * p.dilation - s.col_offset) / p.stride + 1);
       row = LetStmt::make(x_lo, lo, LetStmt::make(x_hi, max(hi, x_lo), row));
       row = LetStmt::make(wv, Load::make(w, {co - s.co_begin, ci, ky, kx}), row);
-      Stmt kx_loop = loop(kx, 0, p.kernel, row);
+      // Small kernels are unrolled, so that each copy's x bounds fold to constants.
+      ForKind window_kind = p.kernel <= kMaxUnrolledKernel ? ForKind::Unrolled : ForKind::Serial;
+      Stmt kx_loop = loop(kx, 0, p.kernel, row, window_kind);
       Stmt ky_body = IfThenElse::make(Expr(s.row_begin) <= iy && iy < Expr(s.row_end), kx_loop);
       ky_body = LetStmt::make(iy, y * p.stride + ky * p.dilation + s.row_offset, ky_body);
-      Stmt ci_body = LetStmt::make(c_in, s.input_channel(co, ci), loop(ky, 0, p.kernel, ky_body));
+      Stmt ci_body =
+          LetStmt::make(c_in, s.input_channel(co, ci), loop(ky, 0, p.kernel, ky_body, window_kind));
       Stmt y_body = Block::make({init, loop(ci, 0, s.ci_per_group, ci_body)});
       Stmt body = loop(y, s.y_begin, s.y_end - s.y_begin, y_body);
       body = LetStmt::make(co, Expr(s.co_begin) + nco % cos, body);
@@ -101,15 +111,15 @@ struct Builder {
     const Shape& s = in[0];
     Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
     Expr scale = fvar("scale"), shift = fvar("shift");
-    Stmt inner = loop(x, 0, s[3],
-                      Store::make(output, {n, c, y, x},
-                                  Load::make(inputs[0], {n, c, y, x}) * scale + shift),
-                      ForKind::Vectorized);
+    Stmt inner =
+        loop(x, 0, s[3],
+             Store::make(output, {n, c, y, x}, Load::make(inputs[0], {n, c, y, x}) * scale + shift),
+             ForKind::Vectorized);
     Stmt body = loop(y, 0, s[2], inner);
     Expr sc = Load::make(params[0], {c}) /
               Call::make(Type::f32(), "sqrtf", {Load::make(params[3], {c}) + f32(b.eps)});
-    body = LetStmt::make(shift, Load::make(params[1], {c}) - Load::make(params[2], {c}) * scale,
-                         body);
+    body =
+        LetStmt::make(shift, Load::make(params[1], {c}) - Load::make(params[2], {c}) * scale, body);
     body = LetStmt::make(scale, sc, body);
     body = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], body));
     return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
@@ -159,7 +169,8 @@ struct Builder {
     const Shape& s = in[0];
     Expr nc = var("n_c"), i = var("i");
     Expr cur = Load::make(output, {nc});
-    Stmt sum = loop(i, 0, s[2] * s[3], Store::make(output, {nc}, cur + Load::make(inputs[0], {nc, i})));
+    Stmt sum =
+        loop(i, 0, s[2] * s[3], Store::make(output, {nc}, cur + Load::make(inputs[0], {nc, i})));
     Stmt body = Block::make({Store::make(output, {nc}, f32(0)), sum,
                              Store::make(output, {nc}, cur * f32(1.0 / double(s[2] * s[3])))});
     return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
@@ -168,9 +179,10 @@ struct Builder {
   Stmt linear(const Linear& l) {
     Expr o = var("o"), n = var("n"), i = var("i");
     Expr cur = Load::make(output, {n, o});
-    Stmt dot = loop(i, 0, l.in_features,
-                    Store::make(output, {n, o},
-                                cur + Load::make(params[0], {o, i}) * Load::make(inputs[0], {n, i})));
+    Stmt dot =
+        loop(i, 0, l.in_features,
+             Store::make(output, {n, o},
+                         cur + Load::make(params[0], {o, i}) * Load::make(inputs[0], {n, i})));
     Expr init = l.bias ? Load::make(params[1], {o}) : f32(0);
     Stmt body = loop(n, 0, in[0][0], Block::make({Store::make(output, {n, o}, init), dot}));
     return loop(o, 0, l.out_features, body, ForKind::Parallel);
@@ -197,9 +209,8 @@ LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
   for (size_t i = 0; i < inputs.size(); ++i)
     b.inputs.push_back(make_buffer("in" + std::to_string(i), view(op, inputs[i])));
   for (const ParamSpec& p : param_specs(op)) b.params.push_back(make_buffer(p.name, p.shape));
-  b.output = make_buffer("out", std::holds_alternative<GlobalAvgPool>(op)
-                                    ? Shape{out[0] * out[1]}
-                                    : view(op, out));
+  b.output = make_buffer(
+      "out", std::holds_alternative<GlobalAvgPool>(op) ? Shape{out[0] * out[1]} : view(op, out));
 
   Stmt body = std::visit(
       Overloaded{

@@ -7,6 +7,7 @@
 #include "ir/simplify.h"
 #include "lower/flatten_storage.h"
 #include "lower/loop_nest.h"
+#include "lower/unroll_loops.h"
 
 namespace nasx {
 
@@ -20,6 +21,8 @@ LoweredKernel lower(const Op& op, const std::vector<Shape>& inputs, const std::s
 
   LoweredKernel k = build_loop_nest(op, inputs, name);
   log("build_loop_nest", k);
+  k.body = unroll_loops(k.body);
+  log("unroll_loops", k);
   k.body = ir::simplify(k.body);
   log("simplify", k);
   k.body = flatten_storage(k.body);

@@ -90,7 +90,8 @@ int64_t ConvProgram::params() const {
 int64_t ConvProgram::macs(int64_t batch) const {
   int64_t n = 0;
   for (const ConvStatement& s : statements)
-    n += batch * s.out_channels() * (s.y_end - s.y_begin) * out_w * s.ci_per_group * kernel * kernel;
+    n +=
+        batch * s.out_channels() * (s.y_end - s.y_begin) * out_w * s.ci_per_group * kernel * kernel;
   return n;
 }
 

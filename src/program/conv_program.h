@@ -7,9 +7,9 @@
 // and computes
 //     O[n, co, y, x] += W_s[co - co_begin, ci, ky, kx] * I[n, c(co, ci), r(y, ky), q(x, kx)]
 // with the quasi-affine input accesses
-//     c(co, ci) = ci_base + ((co - co_begin) div ((co_end - co_begin) / groups)) * ci_per_group + ci
-//     r(y, ky)  = stride * y + dilation * ky + row_offset
-//     q(x, kx)  = stride * x + dilation * kx + col_offset
+//     c(co, ci) = ci_base + ((co - co_begin) div ((co_end - co_begin) / groups)) * ci_per_group +
+//     ci r(y, ky)  = stride * y + dilation * ky + row_offset q(x, kx)  = stride * x + dilation * kx
+//     + col_offset
 // where a read outside the statement's input window rows [row_begin, row_end) x cols [0, W) is
 // zero. Padding is thus a window, not a special case: a plain conv has row_offset = -pad and the
 // window is the whole input; a spatially split conv has one window per row tile, which is exactly
@@ -35,7 +35,9 @@ struct ConvStatement {
   int64_t row_offset = 0, col_offset = 0;
 
   int64_t out_channels() const { return co_end - co_begin; }
-  Shape weight_shape(int64_t kernel) const { return {out_channels(), ci_per_group, kernel, kernel}; }
+  Shape weight_shape(int64_t kernel) const {
+    return {out_channels(), ci_per_group, kernel, kernel};
+  }
 
   // The input channel access c(co, ci) as a quasi-affine IR expression.
   ir::Expr input_channel(const ir::Expr& co, const ir::Expr& ci) const;

@@ -15,8 +15,8 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 void expect_rank(const std::string& op, const Shape& s, size_t rank) {
   NASX_USER_CHECK(s.size() == rank, op, ": expected a rank-", rank, " input, got ",
                   shape_string(s));
-  for (int64_t d : s) NASX_USER_CHECK(d > 0, op, ": input shape ", shape_string(s),
-                                      " has a non-positive dimension");
+  for (int64_t d : s)
+    NASX_USER_CHECK(d > 0, op, ": input shape ", shape_string(s), " has a non-positive dimension");
 }
 
 Shape pool_shape(const std::string& name, int64_t kernel, int64_t stride, int64_t pad,
@@ -24,10 +24,10 @@ Shape pool_shape(const std::string& name, int64_t kernel, int64_t stride, int64_
   expect_rank(name, in, 4);
   NASX_USER_CHECK(kernel > 0 && stride > 0 && pad >= 0, name,
                   ": kernel and stride must be positive and padding non-negative");
-  NASX_USER_CHECK(2 * pad <= kernel, name, ": padding ", pad,
-                  " must be at most half the kernel ", kernel);
-  NASX_USER_CHECK(kernel <= in[2] + 2 * pad && kernel <= in[3] + 2 * pad, name, ": kernel ",
-                  kernel, " is larger than the padded input ", shape_string(in));
+  NASX_USER_CHECK(2 * pad <= kernel, name, ": padding ", pad, " must be at most half the kernel ",
+                  kernel);
+  NASX_USER_CHECK(kernel <= in[2] + 2 * pad && kernel <= in[3] + 2 * pad, name, ": kernel ", kernel,
+                  " is larger than the padded input ", shape_string(in));
   return {in[0], in[1], (in[2] + 2 * pad - kernel) / stride + 1,
           (in[3] + 2 * pad - kernel) / stride + 1};
 }
@@ -35,8 +35,9 @@ Shape pool_shape(const std::string& name, int64_t kernel, int64_t stride, int64_
 }  // namespace
 
 std::string op_name(const Op& op) {
-  static const char* names[] = {"conv", "batch_norm", "relu", "add", "concat", "max_pool",
-                                "avg_pool", "global_avg_pool", "linear", "flatten"};
+  static const char* names[] = {"conv",   "batch_norm", "relu",     "add",
+                                "concat", "max_pool",   "avg_pool", "global_avg_pool",
+                                "linear", "flatten"};
   return names[op.index()];
 }
 
@@ -61,8 +62,8 @@ Shape infer_shape(const Op& op, const std::vector<Shape>& in) {
           },
           [&](const BatchNorm& b) -> Shape {
             expect_rank(name, in[0], 4);
-            NASX_USER_CHECK(in[0][1] == b.channels, name, ": ", b.channels,
-                            " channels, input has ", in[0][1]);
+            NASX_USER_CHECK(in[0][1] == b.channels, name, ": ", b.channels, " channels, input has ",
+                            in[0][1]);
             return in[0];
           },
           [&](const Relu&) -> Shape {

@@ -56,8 +56,8 @@ struct Flatten {
   bool operator==(const Flatten&) const = default;
 };
 
-using Op = std::variant<ConvProgram, BatchNorm, Relu, Add, Concat, MaxPool, AvgPool,
-                        GlobalAvgPool, Linear, Flatten>;
+using Op = std::variant<ConvProgram, BatchNorm, Relu, Add, Concat, MaxPool, AvgPool, GlobalAvgPool,
+                        Linear, Flatten>;
 
 struct ParamSpec {
   std::string name;  // weight, bias, gamma, ..., or weight0, weight1 ... per conv statement

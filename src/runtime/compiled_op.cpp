@@ -82,6 +82,8 @@ std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
   return out;
 }
 
-CompiledOp compile_op(const OpInstance& op) { return compile_ops({op}).front(); }
+CompiledOp compile_op(const OpInstance& op) {
+  return compile_ops({op}).front();
+}
 
 }  // namespace nasx

@@ -50,15 +50,15 @@ template <typename... Args>
 }  // namespace nasx
 
 // Checks an invariant of nasx itself; a failure is a bug in nasx, not in the user's input.
-#define NASX_ASSERT(cond, ...)                                                                 \
-  do {                                                                                         \
-    if (!(cond))                                                                               \
-      ::nasx::internal_error(__FILE__, ":", __LINE__, ": assertion '", #cond, "' failed. ",    \
-                             ##__VA_ARGS__);                                                   \
+#define NASX_ASSERT(cond, ...)                                                              \
+  do {                                                                                      \
+    if (!(cond))                                                                            \
+      ::nasx::internal_error(__FILE__, ":", __LINE__, ": assertion '", #cond, "' failed. ", \
+                             ##__VA_ARGS__);                                                \
   } while (0)
 
 // Checks the user's input; a failure becomes one clear line and exit code 2.
-#define NASX_USER_CHECK(cond, ...)                  \
-  do {                                              \
-    if (!(cond)) ::nasx::user_error(__VA_ARGS__);   \
+#define NASX_USER_CHECK(cond, ...)                \
+  do {                                            \
+    if (!(cond)) ::nasx::user_error(__VA_ARGS__); \
   } while (0)

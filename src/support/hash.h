@@ -19,6 +19,8 @@ class Hasher {
   uint64_t b_ = 0x84222325cbf29ce4ull;
 };
 
-inline std::string content_hash(std::string_view bytes) { return Hasher().add(bytes).hex(); }
+inline std::string content_hash(std::string_view bytes) {
+  return Hasher().add(bytes).hex();
+}
 
 }  // namespace nasx

@@ -25,8 +25,12 @@ LogLevel& current_level() {
 
 }  // namespace
 
-LogLevel log_level() { return current_level(); }
-void set_log_level(LogLevel level) { current_level() = level; }
+LogLevel log_level() {
+  return current_level();
+}
+void set_log_level(LogLevel level) {
+  current_level() = level;
+}
 
 void log_message(LogLevel level, std::string_view message) {
   static const char* names[] = {"error", "warn", "info", "debug"};

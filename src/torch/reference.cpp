@@ -44,11 +44,12 @@ torch::Tensor conv_statement(const ConvProgram& p, const ConvStatement& s, const
                               Slice(s.row_begin, s.row_end), Slice()});
   x = x.index({Slice(), Slice(), Slice(std::max<int64_t>(top, 0), std::min(bottom, rows)),
                Slice(std::max<int64_t>(left, 0), std::min(right, p.in_w))});
-  x = F::pad(x, F::PadFuncOptions({std::max<int64_t>(-left, 0), std::max<int64_t>(right - p.in_w, 0),
-                                   std::max<int64_t>(-top, 0), std::max<int64_t>(bottom - rows, 0)}));
-  torch::Tensor y = torch::conv2d(x, w, torch::Tensor(), torch::IntArrayRef{p.stride, p.stride},
-                                  torch::IntArrayRef{0, 0},
-                                  torch::IntArrayRef{p.dilation, p.dilation}, s.groups);
+  x = F::pad(x,
+             F::PadFuncOptions({std::max<int64_t>(-left, 0), std::max<int64_t>(right - p.in_w, 0),
+                                std::max<int64_t>(-top, 0), std::max<int64_t>(bottom - rows, 0)}));
+  torch::Tensor y =
+      torch::conv2d(x, w, torch::Tensor(), torch::IntArrayRef{p.stride, p.stride},
+                    torch::IntArrayRef{0, 0}, torch::IntArrayRef{p.dilation, p.dilation}, s.groups);
   return y.index({Slice(), Slice(), Slice(0, s.y_end - s.y_begin), Slice(0, p.out_w)});
 }
 
@@ -72,13 +73,13 @@ torch::Tensor forward(const Op& op, const std::vector<torch::Tensor>& in,
           [&](const Relu&) { return torch::relu(in[0]); },
           [&](const Add&) { return in[0] + in[1]; },
           [&](const Concat&) { return torch::cat(in, 1); },
-          [&](const MaxPool& m) {
-            return torch::max_pool2d(in[0], m.kernel, m.stride, m.pad);
-          },
+          [&](const MaxPool& m) { return torch::max_pool2d(in[0], m.kernel, m.stride, m.pad); },
           [&](const AvgPool& a) {
             return torch::avg_pool2d(in[0], a.kernel, a.stride, a.pad, false, true);
           },
-          [&](const GlobalAvgPool&) { return torch::adaptive_avg_pool2d(in[0], {1, 1}); },
+          [&](const GlobalAvgPool&) {
+            return torch::adaptive_avg_pool2d(in[0], {1, 1});
+          },
           [&](const Linear& l) {
             return l.bias ? torch::linear(in[0], w[0], w[1]) : torch::linear(in[0], w[0]);
           },
@@ -109,6 +110,8 @@ TimingStats time_torch_reference(const Op& op, const std::vector<Tensor>& inputs
   return measure([&] { forward(op, in, w); }, warmup, repeat);
 }
 
-void set_torch_threads(int threads) { torch::set_num_threads(threads); }
+void set_torch_threads(int threads) {
+  torch::set_num_threads(threads);
+}
 
 }  // namespace nasx

@@ -39,8 +39,9 @@ TEST(Cli, HelpAndVersion) {
 }
 
 TEST(Cli, ConvCheckPasses) {
-  Result r = nasx("conv --in 16,13,13 --out 32 --kernel 3 --pad 1 --stride 2 --groups 2 "
-                  "--batch 2 --bias --check --repeat 2");
+  Result r = nasx(
+      "conv --in 16,13,13 --out 32 --kernel 3 --pad 1 --stride 2 --groups 2 "
+      "--batch 2 --bias --check --repeat 2");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("max_rel_err"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("PASS"), std::string::npos) << r.out;
@@ -48,7 +49,8 @@ TEST(Cli, ConvCheckPasses) {
 }
 
 TEST(Cli, ConvJson) {
-  Result r = nasx("conv --in 8,7,7 --out 8 --kernel 3 --dilation 2 --pad 2 --check --json --repeat 2");
+  Result r =
+      nasx("conv --in 8,7,7 --out 8 --kernel 3 --dilation 2 --pad 2 --check --json --repeat 2");
   ASSERT_EQ(r.code, 0) << r.out;
   nasx::Json j = nasx::Json::parse(r.out);
   EXPECT_LE(j["max_rel_err"].get<double>(), 1e-4);

@@ -18,8 +18,9 @@ class Toolchain : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("nasx-toolchain-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("nasx-toolchain-test-" +
+            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     config_ = ToolchainConfig::from_env();
     config_.cache_dir = dir_;
@@ -29,7 +30,9 @@ class Toolchain : public ::testing::Test {
   std::string source(int value) {
     return "extern \"C\" int answer() { return " + std::to_string(value) + "; }\n";
   }
-  int call(const CompileResult& r) { return reinterpret_cast<int (*)()>(r.library->symbol("answer"))(); }
+  int call(const CompileResult& r) {
+    return reinterpret_cast<int (*)()>(r.library->symbol("answer"))();
+  }
 
   fs::path dir_;
   ToolchainConfig config_;

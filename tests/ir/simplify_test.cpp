@@ -24,8 +24,9 @@ TEST(Simplify, Table) {
       {(x + 2) + (y + 5), "((x + y) + 7)"},
       {x * 2 + x * 3, "(x * 5)"},
       {(x * 4 + 8) / 4, "(x + 2)"},
-      {(x * 4 + 3) / 4, "x"},  // floor((4x + 3) / 4) = x
-      {(x * 4 + y) / 4, "(((x * 4) + y) / 4)"},  // not reducible without bounds on y  // not reducible without bounds
+      {(x * 4 + 3) / 4, "x"},                    // floor((4x + 3) / 4) = x
+      {(x * 4 + y) / 4, "(((x * 4) + y) / 4)"},  // not reducible without bounds on y  // not
+                                                 // reducible without bounds
       {(x * 6 + 9) % 3, "0"},
       {x / 1, "x"},
       {Expr(-7) / 2, "-4"},  // floor division
@@ -61,8 +62,8 @@ TEST(Simplify, InlinesTrivialLetsAndFoldsBranches) {
   Expr v = Var::make("v"), i = Var::make("i");
   Stmt s = LetStmt::make(v, Expr(4), Store::make(b, {v + 1}, f32(0)));
   EXPECT_EQ(to_string(simplify(s)), "b[5] = 0f\n");
-  Stmt branch = IfThenElse::make(Expr(1) < Expr(2), Store::make(b, {i}, f32(1)),
-                                 Store::make(b, {i}, f32(2)));
+  Stmt branch =
+      IfThenElse::make(Expr(1) < Expr(2), Store::make(b, {i}, f32(1)), Store::make(b, {i}, f32(2)));
   EXPECT_EQ(to_string(simplify(branch)), "b[i] = 1f\n");
 }
 

@@ -61,8 +61,8 @@ void check_against_torch(const std::vector<OpInstance>& instances, uint64_t seed
     ASSERT_EQ(got.shape, want.shape) << op_name(inst.op) << " case " << i;
     Agreement a = compare(got, want);
     worst = std::max(worst, a.max_rel_err);
-    std::string what = op_name(inst.op) + " case " + std::to_string(i) + " inputs " +
-                       shape_string(inst.inputs[0]);
+    std::string what =
+        op_name(inst.op) + " case " + std::to_string(i) + " inputs " + shape_string(inst.inputs[0]);
     if (auto* p = std::get_if<ConvProgram>(&inst.op)) what += "\n" + p->to_string();
     ASSERT_LE(a.max_rel_err, 1e-4) << what;
   }
@@ -151,7 +151,8 @@ TEST(OpsVsTorch, Pooling) {
   std::vector<OpInstance> cases;
   while (static_cast<int>(cases.size()) < 2 * cases_per_op()) {
     Shape s = random_nchw(rng);
-    int64_t k = pick<int64_t>(rng, {1, 2, 3, 5}), st = uniform(rng, 1, 3), p = uniform(rng, 0, k / 2);
+    int64_t k = pick<int64_t>(rng, {1, 2, 3, 5}), st = uniform(rng, 1, 3),
+            p = uniform(rng, 0, k / 2);
     if (k > s[2] + 2 * p || k > s[3] + 2 * p) continue;
     if (cases.size() % 2 == 0) {
       cases.push_back({MaxPool{k, st, p}, {s}});
