@@ -147,22 +147,6 @@ class CodeGenCpp : public IRPrinter {
     visit_expr(n->value);
     os_ << ";\n";
   }
-  void visit(const IfThenElse* n) override {
-    indent();
-    os_ << "if (";
-    visit_expr(n->condition);
-    os_ << ") {\n";
-    ++indent_;
-    visit_stmt(n->then_case);
-    if (n->else_case.defined()) {
-      --indent_;
-      indent();
-      os_ << "} else {\n";
-      ++indent_;
-      visit_stmt(n->else_case);
-    }
-    close_block();
-  }
 
  private:
   void call(const char* fn, const Expr& a, const Expr& b) {

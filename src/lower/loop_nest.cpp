@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "support/error.h"
+#include "support/overloaded.h"
 
 namespace nasx {
 namespace {
@@ -26,13 +27,6 @@ using ir::Stmt;
 using ir::Store;
 using ir::Type;
 using ir::Var;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 constexpr int64_t kChunk = 4096;           // elements per parallel task in elementwise kernels
 constexpr int64_t kMaxUnrolledKernel = 7;  // conv windows up to 7x7 are unrolled

@@ -1,16 +1,10 @@
 #include "program/ops.h"
 
 #include "support/error.h"
+#include "support/overloaded.h"
 
 namespace nasx {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 void expect_rank(const std::string& op, const Shape& s, size_t rank) {
   NASX_USER_CHECK(s.size() == rank, op, ": expected a rank-", rank, " input, got ",

@@ -5,19 +5,13 @@
 #include <algorithm>
 
 #include "support/error.h"
+#include "support/overloaded.h"
 
 namespace nasx {
 namespace {
 
 namespace F = torch::nn::functional;
 using torch::indexing::Slice;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 torch::Tensor to_torch(const Tensor& t) {
   return torch::from_blob(const_cast<float*>(t.data.data()), t.shape, torch::kFloat32).clone();
