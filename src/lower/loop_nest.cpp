@@ -60,7 +60,9 @@ struct Builder {
     return loop(o, 0, (count + kChunk - 1) / kChunk, inner, ForKind::Parallel);
   }
 
-  Stmt conv(const ConvProgram& p) {
+  // The convolution; with an epilogue, each finished output row gets + residual and max(., 0)
+  // while it is still in L1.
+  Stmt conv(const ConvProgram& p, bool residual = false, bool relu = false) {
     int64_t batch = in[0][0];
     std::vector<Stmt> nests;
     for (size_t si = 0; si < p.statements.size(); ++si) {
@@ -92,7 +94,15 @@ struct Builder {
       ky_body = LetStmt::make(iy, y * p.stride + ky * p.dilation + s.row_offset, ky_body);
       Stmt ci_body =
           LetStmt::make(c_in, s.input_channel(co, ci), loop(ky, 0, p.kernel, ky_body, window_kind));
-      Stmt y_body = Block::make({init, loop(ci, 0, s.ci_per_group, ci_body)});
+      std::vector<Stmt> y_steps{init, loop(ci, 0, s.ci_per_group, ci_body)};
+      if (residual || relu) {
+        Expr v = Load::make(output, {n, co, y, x});
+        if (residual) v = v + Load::make(inputs[1], {n, co, y, x});
+        if (relu) v = max(v, f32(0));
+        y_steps.push_back(
+            loop(x, 0, p.out_w, Store::make(output, {n, co, y, x}, v), ForKind::Vectorized));
+      }
+      Stmt y_body = Block::make(std::move(y_steps));
       Stmt body = loop(y, s.y_begin, s.y_end - s.y_begin, y_body);
       body = LetStmt::make(co, Expr(s.co_begin) + nco % cos, body);
       body = LetStmt::make(n, nco / cos, body);
@@ -209,6 +219,7 @@ LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
   Stmt body = std::visit(
       Overloaded{
           [&](const ConvProgram& p) { return b.conv(p); },
+          [&](const FusedConv& f) { return b.conv(f.program, f.residual, f.relu); },
           [&](const BatchNorm& bn) { return b.batch_norm(bn); },
           [&](const Relu&) {
             return b.elementwise(num_elements(out), [&](const Expr& i) {

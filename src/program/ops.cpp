@@ -26,6 +26,23 @@ Shape pool_shape(const std::string& name, int64_t kernel, int64_t stride, int64_
           (in[3] + 2 * pad - kernel) / stride + 1};
 }
 
+Shape conv_shape(const std::string& name, const ConvProgram& p, const Shape& in) {
+  expect_rank(name, in, 4);
+  NASX_USER_CHECK(in[1] == p.in_channels && in[2] == p.in_h && in[3] == p.in_w, name, ": input ",
+                  shape_string(in), " does not match the program's ",
+                  shape_string(p.input_shape(in[0])));
+  return p.output_shape(in[0]);
+}
+
+std::vector<ParamSpec> conv_params(const ConvProgram& p) {
+  std::vector<ParamSpec> v;
+  for (size_t i = 0; i < p.statements.size(); ++i)
+    v.push_back({p.statements.size() == 1 ? "weight" : "weight" + std::to_string(i),
+                 p.statements[i].weight_shape(p.kernel)});
+  if (p.bias) v.push_back({"bias", {p.out_channels}});
+  return v;
+}
+
 }  // namespace
 
 std::string op_name(const Op& op) {
@@ -37,6 +54,7 @@ std::string op_name(const Op& op) {
 
 int64_t op_arity(const Op& op) {
   if (std::holds_alternative<Add>(op)) return 2;
+  if (auto* f = std::get_if<FusedConv>(&op)) return f->residual ? 2 : 1;
   if (auto* c = std::get_if<Concat>(&op)) return static_cast<int64_t>(c->channels.size());
   return 1;
 }
@@ -47,12 +65,13 @@ Shape infer_shape(const Op& op, const std::vector<Shape>& in) {
                   op_arity(op), " inputs, got ", in.size());
   return std::visit(
       Overloaded{
-          [&](const ConvProgram& p) -> Shape {
-            expect_rank(name, in[0], 4);
-            NASX_USER_CHECK(in[0][1] == p.in_channels && in[0][2] == p.in_h && in[0][3] == p.in_w,
-                            name, ": input ", shape_string(in[0]), " does not match the program's ",
-                            shape_string(p.input_shape(in[0][0])));
-            return p.output_shape(in[0][0]);
+          [&](const ConvProgram& p) { return conv_shape(name, p, in[0]); },
+          [&](const FusedConv& f) -> Shape {
+            Shape out = conv_shape(name, f.program, in[0]);
+            if (f.residual)
+              NASX_USER_CHECK(in[1] == out, name, ": residual ", shape_string(in[1]),
+                              " differs from the convolution's output ", shape_string(out));
+            return out;
           },
           [&](const BatchNorm& b) -> Shape {
             expect_rank(name, in[0], 4);
@@ -110,14 +129,8 @@ Shape infer_shape(const Op& op, const std::vector<Shape>& in) {
 std::vector<ParamSpec> param_specs(const Op& op) {
   return std::visit(
       Overloaded{
-          [](const ConvProgram& p) {
-            std::vector<ParamSpec> v;
-            for (size_t i = 0; i < p.statements.size(); ++i)
-              v.push_back({p.statements.size() == 1 ? "weight" : "weight" + std::to_string(i),
-                           p.statements[i].weight_shape(p.kernel)});
-            if (p.bias) v.push_back({"bias", {p.out_channels}});
-            return v;
-          },
+          [](const ConvProgram& p) { return conv_params(p); },
+          [](const FusedConv& f) { return conv_params(f.program); },
           [](const BatchNorm& b) {
             return std::vector<ParamSpec>{{"weight", {b.channels}},
                                           {"bias", {b.channels}},
@@ -144,6 +157,7 @@ int64_t param_count(const Op& op) {
 
 int64_t op_macs(const Op& op, const std::vector<Shape>& in) {
   if (auto* p = std::get_if<ConvProgram>(&op)) return p->macs(in.at(0).at(0));
+  if (auto* f = std::get_if<FusedConv>(&op)) return f->program.macs(in.at(0).at(0));
   if (auto* l = std::get_if<Linear>(&op)) return in.at(0).at(0) * l->in_features * l->out_features;
   return 0;  // the other operators are bandwidth, not multiply-accumulates
 }

@@ -13,10 +13,12 @@
 
 namespace nasx {
 
-// Inference batch norm: y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel.
+// Inference batch norm: y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel; with
+// relu, followed by max(y, 0) in the same kernel (DenseNet's pre-activation norm + relu).
 struct BatchNorm {
   int64_t channels = 0;
   double eps = 1e-5;
+  bool relu = false;
   bool operator==(const BatchNorm&) const = default;
 };
 struct Relu {
@@ -56,8 +58,17 @@ struct Flatten {
   bool operator==(const Flatten&) const = default;
 };
 
+// A convolution with its epilogue applied in the same kernel, as the runtime's fusion pass makes
+// it: out = relu?(conv(x) + bias + residual?). Inputs: x, and the residual when `residual`.
+struct FusedConv {
+  ConvProgram program;
+  bool residual = false;
+  bool relu = false;
+  bool operator==(const FusedConv&) const = default;
+};
+
 using Op = std::variant<ConvProgram, BatchNorm, Relu, Add, Concat, MaxPool, AvgPool, GlobalAvgPool,
-                        Linear, Flatten>;
+                        Linear, Flatten, FusedConv>;
 
 struct ParamSpec {
   std::string name;  // weight, bias, gamma, ..., or weight0, weight1 ... per conv statement

@@ -1,6 +1,6 @@
 #include "torch/reference.h"
 
-#include <torch/torch.h>
+#include "torch/torch_ops.h"
 
 #include <algorithm>
 
@@ -8,8 +8,6 @@
 #include "support/overloaded.h"
 
 namespace nasx {
-namespace {
-
 namespace F = torch::nn::functional;
 using torch::indexing::Slice;
 
@@ -23,6 +21,8 @@ Tensor from_torch(const torch::Tensor& t) {
   std::copy(c.data_ptr<float>(), c.data_ptr<float>() + out.size(), out.data.begin());
   return out;
 }
+
+namespace {
 
 // One statement of a ConvProgram: slice its input channels and row window, zero-pad so that the
 // first output row and column line up, convolve with its own weights and groups.
@@ -47,22 +47,34 @@ torch::Tensor conv_statement(const ConvProgram& p, const ConvStatement& s, const
   return y.index({Slice(), Slice(), Slice(0, s.y_end - s.y_begin), Slice(0, p.out_w)});
 }
 
-torch::Tensor forward(const Op& op, const std::vector<torch::Tensor>& in,
-                      const std::vector<torch::Tensor>& w) {
+torch::Tensor conv_program(const ConvProgram& p, const torch::Tensor& in,
+                           const std::vector<torch::Tensor>& w) {
+  torch::Tensor out = torch::zeros(p.output_shape(in.size(0)), in.options());
+  for (size_t i = 0; i < p.statements.size(); ++i) {
+    const ConvStatement& s = p.statements[i];
+    out.index_put_({Slice(), Slice(s.co_begin, s.co_end), Slice(s.y_begin, s.y_end)},
+                   conv_statement(p, s, in, w[i]));
+  }
+  if (p.bias) out = out + w.back().view({1, -1, 1, 1});
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& in,
+                            const std::vector<torch::Tensor>& w) {
   return std::visit(
       Overloaded{
-          [&](const ConvProgram& p) {
-            torch::Tensor out = torch::zeros(p.output_shape(in[0].size(0)));
-            for (size_t i = 0; i < p.statements.size(); ++i) {
-              const ConvStatement& s = p.statements[i];
-              out.index_put_({Slice(), Slice(s.co_begin, s.co_end), Slice(s.y_begin, s.y_end)},
-                             conv_statement(p, s, in[0], w[i]));
-            }
-            if (p.bias) out += w.back().view({1, -1, 1, 1});
-            return out;
+          [&](const ConvProgram& p) { return conv_program(p, in[0], w); },
+          [&](const FusedConv& f) {
+            torch::Tensor out = conv_program(f.program, in[0], w);
+            if (f.residual) out = out + in[1];
+            return f.relu ? torch::relu(out) : out;
           },
           [&](const BatchNorm& b) {
-            return torch::batch_norm(in[0], w[0], w[1], w[2], w[3], false, 0.1, b.eps, false);
+            torch::Tensor y =
+                torch::batch_norm(in[0], w[0], w[1], w[2], w[3], false, 0.1, b.eps, false);
+            return b.relu ? torch::relu(y) : y;
           },
           [&](const Relu&) { return torch::relu(in[0]); },
           [&](const Add&) { return in[0] + in[1]; },
@@ -82,6 +94,8 @@ torch::Tensor forward(const Op& op, const std::vector<torch::Tensor>& in,
       op);
 }
 
+namespace {
+
 std::vector<torch::Tensor> to_torch_all(const std::vector<Tensor>& v) {
   std::vector<torch::Tensor> out;
   for (const Tensor& t : v) out.push_back(to_torch(t));
@@ -93,7 +107,7 @@ std::vector<torch::Tensor> to_torch_all(const std::vector<Tensor>& v) {
 Tensor torch_reference(const Op& op, const std::vector<Tensor>& inputs,
                        const std::vector<Tensor>& params) {
   torch::InferenceMode guard;
-  return from_torch(forward(op, to_torch_all(inputs), to_torch_all(params)));
+  return from_torch(torch_forward(op, to_torch_all(inputs), to_torch_all(params)));
 }
 
 TimingStats time_torch_reference(const Op& op, const std::vector<Tensor>& inputs,
@@ -101,7 +115,7 @@ TimingStats time_torch_reference(const Op& op, const std::vector<Tensor>& inputs
   torch::InferenceMode guard;
   auto in = to_torch_all(inputs);
   auto w = to_torch_all(params);
-  return measure([&] { forward(op, in, w); }, warmup, repeat);
+  return measure([&] { torch_forward(op, in, w); }, warmup, repeat);
 }
 
 void set_torch_threads(int threads) {

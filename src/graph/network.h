@@ -1,0 +1,57 @@
+// Network: a CNN as a list of operator nodes in execution (topological) order. Each node has a
+// name (torchvision's for parameterised layers: conv1, layer1.0.conv1, features.denseblock1...),
+// an Op, its inputs (earlier nodes, or kNetworkInput), and its parameter tensors in
+// param_specs(op) order. The last node is the network's output. Shapes are inferred, never
+// stored, so a transformed program cannot disagree with a stale shape.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "program/ops.h"
+#include "support/tensor.h"
+
+namespace nasx {
+
+inline constexpr int kNetworkInput = -1;
+
+struct Node {
+  std::string name;
+  Op op;
+  std::vector<int> inputs;
+  std::vector<Tensor> params;
+};
+
+struct Network {
+  std::string name;
+  Shape input_chw;  // C, H, W of one image
+  int64_t num_classes = 0;
+  std::vector<Node> nodes;
+
+  Shape input_shape(int64_t batch) const;
+  // Output shape of every node at this batch size; checks every node (UserError on mismatch)
+  // and that parameters have their declared shapes (InternalError otherwise).
+  std::vector<Shape> infer_shapes(int64_t batch) const;
+  Shape output_shape(int64_t batch) const { return infer_shapes(batch).back(); }
+  int64_t params() const;
+  int64_t macs(int64_t batch = 1) const;
+  int find(const std::string& name) const;  // node index, or -1
+  // Number of nodes reading each node's output.
+  std::vector<int> consumer_counts() const;
+};
+
+// Channel coupling: which channel dimensions are tied together. Two node outputs are in the same
+// class when their channel counts must be equal: an elementwise operator (batch norm, ReLU,
+// pooling) ties its input and output, a residual add ties both inputs and its output. A concat's
+// inputs are tied to it too (changing one input's channels moves every later channel of the
+// concat). A conv's output starts a new class. A class is free when it contains no add and no
+// concat: then a transformation may change that channel count, provided it updates consumers.
+struct ChannelCoupling {
+  std::vector<int> class_of;           // per node output
+  std::vector<bool> class_is_free;     // per class
+  std::vector<std::string> class_why;  // per class: "free", or the add/concat that couples it
+  bool free(int node) const { return class_is_free[class_of[node]]; }
+};
+ChannelCoupling analyze_channel_coupling(const Network& net);
+
+}  // namespace nasx
