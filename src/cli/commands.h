@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace nasx::cli {
 
@@ -11,5 +14,7 @@ namespace nasx::cli {
 using Runner = std::function<int()>;
 
 Runner add_conv_command(CLI::App& app);
+// models, show, check, run, bench
+std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app);
 
 }  // namespace nasx::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, nasx::cli::Runner>> commands{
       {"conv", nasx::cli::add_conv_command(app)},
   };
+  for (auto& c : nasx::cli::add_model_commands(app)) commands.push_back(std::move(c));
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     std::string names;

@@ -17,6 +17,7 @@
 
 #include "support/hash.h"
 #include "support/log.h"
+#include "support/file.h"
 
 namespace nasx {
 namespace fs = std::filesystem;
@@ -55,17 +56,6 @@ std::string unique_suffix() {
   return std::to_string(getpid()) + "." + std::to_string(counter++) + "." + std::to_string(rd());
 }
 
-void write_file_atomically(const fs::path& path, const std::string& bytes) {
-  fs::path tmp = path;
-  tmp += ".tmp." + unique_suffix();
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f) internal_error("could not write ", tmp.string());
-  }
-  fs::rename(tmp, path);
-}
-
 uint64_t checksum(std::string_view bytes) {
   return Hasher().add(bytes).low();
 }
@@ -99,7 +89,7 @@ std::string shell_quote(const std::string& s) {
 
 void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs::path& src,
                  const fs::path& so) {
-  write_file_atomically(src, source);
+  write_file_atomically(src.string(), source);
   fs::path tmp = so;
   tmp += ".tmp." + unique_suffix();
   std::string cmd = cfg.cxx + " " + cfg.flags + " -o " + shell_quote(tmp.string()) + " " +

@@ -115,10 +115,10 @@ struct Builder {
     const Shape& s = in[0];
     Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
     Expr scale = fvar("scale"), shift = fvar("shift");
+    Expr value = Load::make(inputs[0], {n, c, y, x}) * scale + shift;
+    if (b.relu) value = max(value, f32(0));
     Stmt inner =
-        loop(x, 0, s[3],
-             Store::make(output, {n, c, y, x}, Load::make(inputs[0], {n, c, y, x}) * scale + shift),
-             ForKind::Vectorized);
+        loop(x, 0, s[3], Store::make(output, {n, c, y, x}, value), ForKind::Vectorized);
     Stmt body = loop(y, 0, s[2], inner);
     Expr sc = Load::make(params[0], {c}) /
               Call::make(Type::f32(), "sqrtf", {Load::make(params[3], {c}) + f32(b.eps)});

@@ -1,5 +1,7 @@
 #include "program/ops.h"
 
+#include <iterator>
+
 #include "support/error.h"
 #include "support/overloaded.h"
 
@@ -46,9 +48,10 @@ std::vector<ParamSpec> conv_params(const ConvProgram& p) {
 }  // namespace
 
 std::string op_name(const Op& op) {
-  static const char* names[] = {"conv",   "batch_norm", "relu",     "add",
-                                "concat", "max_pool",   "avg_pool", "global_avg_pool",
-                                "linear", "flatten"};
+  static constexpr const char* names[] = {
+      "conv",     "batch_norm",      "relu",   "add",     "concat",    "max_pool",
+      "avg_pool", "global_avg_pool", "linear", "flatten", "fused_conv"};
+  static_assert(std::size(names) == std::variant_size_v<Op>, "one name per operator kind");
   return names[op.index()];
 }
 

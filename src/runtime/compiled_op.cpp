@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <map>
 #include <thread>
 
+#include "ir/printer.h"
 #include "lower/pipeline.h"
 #include "support/error.h"
 
@@ -43,11 +45,19 @@ Tensor CompiledOp::run(const std::vector<const Tensor*>& inputs,
 }
 
 std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
+  // Lower every instance; instances whose kernels are identical (repeated blocks of a network)
+  // share one compiled function.
   std::vector<LoweredKernel> kernels;
   std::vector<Shape> outputs;
+  std::vector<size_t> kernel_of;
+  std::map<std::string, size_t> seen;
   for (size_t i = 0; i < ops.size(); ++i) {
     outputs.push_back(infer_shape(ops[i].op, ops[i].inputs));
-    kernels.push_back(lower(ops[i].op, ops[i].inputs, "nasx_op" + std::to_string(i)));
+    LoweredKernel k = lower(ops[i].op, ops[i].inputs, "nasx_op" + std::to_string(kernels.size()));
+    std::string key = std::to_string(k.args.size()) + "\n" + ir::to_string(k.body);
+    auto [it, fresh] = seen.emplace(key, kernels.size());
+    if (fresh) kernels.push_back(std::move(k));
+    kernel_of.push_back(it->second);
   }
   // Chunks of kernels per shared library, compiled concurrently: one compiler per core.
   constexpr size_t kPerLibrary = 24;
@@ -76,8 +86,8 @@ std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
 
   std::vector<CompiledOp> out;
   for (size_t i = 0; i < ops.size(); ++i) {
-    const auto& module = modules[i / kPerLibrary];
-    out.emplace_back(ops[i], outputs[i], module->function(kernels[i].name), module);
+    const auto& module = modules[kernel_of[i] / kPerLibrary];
+    out.emplace_back(ops[i], outputs[i], module->function(kernels[kernel_of[i]].name), module);
   }
   return out;
 }

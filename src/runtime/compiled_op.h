@@ -22,6 +22,7 @@ class CompiledOp {
       : inst_(std::move(inst)), output_(std::move(output)), fn_(fn), module_(std::move(module)) {}
 
   const Shape& output_shape() const { return output_; }
+  KernelFn function() const { return fn_; }
   // Checks shapes (a mismatch is a UserError), then runs the kernel into `out`.
   void run(const std::vector<const Tensor*>& inputs, const std::vector<const Tensor*>& params,
            Tensor& out) const;

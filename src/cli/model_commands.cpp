@@ -1,0 +1,283 @@
+// nasx models | show | check | run | bench: inspect, verify, execute and time whole networks.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/model.h"
+#include "graph/zoo.h"
+#include "runtime/compiled_network.h"
+#include "support/json.h"
+#include "support/npy.h"
+#include "torch/reference.h"
+#include "torch/twin.h"
+
+namespace nasx::cli {
+namespace {
+
+std::string group3(int64_t v) {
+  std::string s = std::to_string(v), out;
+  int n = 0;
+  for (auto it = s.rbegin(); it != s.rend(); ++it) {
+    if (n++ && n % 3 == 1 && *it != '-') out.insert(out.begin(), ',');
+    out.insert(out.begin(), *it);
+  }
+  return out;
+}
+
+std::string fmt(double v, const char* f) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+CompiledNetwork compile_with_progress(const Network& net, int64_t batch) {
+  progress("compiling " + net.name + " (batch " + std::to_string(batch) + ", " +
+           std::to_string(net.nodes.size()) + " layers)...");
+  auto t0 = std::chrono::steady_clock::now();
+  CompiledNetwork c = CompiledNetwork::compile(net, batch);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  progress("compiled in " + fmt(s, "%.1f") + " s (" + std::to_string(c.executed().nodes.size()) +
+           " fused kernels)");
+  return c;
+}
+
+int threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// ---- models ----
+int run_models() {
+  std::printf("%-20s %-14s %14s %16s  %s\n", "model", "input", "params", "MACs", "description");
+  for (const ZooEntry& e : zoo_models()) {
+    Network n = build_zoo_model(e.name);
+    std::printf("%-20s %-14s %14s %16s  %s\n", e.name.c_str(),
+                shape_string(n.input_chw).c_str(), group3(n.params()).c_str(),
+                group3(n.macs()).c_str(), e.description.c_str());
+  }
+  return 0;
+}
+
+// ---- show ----
+struct ShowArgs {
+  std::string model;
+  bool json = false;
+};
+
+int run_show(const ShowArgs& a) {
+  Network net = load_model(a.model, 0);
+  std::vector<Shape> shapes = net.infer_shapes(1);
+  Json layers = Json::array();
+  for (size_t i = 0; i < net.nodes.size(); ++i) {
+    const Node& n = net.nodes[i];
+    std::vector<Shape> in;
+    Json inputs = Json::array();
+    for (int k : n.inputs) {
+      in.push_back(k == kNetworkInput ? net.input_shape(1) : shapes[k]);
+      inputs.push_back(k == kNetworkInput ? "input" : net.nodes[k].name);
+    }
+    layers.push_back({{"name", n.name},
+                      {"type", op_name(n.op)},
+                      {"inputs", inputs},
+                      {"output_shape", shapes[i]},
+                      {"params", param_count(n.op)},
+                      {"macs", op_macs(n.op, in)}});
+  }
+  if (a.json) {
+    Json j{{"name", net.name},     {"input_shape", net.input_shape(1)},
+           {"params", net.params()}, {"macs", net.macs()},
+           {"layers", layers}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%s: input %s, %s parameters, %s MACs (batch 1)\n\n", net.name.c_str(),
+              shape_string(net.input_shape(1)).c_str(), group3(net.params()).c_str(),
+              group3(net.macs()).c_str());
+  std::printf("%-44s %-16s %-18s %12s %14s\n", "layer", "type", "output", "params", "MACs");
+  for (const Json& l : layers)
+    std::printf("%-44s %-16s %-18s %12s %14s\n", l["name"].get<std::string>().c_str(),
+                l["type"].get<std::string>().c_str(),
+                shape_string(l["output_shape"].get<Shape>()).c_str(),
+                group3(l["params"].get<int64_t>()).c_str(),
+                group3(l["macs"].get<int64_t>()).c_str());
+  std::printf("%-44s %-16s %-18s %12s %14s\n", "total", "", "", group3(net.params()).c_str(),
+              group3(net.macs()).c_str());
+  return 0;
+}
+
+// ---- check ----
+struct CheckArgs {
+  std::string model;
+  int64_t batch = 1, image_size = 0;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+int run_check(const CheckArgs& a) {
+  NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
+  Network net = load_model(a.model, a.seed, a.image_size);
+  CompiledNetwork compiled = compile_with_progress(net, a.batch);
+  Tensor input = Tensor::random_normal(net.input_shape(a.batch), a.seed + 1);
+  Tensor got = compiled.run(input);
+  Tensor want = TorchTwin(net).forward(input);
+  Agreement ag = compare(got, want);
+  bool pass = ag.max_rel_err <= 1e-4;
+  if (a.json) {
+    Json j{{"model", net.name},
+           {"batch", a.batch},
+           {"input_shape", input.shape},
+           {"max_abs_err", ag.max_abs_err},
+           {"max_rel_err", ag.max_rel_err},
+           {"check", pass ? "pass" : "fail"}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << net.name << " batch " << a.batch << " input " << shape_string(input.shape)
+              << ": max_abs_err " << fmt(ag.max_abs_err, "%.3g") << "  max_rel_err "
+              << fmt(ag.max_rel_err, "%.3g") << "  " << (pass ? "PASS" : "FAIL")
+              << " (limit 1e-4, against the LibTorch twin)\n";
+  }
+  return pass ? 0 : 1;
+}
+
+// ---- run ----
+struct RunArgs {
+  std::string model, input, output, weights;
+  uint64_t seed = 0;
+};
+
+// Loads <layer>.<param>.npy files (PyTorch state_dict names) from a directory.
+void load_weights(Network& net, const std::string& dir) {
+  namespace fs = std::filesystem;
+  NASX_USER_CHECK(fs::is_directory(dir), "--weights ", dir,
+                  " is not a directory of <layer>.<param>.npy files");
+  std::map<std::string, Tensor*> slots;
+  for (Node& n : net.nodes) {
+    std::vector<ParamSpec> specs = param_specs(n.op);
+    for (size_t p = 0; p < specs.size(); ++p) slots[n.name + "." + specs[p].name] = &n.params[p];
+  }
+  int loaded = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".npy") continue;
+    std::string key = entry.path().stem().string();
+    auto it = slots.find(key);
+    NASX_USER_CHECK(it != slots.end(), "--weights: ", entry.path().string(),
+                    " names no parameter of ", net.name, " (expected <layer>.<param>.npy)");
+    Tensor t = read_npy(entry.path().string());
+    NASX_USER_CHECK(t.shape == it->second->shape, "--weights: ", entry.path().string(),
+                    " has shape ", shape_string(t.shape), ", ", key, " needs ",
+                    shape_string(it->second->shape));
+    *it->second = std::move(t);
+    ++loaded;
+  }
+  progress("loaded " + std::to_string(loaded) + " of " + std::to_string(slots.size()) +
+           " parameter tensors from " + dir);
+}
+
+int run_run(const RunArgs& a) {
+  Network net = load_model(a.model, a.seed);
+  Tensor input = read_npy(a.input);
+  NASX_USER_CHECK(input.shape.size() == 4 && input.shape[0] > 0 &&
+                      input.shape == net.input_shape(input.shape[0]),
+                  a.input, ": ", net.name, " expects an input of shape [N,",
+                  net.input_chw[0], ",", net.input_chw[1], ",", net.input_chw[2], "], got ",
+                  shape_string(input.shape));
+  if (!a.weights.empty()) load_weights(net, a.weights);
+  CompiledNetwork compiled = compile_with_progress(net, input.shape[0]);
+  write_npy(a.output, compiled.run(input));
+  progress("wrote " + a.output);
+  return 0;
+}
+
+// ---- bench ----
+struct BenchArgs {
+  std::string model, vs;
+  int64_t batch = 1;
+  int repeat = 20, warmup = 3;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+int run_bench(const BenchArgs& a) {
+  NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
+  NASX_USER_CHECK(a.repeat > 0, "--repeat must be positive, got ", a.repeat);
+  NASX_USER_CHECK(a.vs.empty() || a.vs == "torch", "--vs accepts 'torch', got '", a.vs, "'");
+  Network net = load_model(a.model, a.seed);
+  CompiledNetwork compiled = compile_with_progress(net, a.batch);
+  Tensor input = Tensor::random_normal(net.input_shape(a.batch), a.seed + 1);
+  Tensor out(compiled.output_shape());
+  TimingStats t =
+      measure([&] { compiled.run(input.data.data(), out.data.data()); }, a.warmup, a.repeat);
+  Json j{{"model", net.name},         {"batch", a.batch},          {"threads", threads()},
+         {"repeat", a.repeat},        {"latency_ms", t.median_ms}, {"latency_min_ms", t.min_ms},
+         {"latency_max_ms", t.max_ms}};
+  if (a.vs == "torch") {
+    set_torch_threads(threads());
+    progress("timing the LibTorch twin...");
+    TimingStats tt = TorchTwin(net).time(input, a.warmup, a.repeat);
+    j["torch_latency_ms"] = tt.median_ms;
+    j["torch_latency_min_ms"] = tt.min_ms;
+    j["torch_latency_max_ms"] = tt.max_ms;
+    j["speedup_vs_torch"] = tt.median_ms / t.median_ms;
+  }
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << net.name << " batch " << a.batch << ", " << threads() << " threads, " << a.repeat
+            << " repeats after " << a.warmup << " warm-ups\n";
+  std::cout << "nasx      median " << fmt(t.median_ms, "%.2f") << " ms (min "
+            << fmt(t.min_ms, "%.2f") << ", max " << fmt(t.max_ms, "%.2f") << ")\n";
+  if (a.vs == "torch")
+    std::cout << "libtorch  median " << fmt(j["torch_latency_ms"], "%.2f") << " ms (min "
+              << fmt(j["torch_latency_min_ms"], "%.2f") << ", max "
+              << fmt(j["torch_latency_max_ms"], "%.2f") << ")\nspeedup vs libtorch "
+              << fmt(j["speedup_vs_torch"], "%.2f") << "x\n";
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
+  std::vector<std::pair<std::string, Runner>> out;
+  app.add_subcommand("models", "List the model zoo with input shape, parameters and MACs");
+  out.emplace_back("models", [] { return run_models(); });
+
+  auto show = std::make_shared<ShowArgs>();
+  CLI::App* s = app.add_subcommand("show", "Every layer of a model with shapes, params and MACs");
+  s->add_option("model", show->model, "zoo model name")->required();
+  s->add_flag("--json", show->json, "print JSON");
+  out.emplace_back("show", [show] { return run_show(*show); });
+
+  auto check = std::make_shared<CheckArgs>();
+  CLI::App* c = app.add_subcommand("check", "Compiled network against its LibTorch twin");
+  c->add_option("model", check->model, "zoo model name")->required();
+  c->add_option("--batch", check->batch, "batch size (default 1)");
+  c->add_option("--seed", check->seed, "seed for weights and input (default 0)");
+  c->add_option("--image-size", check->image_size, "input height and width (default: the model's)");
+  c->add_flag("--json", check->json, "print JSON");
+  out.emplace_back("check", [check] { return run_check(*check); });
+
+  auto run = std::make_shared<RunArgs>();
+  CLI::App* r = app.add_subcommand("run", "Run a model on a .npy input, write a .npy output");
+  r->add_option("model", run->model, "zoo model name")->required();
+  r->add_option("--input", run->input, "input .npy, float32 [N,C,H,W]")->required();
+  r->add_option("--output", run->output, "output .npy to write")->required();
+  r->add_option("--weights", run->weights,
+                "directory of <layer>.<param>.npy files (state_dict names); default: seeded init");
+  r->add_option("--seed", run->seed, "seed of the initial weights (default 0)");
+  out.emplace_back("run", [run] { return run_run(*run); });
+
+  auto bench = std::make_shared<BenchArgs>();
+  CLI::App* b = app.add_subcommand("bench", "Median latency of the compiled network");
+  b->add_option("model", bench->model, "zoo model name")->required();
+  b->add_option("--batch", bench->batch, "batch size (default 1)");
+  b->add_option("--repeat", bench->repeat, "timed repetitions (default 20)");
+  b->add_option("--vs", bench->vs, "also time 'torch' (LibTorch eager) in the same run");
+  b->add_option("--seed", bench->seed, "seed (default 0)");
+  b->add_flag("--json", bench->json, "print JSON");
+  out.emplace_back("bench", [bench] { return run_bench(*bench); });
+  return out;
+}
+
+}  // namespace nasx::cli

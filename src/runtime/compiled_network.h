@@ -1,0 +1,43 @@
+// A compiled network: BatchNorm folded, epilogues fused, one generated kernel per node (identical
+// kernels shared), activations in one arena laid out by the memory plan, every kernel's argument
+// array prepared at compile time. run() allocates nothing.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "graph/network.h"
+#include "runtime/compiled_op.h"
+#include "runtime/memory_plan.h"
+
+namespace nasx {
+
+class CompiledNetwork {
+ public:
+  // Compiles `net` for this batch size (shapes are compile-time constants in the kernels).
+  static CompiledNetwork compile(const Network& net, int64_t batch);
+
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return output_shape_; }
+  const Network& executed() const { return executed_; }  // after folding and fusion
+  const MemoryPlan& memory_plan() const { return plan_; }
+
+  // input and output hold num_elements(input_shape()) and num_elements(output_shape()) floats.
+  void run(const float* input, float* output);
+  Tensor run(const Tensor& input);  // checks the shape (UserError on mismatch)
+
+ private:
+  struct Step {
+    KernelFn fn;
+    std::vector<float*> args;
+    std::vector<int> input_args;  // positions in args that read the network input
+  };
+  Network executed_;
+  Shape input_shape_, output_shape_;
+  MemoryPlan plan_;
+  std::vector<CompiledOp> ops_;  // keep the libraries loaded
+  std::vector<Step> steps_;
+  std::unique_ptr<float[]> arena_;
+};
+
+}  // namespace nasx
