@@ -45,16 +45,17 @@ CompiledNetwork compile_with_progress(const Network& net, int64_t batch) {
   return c;
 }
 
-int threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+int threads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 // ---- models ----
 int run_models() {
   std::printf("%-20s %-14s %14s %16s  %s\n", "model", "input", "params", "MACs", "description");
   for (const ZooEntry& e : zoo_models()) {
     Network n = build_zoo_model(e.name);
-    std::printf("%-20s %-14s %14s %16s  %s\n", e.name.c_str(),
-                shape_string(n.input_chw).c_str(), group3(n.params()).c_str(),
-                group3(n.macs()).c_str(), e.description.c_str());
+    std::printf("%-20s %-14s %14s %16s  %s\n", e.name.c_str(), shape_string(n.input_chw).c_str(),
+                group3(n.params()).c_str(), group3(n.macs()).c_str(), e.description.c_str());
   }
   return 0;
 }
@@ -85,8 +86,10 @@ int run_show(const ShowArgs& a) {
                       {"macs", op_macs(n.op, in)}});
   }
   if (a.json) {
-    Json j{{"name", net.name},     {"input_shape", net.input_shape(1)},
-           {"params", net.params()}, {"macs", net.macs()},
+    Json j{{"name", net.name},
+           {"input_shape", net.input_shape(1)},
+           {"params", net.params()},
+           {"macs", net.macs()},
            {"layers", layers}};
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -96,11 +99,10 @@ int run_show(const ShowArgs& a) {
               group3(net.macs()).c_str());
   std::printf("%-44s %-16s %-18s %12s %14s\n", "layer", "type", "output", "params", "MACs");
   for (const Json& l : layers)
-    std::printf("%-44s %-16s %-18s %12s %14s\n", l["name"].get<std::string>().c_str(),
-                l["type"].get<std::string>().c_str(),
-                shape_string(l["output_shape"].get<Shape>()).c_str(),
-                group3(l["params"].get<int64_t>()).c_str(),
-                group3(l["macs"].get<int64_t>()).c_str());
+    std::printf(
+        "%-44s %-16s %-18s %12s %14s\n", l["name"].get<std::string>().c_str(),
+        l["type"].get<std::string>().c_str(), shape_string(l["output_shape"].get<Shape>()).c_str(),
+        group3(l["params"].get<int64_t>()).c_str(), group3(l["macs"].get<int64_t>()).c_str());
   std::printf("%-44s %-16s %-18s %12s %14s\n", "total", "", "", group3(net.params()).c_str(),
               group3(net.macs()).c_str());
   return 0;
@@ -179,9 +181,8 @@ int run_run(const RunArgs& a) {
   Tensor input = read_npy(a.input);
   NASX_USER_CHECK(input.shape.size() == 4 && input.shape[0] > 0 &&
                       input.shape == net.input_shape(input.shape[0]),
-                  a.input, ": ", net.name, " expects an input of shape [N,",
-                  net.input_chw[0], ",", net.input_chw[1], ",", net.input_chw[2], "], got ",
-                  shape_string(input.shape));
+                  a.input, ": ", net.name, " expects an input of shape [N,", net.input_chw[0], ",",
+                  net.input_chw[1], ",", net.input_chw[2], "], got ", shape_string(input.shape));
   if (!a.weights.empty()) load_weights(net, a.weights);
   CompiledNetwork compiled = compile_with_progress(net, input.shape[0]);
   write_npy(a.output, compiled.run(input));

@@ -15,9 +15,9 @@
 #include <random>
 #include <sstream>
 
+#include "support/file.h"
 #include "support/hash.h"
 #include "support/log.h"
-#include "support/file.h"
 
 namespace nasx {
 namespace fs = std::filesystem;

@@ -36,8 +36,10 @@ Network fold_batch_norm(const Network& net) {
         for (int64_t k = 0; k < per_channel; ++k)
           w.data[(co - st.co_begin) * per_channel + k] *= float(scale[co]);
     }
-    if (!p.bias) folded.params.push_back(std::move(bias));
-    else folded.params.back() = std::move(bias);
+    if (!p.bias)
+      folded.params.push_back(std::move(bias));
+    else
+      folded.params.back() = std::move(bias);
     p.bias = true;
     folded.op = p;
     edits[c].replacement = std::move(folded);

@@ -90,8 +90,8 @@ ChannelCoupling analyze_channel_coupling(const Network& net) {
     bool channel_preserving =
         std::holds_alternative<BatchNorm>(node.op) || std::holds_alternative<Relu>(node.op) ||
         std::holds_alternative<MaxPool>(node.op) || std::holds_alternative<AvgPool>(node.op) ||
-        std::holds_alternative<GlobalAvgPool>(node.op) ||
-        std::holds_alternative<Add>(node.op) || std::holds_alternative<Concat>(node.op);
+        std::holds_alternative<GlobalAvgPool>(node.op) || std::holds_alternative<Add>(node.op) ||
+        std::holds_alternative<Concat>(node.op);
     if (!channel_preserving) continue;
     bool couples = std::holds_alternative<Add>(node.op) || std::holds_alternative<Concat>(node.op);
     for (int k : node.inputs) {

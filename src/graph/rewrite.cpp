@@ -35,9 +35,9 @@ Network rewrite(const Network& net, const std::vector<NodeEdit>& edits) {
   if (edits.back().drop) {
     // The output must stay last: the alias target is the output; it is last unless something
     // after it was kept, which a pass never does for the output.
-    NASX_ASSERT(resolve(static_cast<int>(net.nodes.size()) - 1) ==
-                    static_cast<int>(out.nodes.size()) - 1,
-                "the output is no longer the last node");
+    NASX_ASSERT(
+        resolve(static_cast<int>(net.nodes.size()) - 1) == static_cast<int>(out.nodes.size()) - 1,
+        "the output is no longer the last node");
   }
   return out;
 }

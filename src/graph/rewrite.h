@@ -11,7 +11,7 @@ namespace nasx {
 
 struct NodeEdit {
   bool drop = false;
-  int alias = -1;                  // with drop: consumers read this (old) node instead
+  int alias = -1;                   // with drop: consumers read this (old) node instead
   std::optional<Node> replacement;  // keep, but as this node (inputs in old numbering)
 };
 

@@ -58,11 +58,11 @@ class Builder {
     x = add("flatten", Flatten{}, {x});
     int64_t features = shape(x)[1];
     float bound = float(1.0 / std::sqrt(double(features)));
-    Tensor w = Tensor::random_uniform({net_.num_classes, features}, stream(fc, "weight"), -bound,
-                                      bound);
-    Tensor b = zero_bias ? Tensor({net_.num_classes})
-                         : Tensor::random_uniform({net_.num_classes}, stream(fc, "bias"), -bound,
-                                                  bound);
+    Tensor w =
+        Tensor::random_uniform({net_.num_classes, features}, stream(fc, "weight"), -bound, bound);
+    Tensor b = zero_bias
+                   ? Tensor({net_.num_classes})
+                   : Tensor::random_uniform({net_.num_classes}, stream(fc, "bias"), -bound, bound);
     return add(fc, Linear{features, net_.num_classes, true}, {x}, {w, b});
   }
 
@@ -131,8 +131,8 @@ Network resnet(const std::string& name, const ResNetSpec& spec, bool cifar, int6
 
 // ResNeXt-29 for CIFAR (Xie et al. 2017): 3 stages of 3 bottleneck blocks, outputs 256/512/1024,
 // bottleneck width cardinality x base_width x 2^stage, grouped 3x3 conv, stride 2 at stages 2-3.
-Network resnext29(const std::string& name, int64_t cardinality, int64_t base_width,
-                  int64_t image, uint64_t seed) {
+Network resnext29(const std::string& name, int64_t cardinality, int64_t base_width, int64_t image,
+                  uint64_t seed) {
   Builder b(name, image, 10, seed, ConvInit::FanOut);
   int x = b.relu("relu", b.bn("bn1", b.conv("conv1", kNetworkInput, 64, 3, 1, 1)));
   for (int stage = 0; stage < 3; ++stage) {

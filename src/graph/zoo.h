@@ -20,7 +20,7 @@ namespace nasx {
 
 struct ZooEntry {
   std::string name;
-  std::string family;       // resnet, resnext, densenet
+  std::string family;  // resnet, resnext, densenet
   std::string description;
 };
 

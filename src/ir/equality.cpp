@@ -74,6 +74,10 @@ class Comparer {
                (x->else_case.defined() == y->else_case.defined()) &&
                (!x->else_case.defined() || stmt(x->else_case, y->else_case));
       }
+      case NodeKind::Allocate: {
+        auto *x = a.as<Allocate>(), *y = b.as<Allocate>();
+        return x->buffer == y->buffer && stmt(x->body, y->body);
+      }
       case NodeKind::Block: {
         auto *x = a.as<Block>(), *y = b.as<Block>();
         if (x->stmts.size() != y->stmts.size()) return false;

@@ -141,6 +141,11 @@ Stmt Block::make(std::vector<Stmt> stmts) {
   return Stmt(std::make_shared<const Block>(std::move(flat)));
 }
 
+Stmt Allocate::make(Buffer b, Stmt body) {
+  NASX_ASSERT(b != nullptr && body.defined(), "allocate");
+  return Stmt(std::make_shared<const Allocate>(std::move(b), std::move(body)));
+}
+
 Expr operator+(Expr a, Expr b) {
   return Add::make(std::move(a), std::move(b));
 }

@@ -33,7 +33,8 @@ namespace nasx::ir {
 #define NASX_IR_OTHER_EXPR_NODES(X) \
   X(IntImm, "") X(FloatImm, "") X(Var, "") X(Not, "!") X(Select, "") X(Load, "") X(Call, "")
 
-#define NASX_IR_STMT_NODES(X) X(LetStmt, "") X(For, "") X(Store, "") X(IfThenElse, "") X(Block, "")
+#define NASX_IR_STMT_NODES(X) \
+  X(LetStmt, "") X(For, "") X(Store, "") X(IfThenElse, "") X(Block, "") X(Allocate, "")
 
 #define NASX_IR_EXPR_NODES(X) NASX_IR_BINARY_NODES(X) NASX_IR_OTHER_EXPR_NODES(X)
 #define NASX_IR_ALL_NODES(X) NASX_IR_EXPR_NODES(X) NASX_IR_STMT_NODES(X)
@@ -251,6 +252,16 @@ struct Block : NodeBase<NodeKind::Block, StmtNode> {
   std::vector<Stmt> stmts;
   explicit Block(std::vector<Stmt> s) : NodeBase{NodeKind::Block}, stmts(std::move(s)) {}
   static Stmt make(std::vector<Stmt> stmts);
+};
+
+// A buffer local to `body` (scratch: im2col panels, register-tile accumulators). Its contents
+// are undefined on entry. The emitter puts small ones on the stack, large ones on the heap.
+struct Allocate : NodeBase<NodeKind::Allocate, StmtNode> {
+  Buffer buffer;
+  Stmt body;
+  Allocate(Buffer b, Stmt s)
+      : NodeBase{NodeKind::Allocate}, buffer(std::move(b)), body(std::move(s)) {}
+  static Stmt make(Buffer b, Stmt body);
 };
 
 // ---- construction helpers ----

@@ -161,6 +161,17 @@ void IRPrinter::visit(const Block* n) {
   for (const Stmt& s : n->stmts) visit_stmt(s);
 }
 
+void IRPrinter::visit(const Allocate* n) {
+  indent();
+  os_ << "allocate " << name_of(n->buffer) << "[";
+  for (size_t i = 0; i < n->buffer->shape.size(); ++i)
+    os_ << (i ? ", " : "") << n->buffer->shape[i];
+  os_ << "]";
+  open_block();
+  visit_stmt(n->body);
+  close_block();
+}
+
 std::string to_string(const Expr& e) {
   std::ostringstream os;
   IRPrinter(os).print(e);

@@ -79,6 +79,10 @@ void IRVisitor::visit(const Block* n) {
   for (const Stmt& s : n->stmts) visit_stmt(s);
 }
 
+void IRVisitor::visit(const Allocate* n) {
+  visit_stmt(n->body);
+}
+
 // ---- mutator ----
 
 Expr IRMutator::mutate(const Expr& e) {
@@ -190,4 +194,11 @@ Stmt IRMutator::visit(const Block* n, const Stmt& self) {
   return changed ? Block::make(std::move(out)) : self;
 }
 
+}  // namespace nasx::ir
+
+namespace nasx::ir {
+Stmt IRMutator::visit(const Allocate* n, const Stmt& self) {
+  Stmt b = mutate(n->body);
+  return b.same_as(n->body) ? self : Allocate::make(n->buffer, b);
+}
 }  // namespace nasx::ir

@@ -1,5 +1,7 @@
 #include "lower/loop_nest.h"
 
+#include "lower/conv_gemm.h"
+
 #include <functional>
 #include <limits>
 
@@ -65,8 +67,15 @@ struct Builder {
   Stmt conv(const ConvProgram& p, bool residual = false, bool relu = false) {
     int64_t batch = in[0][0];
     std::vector<Stmt> nests;
+    ConvBuffers cb{inputs[0], output, residual ? inputs[1] : nullptr,
+                   p.bias ? params.back() : nullptr,
+                   std::vector<Buffer>(params.begin(), params.begin() + p.statements.size())};
     for (size_t si = 0; si < p.statements.size(); ++si) {
       const ConvStatement& s = p.statements[si];
+      if (conv_gemm_applies(s)) {
+        nests.push_back(lower_conv_gemm(p, si, batch, cb, relu));
+        continue;
+      }
       const Buffer& w = params[si];
       Expr nco = var("n_co"), n = var("n"), co = var("co"), y = var("y"), x = var("x");
       Expr ci = var("ci"), ky = var("ky"), kx = var("kx"), c_in = var("c_in"), iy = var("iy");
@@ -117,8 +126,7 @@ struct Builder {
     Expr scale = fvar("scale"), shift = fvar("shift");
     Expr value = Load::make(inputs[0], {n, c, y, x}) * scale + shift;
     if (b.relu) value = max(value, f32(0));
-    Stmt inner =
-        loop(x, 0, s[3], Store::make(output, {n, c, y, x}, value), ForKind::Vectorized);
+    Stmt inner = loop(x, 0, s[3], Store::make(output, {n, c, y, x}, value), ForKind::Vectorized);
     Stmt body = loop(y, 0, s[2], inner);
     Expr sc = Load::make(params[0], {c}) /
               Call::make(Type::f32(), "sqrtf", {Load::make(params[3], {c}) + f32(b.eps)});

@@ -48,9 +48,9 @@ std::vector<ParamSpec> conv_params(const ConvProgram& p) {
 }  // namespace
 
 std::string op_name(const Op& op) {
-  static constexpr const char* names[] = {
-      "conv",     "batch_norm",      "relu",   "add",     "concat",    "max_pool",
-      "avg_pool", "global_avg_pool", "linear", "flatten", "fused_conv"};
+  static constexpr const char* names[] = {"conv",   "batch_norm", "relu",      "add",
+                                          "concat", "max_pool",   "avg_pool",  "global_avg_pool",
+                                          "linear", "flatten",    "fused_conv"};
   static_assert(std::size(names) == std::variant_size_v<Op>, "one name per operator kind");
   return names[op.index()];
 }
@@ -130,24 +130,23 @@ Shape infer_shape(const Op& op, const std::vector<Shape>& in) {
 }
 
 std::vector<ParamSpec> param_specs(const Op& op) {
-  return std::visit(
-      Overloaded{
-          [](const ConvProgram& p) { return conv_params(p); },
-          [](const FusedConv& f) { return conv_params(f.program); },
-          [](const BatchNorm& b) {
-            return std::vector<ParamSpec>{{"weight", {b.channels}},
-                                          {"bias", {b.channels}},
-                                          {"running_mean", {b.channels}},
-                                          {"running_var", {b.channels}}};
-          },
-          [](const Linear& l) {
-            std::vector<ParamSpec> v{{"weight", {l.out_features, l.in_features}}};
-            if (l.bias) v.push_back({"bias", {l.out_features}});
-            return v;
-          },
-          [](const auto&) { return std::vector<ParamSpec>{}; },
-      },
-      op);
+  return std::visit(Overloaded{
+                        [](const ConvProgram& p) { return conv_params(p); },
+                        [](const FusedConv& f) { return conv_params(f.program); },
+                        [](const BatchNorm& b) {
+                          return std::vector<ParamSpec>{{"weight", {b.channels}},
+                                                        {"bias", {b.channels}},
+                                                        {"running_mean", {b.channels}},
+                                                        {"running_var", {b.channels}}};
+                        },
+                        [](const Linear& l) {
+                          std::vector<ParamSpec> v{{"weight", {l.out_features, l.in_features}}};
+                          if (l.bias) v.push_back({"bias", {l.out_features}});
+                          return v;
+                        },
+                        [](const auto&) { return std::vector<ParamSpec>{}; },
+                    },
+                    op);
 }
 
 int64_t param_count(const Op& op) {

@@ -11,7 +11,7 @@
 namespace nasx {
 
 struct MemoryPlan {
-  std::vector<int> slot_of;         // per node
+  std::vector<int> slot_of;          // per node
   std::vector<int64_t> slot_offset;  // in floats, per slot
   std::vector<int64_t> slot_size;    // in floats, per slot
   int64_t arena_floats = 0;

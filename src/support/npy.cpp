@@ -19,8 +19,8 @@ std::string find_value(const std::string& header, const std::string& key) {
   if (colon == std::string::npos) return "";
   size_t start = header.find_first_not_of(' ', colon + 1);
   if (start == std::string::npos) return "";
-  size_t end = header[start] == '(' ? header.find(')', start) + 1
-                                    : header.find_first_of(",}", start);
+  size_t end =
+      header[start] == '(' ? header.find(')', start) + 1 : header.find_first_of(",}", start);
   return end == std::string::npos ? "" : header.substr(start, end - start);
 }
 
@@ -30,7 +30,9 @@ Tensor read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   NASX_USER_CHECK(f.good(), "cannot open ", path);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto bad = [&](const std::string& why) { user_error(path, ": not a valid .npy file (", why, ")"); };
+  auto bad = [&](const std::string& why) {
+    user_error(path, ": not a valid .npy file (", why, ")");
+  };
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) bad("missing magic");
   int major = static_cast<unsigned char>(bytes[6]);
   size_t header_len, header_start;

@@ -90,8 +90,9 @@ TEST(Ops, RejectsWrongShapes) {
   EXPECT_THROW(infer_shape(p, {{1, 4, 8, 8}}), UserError);
 }
 
-TEST(Lowering, ConvLoopNestHasParallelOuterAndVectorizedInnerLoops) {
-  ConvProgram p = ConvProgram::make({4, 6, 6, 4, 3, 1, 1, 1, 1, false});
+TEST(Lowering, DirectConvHasParallelOuterAndVectorizedInnerLoops) {
+  // Depthwise: one output channel per group, so the direct schedule is used.
+  ConvProgram p = ConvProgram::make({4, 6, 6, 4, 3, 1, 1, 1, 4, false});
   LoweredKernel k = lower(p, {p.input_shape(1)}, "k");
   std::string ir = ir::to_string(k.body);
   EXPECT_EQ(ir.rfind("parallel n_co in [0, +4)", 0), 0u) << ir;
@@ -99,11 +100,21 @@ TEST(Lowering, ConvLoopNestHasParallelOuterAndVectorizedInnerLoops) {
   EXPECT_NE(ir.find("vectorized x in [1, +5)"), std::string::npos) << ir;
   EXPECT_NE(ir.find("vectorized x in [0, +5)"), std::string::npos) << ir;
   EXPECT_EQ(ir.find("x_lo"), std::string::npos) << ir;
-  EXPECT_EQ(ir.find("if (ix"), std::string::npos) << "no padding branch in the inner loop\n" << ir;
   ASSERT_EQ(k.args.size(), 3u);
   EXPECT_EQ(k.args[0]->name, "in0");
   EXPECT_EQ(k.args[1]->name, "weight");
   EXPECT_EQ(k.args[2]->name, "out");
+}
+
+TEST(Lowering, GemmConvBuildsAPanelAndRegisterTiles) {
+  ConvProgram p = ConvProgram::make({16, 8, 8, 32, 3, 1, 1, 1, 1, true});
+  LoweredKernel k = lower(FusedConv{p, false, true}, {p.input_shape(1)}, "k");
+  std::string ir = ir::to_string(k.body);
+  EXPECT_EQ(ir.rfind("parallel task in [0, +8)", 0), 0u) << ir;  // 2 blocks x 4 tile chunks
+  EXPECT_NE(ir.find("allocate col[144, 32]"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("allocate acc[8, 32]"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("for k in [0, +144)"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("max("), std::string::npos) << "ReLU epilogue\n" << ir;
 }
 
 }  // namespace

@@ -175,6 +175,34 @@ TEST(OpsVsTorch, GlobalAvgPoolAndLinear) {
   check_against_torch(cases, 6);
 }
 
+// The fused operators the runtime produces: conv + bias + residual + ReLU in one kernel, and
+// batch norm + ReLU. Both conv schedules (direct for < 4 output channels per group, GEMM else).
+TEST(OpsVsTorch, FusedOperators) {
+  std::mt19937_64 rng(48);
+  std::vector<OpInstance> cases;
+  for (int i = 0; i < cases_per_op() / 2; ++i) {
+    ConvSpec s;
+    s.groups = pick<int64_t>(rng, {1, 1, 2});
+    s.in_channels = s.groups * pick<int64_t>(rng, {1, 3, 8});
+    s.out_channels = s.groups * pick<int64_t>(rng, {2, 4, 8, 16});
+    s.in_h = pick<int64_t>(rng, {4, 7, 9, 16});
+    s.in_w = pick<int64_t>(rng, {4, 7, 9, 16});
+    s.kernel = pick<int64_t>(rng, {1, 3});
+    s.stride = uniform(rng, 1, 2);
+    s.pad = s.kernel / 2;
+    s.bias = true;
+    ConvProgram p = ConvProgram::make(s);
+    int64_t batch = pick<int64_t>(rng, {1, 2});
+    bool residual = uniform(rng, 0, 1) == 1, relu = uniform(rng, 0, 1) == 1;
+    std::vector<Shape> in{p.input_shape(batch)};
+    if (residual) in.push_back(p.output_shape(batch));
+    cases.push_back({FusedConv{p, residual, relu}, in});
+    Shape b = random_nchw(rng);
+    cases.push_back({BatchNorm{b[1], 1e-5, true}, {b}});
+  }
+  check_against_torch(cases, 8);
+}
+
 // Convolution programs with several statements (written directly, as later transformations
 // will produce them): split output channels, a peeled part over some input channels, row tiles
 // with their own zero padding. Both lowerings must still agree.
