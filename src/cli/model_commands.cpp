@@ -34,11 +34,11 @@ std::string fmt(double v, const char* f) {
   return buf;
 }
 
-CompiledNetwork compile_with_progress(const Network& net, int64_t batch) {
+CompiledNetwork compile_with_progress(Network net, int64_t batch) {
   progress("compiling " + net.name + " (batch " + std::to_string(batch) + ", " +
            std::to_string(net.nodes.size()) + " layers)...");
   auto t0 = std::chrono::steady_clock::now();
-  CompiledNetwork c = CompiledNetwork::compile(net, batch);
+  CompiledNetwork c = CompiledNetwork::compile(std::move(net), batch);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress("compiled in " + fmt(s, "%.1f") + " s (" + std::to_string(c.executed().nodes.size()) +
            " fused kernels)");
@@ -184,7 +184,7 @@ int run_run(const RunArgs& a) {
                   a.input, ": ", net.name, " expects an input of shape [N,", net.input_chw[0], ",",
                   net.input_chw[1], ",", net.input_chw[2], "], got ", shape_string(input.shape));
   if (!a.weights.empty()) load_weights(net, a.weights);
-  CompiledNetwork compiled = compile_with_progress(net, input.shape[0]);
+  CompiledNetwork compiled = compile_with_progress(std::move(net), input.shape[0]);
   write_npy(a.output, compiled.run(input));
   progress("wrote " + a.output);
   return 0;

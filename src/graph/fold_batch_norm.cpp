@@ -6,7 +6,7 @@
 
 namespace nasx {
 
-Network fold_batch_norm(const Network& net) {
+Network fold_batch_norm(Network net) {
   std::vector<NodeEdit> edits(net.nodes.size());
   auto readers = consumers(net);
   for (size_t i = 0; i < net.nodes.size(); ++i) {
@@ -19,8 +19,8 @@ Network fold_batch_norm(const Network& net) {
 
     const Tensor &gamma = bn_node.params[0], &beta = bn_node.params[1];
     const Tensor &mean = bn_node.params[2], &var = bn_node.params[3];
-    Node folded = net.nodes[c];
-    ConvProgram p = *conv;
+    ConvProgram p = *conv;  // before the move below: conv points into the node
+    Node folded = std::move(net.nodes[c]);
     Tensor bias({p.out_channels});
     if (p.bias) bias = folded.params.back();
     std::vector<double> scale(p.out_channels);
@@ -46,7 +46,7 @@ Network fold_batch_norm(const Network& net) {
     edits[i].drop = true;
     edits[i].alias = c;
   }
-  return rewrite(net, edits);
+  return rewrite(std::move(net), std::move(edits));
 }
 
 }  // namespace nasx

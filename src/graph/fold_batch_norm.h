@@ -8,6 +8,6 @@
 
 namespace nasx {
 
-Network fold_batch_norm(const Network& net);
+Network fold_batch_norm(Network net);  // consumes net: weights move, never copy
 
 }  // namespace nasx

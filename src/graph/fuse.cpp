@@ -4,7 +4,7 @@
 
 namespace nasx {
 
-Network fuse(const Network& net) {
+Network fuse(Network net) {
   std::vector<NodeEdit> edits(net.nodes.size());
   auto readers = consumers(net);
   auto sole_reader = [&](int k, int reader) {
@@ -26,10 +26,12 @@ Network fuse(const Network& net) {
       if (!sole_reader(c, static_cast<int>(a))) continue;
       const ConvProgram* conv = std::get_if<ConvProgram>(&net.nodes[c].op);
       if (!conv) continue;
-      Node fused = net.nodes[c];
       int r = relu_after(static_cast<int>(a));
-      fused.op = FusedConv{*conv, true, r >= 0};
-      fused.inputs = {net.nodes[c].inputs[0], in[1 - side]};
+      FusedConv op{*conv, true, r >= 0};
+      std::vector<int> inputs{net.nodes[c].inputs[0], in[1 - side]};
+      Node fused = std::move(net.nodes[c]);
+      fused.op = std::move(op);
+      fused.inputs = std::move(inputs);
       edits[a].replacement = std::move(fused);
       edits[c].drop = true;
       if (r >= 0) edits[r] = {true, static_cast<int>(a), std::nullopt};
@@ -41,18 +43,20 @@ Network fuse(const Network& net) {
     if (!std::holds_alternative<Relu>(net.nodes[r].op) || edits[r].drop) continue;
     int k = net.nodes[r].inputs[0];
     if (!sole_reader(k, static_cast<int>(r))) continue;
-    Node fused = net.nodes[k];
-    if (const ConvProgram* conv = std::get_if<ConvProgram>(&fused.op)) {
-      fused.op = FusedConv{*conv, false, true};
-    } else if (BatchNorm* bn = std::get_if<BatchNorm>(&fused.op); bn && !bn->relu) {
+    Op op = net.nodes[k].op;
+    if (const ConvProgram* conv = std::get_if<ConvProgram>(&op)) {
+      op = FusedConv{*conv, false, true};
+    } else if (BatchNorm* bn = std::get_if<BatchNorm>(&op); bn && !bn->relu) {
       bn->relu = true;
     } else {
       continue;
     }
+    Node fused = std::move(net.nodes[k]);
+    fused.op = std::move(op);
     edits[k].replacement = std::move(fused);
     edits[r] = {true, k, std::nullopt};
   }
-  return rewrite(net, edits);
+  return rewrite(std::move(net), std::move(edits));
 }
 
 }  // namespace nasx

@@ -10,6 +10,6 @@
 
 namespace nasx {
 
-Network fuse(const Network& net);
+Network fuse(Network net);  // consumes net: weights move, never copy
 
 }  // namespace nasx

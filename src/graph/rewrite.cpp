@@ -12,10 +12,12 @@ std::vector<std::vector<int>> consumers(const Network& net) {
   return c;
 }
 
-Network rewrite(const Network& net, const std::vector<NodeEdit>& edits) {
+Network rewrite(Network net, std::vector<NodeEdit> edits) {
   NASX_ASSERT(edits.size() == net.nodes.size());
-  Network out = net;
-  out.nodes.clear();
+  Network out;
+  out.name = net.name;
+  out.input_chw = net.input_chw;
+  out.num_classes = net.num_classes;
   std::vector<int> new_index(net.nodes.size(), -1);
   auto resolve = [&](int old) {
     if (old == kNetworkInput) return old;
@@ -26,7 +28,7 @@ Network rewrite(const Network& net, const std::vector<NodeEdit>& edits) {
   };
   for (size_t i = 0; i < net.nodes.size(); ++i) {
     if (edits[i].drop) continue;
-    Node n = edits[i].replacement ? *edits[i].replacement : net.nodes[i];
+    Node n = edits[i].replacement ? std::move(*edits[i].replacement) : std::move(net.nodes[i]);
     for (int& k : n.inputs) k = resolve(k);
     out.nodes.push_back(std::move(n));
     new_index[i] = static_cast<int>(out.nodes.size()) - 1;

@@ -15,7 +15,8 @@ struct NodeEdit {
   std::optional<Node> replacement;  // keep, but as this node (inputs in old numbering)
 };
 
-Network rewrite(const Network& net, const std::vector<NodeEdit>& edits);
+// Consumes `net`: kept nodes are moved, so weights are never copied.
+Network rewrite(Network net, std::vector<NodeEdit> edits);
 
 // The nodes reading each node's output.
 std::vector<std::vector<int>> consumers(const Network& net);

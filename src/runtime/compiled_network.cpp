@@ -8,11 +8,12 @@
 
 namespace nasx {
 
-CompiledNetwork CompiledNetwork::compile(const Network& net, int64_t batch) {
+CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
   CompiledNetwork c;
-  c.executed_ = fuse(fold_batch_norm(net));
+  Shape input_shape = net.input_shape(batch);
+  c.executed_ = fuse(fold_batch_norm(std::move(net)));
   std::vector<Shape> shapes = c.executed_.infer_shapes(batch);
-  c.input_shape_ = net.input_shape(batch);
+  c.input_shape_ = input_shape;
   c.output_shape_ = shapes.back();
   c.plan_ = plan_memory(c.executed_, shapes);
 

@@ -15,7 +15,9 @@ namespace nasx {
 class CompiledNetwork {
  public:
   // Compiles `net` for this batch size (shapes are compile-time constants in the kernels).
-  static CompiledNetwork compile(const Network& net, int64_t batch);
+  // Takes the network by value: pass std::move(net) when the caller no longer needs it, and the
+  // weights are folded in place instead of copied.
+  static CompiledNetwork compile(Network net, int64_t batch);
 
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }

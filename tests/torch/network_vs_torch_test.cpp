@@ -1,0 +1,77 @@
+// Every zoo model, compiled (folded, fused, memory-planned), against its LibTorch twin at batch 1
+// and 2. ImageNet models run at 64x64 here to keep the suite fast; the benchmark uses 224.
+// Also: BN folding and fusion are each equivalence-checked with random BN statistics.
+#include <gtest/gtest.h>
+
+#include "graph/fold_batch_norm.h"
+#include "graph/fuse.h"
+#include "graph/zoo.h"
+#include "runtime/compiled_network.h"
+#include "torch/twin.h"
+
+namespace nasx {
+namespace {
+
+// Non-trivial batch norms (the zoo initialises them to the identity).
+void randomize_batch_norms(Network& net, uint64_t seed) {
+  for (Node& n : net.nodes) {
+    if (!std::holds_alternative<BatchNorm>(n.op)) continue;
+    Shape s = n.params[0].shape;
+    n.params[0] = Tensor::random_uniform(s, seed++, 0.5f, 1.5f);
+    n.params[1] = Tensor::random_normal(s, seed++, 0.1f);
+    n.params[2] = Tensor::random_normal(s, seed++, 0.1f);
+    n.params[3] = Tensor::random_uniform(s, seed++, 0.5f, 2.0f);
+  }
+}
+
+class ZooModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooModel, CompiledMatchesTwinAtBatch1And2) {
+  bool imagenet = build_zoo_model(GetParam()).input_chw[1] == 224;
+  Network net = build_zoo_model(GetParam(), {3, imagenet ? 64 : 0});
+  randomize_batch_norms(net, 11);
+  TorchTwin twin(net);
+  for (int64_t batch : {1, 2}) {
+    CompiledNetwork compiled = CompiledNetwork::compile(net, batch);
+    Tensor x = Tensor::random_normal(net.input_shape(batch), 5 + batch);
+    Agreement a = compare(compiled.run(x), twin.forward(x));
+    EXPECT_LE(a.max_rel_err, 1e-4) << GetParam() << " batch " << batch;
+  }
+}
+
+std::vector<std::string> zoo_names() {
+  std::vector<std::string> names;
+  for (const ZooEntry& e : zoo_models()) names.push_back(e.name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, ZooModel, ::testing::ValuesIn(zoo_names()),
+                         [](const auto& info) { return info.param; });
+
+TEST(Passes, FoldingAndFusionPreserveTheFunction) {
+  for (const char* name : {"resnet18_cifar", "densenet121_cifar"}) {
+    Network net = build_zoo_model(name, {1});
+    randomize_batch_norms(net, 21);
+    Tensor x = Tensor::random_normal(net.input_shape(2), 4);
+    Tensor want = TorchTwin(net).forward(x);
+    Network folded = fold_batch_norm(net);
+    EXPECT_LT(folded.nodes.size(), net.nodes.size());
+    EXPECT_LE(compare(TorchTwin(folded).forward(x), want).max_rel_err, 1e-5) << name << " fold";
+    Network fused = fuse(folded);
+    EXPECT_LE(compare(TorchTwin(fused).forward(x), want).max_rel_err, 1e-5) << name << " fuse";
+    Network fused_only = fuse(net);
+    EXPECT_LE(compare(TorchTwin(fused_only).forward(x), want).max_rel_err, 1e-5) << name;
+  }
+}
+
+TEST(Runtime, RepeatedRunsAreIdenticalAndInputShapeIsChecked) {
+  Network net = build_zoo_model("resnet18_cifar");
+  CompiledNetwork c = CompiledNetwork::compile(net, 1);
+  Tensor x = Tensor::random_normal(net.input_shape(1), 9);
+  Tensor a = c.run(x), b = c.run(x);
+  EXPECT_EQ(a.data, b.data);
+  EXPECT_THROW(c.run(Tensor::random_normal({1, 3, 16, 16}, 1)), UserError);
+}
+
+}  // namespace
+}  // namespace nasx
