@@ -8,7 +8,11 @@
 #include <cstdlib>
 #include <string>
 
+#include <filesystem>
+#include <fstream>
+
 #include "support/json.h"
+#include "support/npy.h"
 
 namespace {
 
@@ -79,6 +83,103 @@ TEST(Cli, BadInputIsAClearUserError) {
   expect_user_error("conv --in 8,8,8 --out 8 --kernel x", "--kernel");
   expect_user_error("frobnicate", "unknown command 'frobnicate'");
   expect_user_error("", "A subcommand is required");
+}
+
+std::string temp(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / "nasx-cli-test";
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+TEST(Cli, ModelsListsTheZoo) {
+  Result r = nasx("models");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resnet34_cifar"), std::string::npos);
+  EXPECT_NE(r.out.find("21,282,122"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("densenet161"), std::string::npos);
+}
+
+TEST(Cli, ShowJson) {
+  Result r = nasx("show resnet18_cifar --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  nasx::Json j = nasx::Json::parse(r.out);
+  EXPECT_EQ(j["name"], "resnet18_cifar");
+  EXPECT_EQ(j["params"], 11173962);
+  EXPECT_EQ(j["input_shape"], nasx::Json::parse("[1,3,32,32]"));
+  EXPECT_GT(j["macs"].get<int64_t>(), 0);
+  bool found = false;
+  for (const auto& l : j["layers"])
+    if (l["name"] == "layer1.0.conv1") {
+      found = true;
+      EXPECT_EQ(l["type"], "conv");
+      EXPECT_EQ(l["params"], 64 * 64 * 9);
+    }
+  EXPECT_TRUE(found);
+  Result text = nasx("show resnet18_cifar");
+  EXPECT_EQ(text.code, 0);
+  EXPECT_NE(text.out.find("layer4.1.conv2"), std::string::npos);
+}
+
+TEST(Cli, CheckModel) {
+  Result r = nasx("check resnet18_cifar --batch 2 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"check\": \"pass\""), std::string::npos) << r.out;
+}
+
+TEST(Cli, RunWritesNpyAndBenchReportsLatency) {
+  std::string in = temp("x.npy"), out = temp("y.npy");
+  nasx::write_npy(in, nasx::Tensor::random_normal({2, 3, 32, 32}, 1));
+  std::filesystem::remove(out);
+  Result r = nasx("run resnet18_cifar --input " + in + " --output " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  nasx::Tensor y = nasx::read_npy(out);
+  EXPECT_EQ(y.shape, (nasx::Shape{2, 10}));
+
+  Result b = nasx("bench resnet18_cifar --repeat 2 --vs torch --json");
+  ASSERT_EQ(b.code, 0) << b.out;
+  nasx::Json j = nasx::Json::parse(b.out.substr(b.out.find('{')));
+  for (const char* key :
+       {"latency_ms", "latency_min_ms", "latency_max_ms", "torch_latency_ms", "speedup_vs_torch"})
+    EXPECT_TRUE(j.contains(key)) << key << "\n" << b.out;
+}
+
+TEST(Cli, RunRejectsBadNpyAndWritesNothing) {
+  std::string out = temp("never.npy");
+  std::filesystem::remove(out);
+  std::string junk = temp("junk.npy"), wrong = temp("wrong.npy"), trunc = temp("trunc.npy");
+  std::ofstream(junk) << "not a numpy file";
+  nasx::write_npy(wrong, nasx::Tensor::random_normal({1, 3, 16, 16}, 1));
+  nasx::write_npy(trunc, nasx::Tensor::random_normal({1, 3, 32, 32}, 1));
+  std::filesystem::resize_file(trunc, std::filesystem::file_size(trunc) - 100);
+  struct Case {
+    std::string input, fragment;
+  };
+  for (const Case& c : {Case{junk, "not a valid .npy"}, Case{wrong, "expects an input of shape"},
+                        Case{trunc, "truncated"}, Case{temp("absent.npy"), "cannot open"}}) {
+    Result r = nasx("run resnet18_cifar --input " + c.input + " --output " + out);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.fragment), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(out)) << "nothing may be written on error";
+  }
+  std::string weights = temp("weights");
+  std::filesystem::create_directories(weights);
+  nasx::write_npy(weights + "/layer1.0.conv1.weight.npy", nasx::Tensor::random_normal({3}, 1));
+  Result w = nasx("run resnet18_cifar --input " + temp("x.npy") + " --output " + out +
+                  " --weights " + weights);
+  EXPECT_EQ(w.code, 2) << w.out;
+  EXPECT_NE(w.out.find("layer1.0.conv1.weight needs [64,64,3,3]"), std::string::npos) << w.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(Cli, ModelCommandsRejectBadInput) {
+  for (const char* cmd : {"show", "check", "bench"})
+    expect_user_error(std::string(cmd) + " resnet19", "unknown model 'resnet19'");
+  expect_user_error("check resnet18_cifar --batch 0", "--batch must be positive");
+  expect_user_error("bench resnet18_cifar --batch -1", "--batch must be positive");
+  expect_user_error("bench resnet18_cifar --vs tvm", "--vs accepts 'torch'");
+  expect_user_error("bench resnet18_cifar --repeat 0", "--repeat must be positive");
+  expect_user_error("show", "model is required");
+  expect_user_error("run resnet18_cifar --output y.npy", "--input is required");
 }
 
 }  // namespace

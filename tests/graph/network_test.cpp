@@ -17,10 +17,10 @@ namespace {
 
 TEST(Zoo, ParameterCountsAreTorchvisions) {
   std::vector<std::pair<std::string, int64_t>> expected = {
-      {"resnet18", 11689512},        {"resnet34", 21797672},         {"resnet50", 25557032},
-      {"resnext50_32x4d", 25028904}, {"densenet121", 7978856},       {"densenet161", 28681000},
-      {"resnet18_cifar", 11173962},  {"resnet34_cifar", 21282122},   {"resnet50_cifar", 23520842},
-      {"resnext29_8x64d", 34426698}, {"resnext29_2x64d", 9130314},   {"densenet121_cifar", 6956426},
+      {"resnet18", 11689512},         {"resnet34", 21797672},       {"resnet50", 25557032},
+      {"resnext50_32x4d", 25028904},  {"densenet121", 7978856},     {"densenet161", 28681000},
+      {"resnet18_cifar", 11173962},   {"resnet34_cifar", 21282122}, {"resnet50_cifar", 23520842},
+      {"resnext29_8x64d", 34426698},  {"resnext29_2x64d", 9130314}, {"densenet121_cifar", 6956426},
       {"densenet161_cifar", 26482570}};
   ASSERT_EQ(expected.size(), zoo_models().size());
   for (const auto& [name, params] : expected) {
