@@ -19,10 +19,12 @@ Network rewrite(Network net, std::vector<NodeEdit> edits) {
   out.input_chw = net.input_chw;
   out.num_classes = net.num_classes;
   std::vector<int> new_index(net.nodes.size(), -1);
+  std::vector<std::string> names;  // for messages: kept nodes are moved out of `net` below
+  for (const Node& n : net.nodes) names.push_back(n.name);
   auto resolve = [&](int old) {
     if (old == kNetworkInput) return old;
     while (edits[old].drop && edits[old].alias >= 0) old = edits[old].alias;
-    NASX_ASSERT(new_index[old] >= 0, "node ", net.nodes[old].name,
+    NASX_ASSERT(new_index[old] >= 0, "node ", names[old],
                 " is read before it is computed, or was dropped without an alias");
     return new_index[old];
   };
