@@ -14,6 +14,7 @@ namespace nasx::cli {
 using Runner = std::function<int()>;
 
 Runner add_conv_command(CLI::App& app);
+Runner add_transform_command(CLI::App& app);
 // models, show, check, run, bench
 std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app);
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<std::pair<std::string, nasx::cli::Runner>> commands{
       {"conv", nasx::cli::add_conv_command(app)},
+      {"transform", nasx::cli::add_transform_command(app)},
   };
   for (auto& c : nasx::cli::add_model_commands(app)) commands.push_back(std::move(c));
   if (argc > 1 && argv[1][0] != '-') {

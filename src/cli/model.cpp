@@ -2,12 +2,22 @@
 
 #include <iostream>
 
+#include "graph/arch.h"
 #include "graph/zoo.h"
 #include "support/log.h"
 
 namespace nasx::cli {
 
+bool is_arch_file(const std::string& model) {
+  return model.size() > 5 && model.substr(model.size() - 5) == ".json";
+}
+
 Network load_model(const std::string& model, uint64_t seed, int64_t image_size) {
+  if (is_arch_file(model)) {
+    Arch arch = Arch::read(model);  // its own seed and image size
+    if (image_size > 0) arch.image_size = image_size;
+    return arch.build();
+  }
   return build_zoo_model(model, {seed, image_size});
 }
 

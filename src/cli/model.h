@@ -1,5 +1,5 @@
-// What the commands accept as MODEL: a zoo name today (arch JSON and ONNX paths come with later
-// issues), built from a seed.
+// What the commands accept as MODEL: a zoo name (built from --seed) or an architecture file
+// ARCH.json written by `nasx transform` (its own base, seed and transformations). ONNX comes later.
 #pragma once
 
 #include <string>
@@ -8,6 +8,7 @@
 
 namespace nasx::cli {
 
+bool is_arch_file(const std::string& model);
 Network load_model(const std::string& model, uint64_t seed, int64_t image_size = 0);
 
 // A one-line progress note on stderr for long steps (compilation), silent with NASX_LOG=error.

@@ -246,13 +246,13 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
 
   auto show = std::make_shared<ShowArgs>();
   CLI::App* s = app.add_subcommand("show", "Every layer of a model with shapes, params and MACs");
-  s->add_option("model", show->model, "zoo model name")->required();
+  s->add_option("model", show->model, "zoo model name or ARCH.json")->required();
   s->add_flag("--json", show->json, "print JSON");
   out.emplace_back("show", [show] { return run_show(*show); });
 
   auto check = std::make_shared<CheckArgs>();
   CLI::App* c = app.add_subcommand("check", "Compiled network against its LibTorch twin");
-  c->add_option("model", check->model, "zoo model name")->required();
+  c->add_option("model", check->model, "zoo model name or ARCH.json")->required();
   c->add_option("--batch", check->batch, "batch size (default 1)");
   c->add_option("--seed", check->seed, "seed for weights and input (default 0)");
   c->add_option("--image-size", check->image_size, "input height and width (default: the model's)");
@@ -261,7 +261,7 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
 
   auto run = std::make_shared<RunArgs>();
   CLI::App* r = app.add_subcommand("run", "Run a model on a .npy input, write a .npy output");
-  r->add_option("model", run->model, "zoo model name")->required();
+  r->add_option("model", run->model, "zoo model name or ARCH.json")->required();
   r->add_option("--input", run->input, "input .npy, float32 [N,C,H,W]")->required();
   r->add_option("--output", run->output, "output .npy to write")->required();
   r->add_option("--weights", run->weights,
@@ -271,7 +271,7 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
 
   auto bench = std::make_shared<BenchArgs>();
   CLI::App* b = app.add_subcommand("bench", "Median latency of the compiled network");
-  b->add_option("model", bench->model, "zoo model name")->required();
+  b->add_option("model", bench->model, "zoo model name or ARCH.json")->required();
   b->add_option("--batch", bench->batch, "batch size (default 1)");
   b->add_option("--repeat", bench->repeat, "timed repetitions (default 20)");
   b->add_option("--vs", bench->vs, "also time 'torch' (LibTorch eager) in the same run");

@@ -24,7 +24,8 @@ struct Node {
 
 struct Network {
   std::string name;
-  Shape input_chw;  // C, H, W of one image
+  std::string family;  // resnet, resnext, densenet: decides how new weights are initialised
+  Shape input_chw;     // C, H, W of one image
   int64_t num_classes = 0;
   std::vector<Node> nodes;
 

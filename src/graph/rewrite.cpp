@@ -16,6 +16,7 @@ Network rewrite(Network net, std::vector<NodeEdit> edits) {
   NASX_ASSERT(edits.size() == net.nodes.size());
   Network out;
   out.name = net.name;
+  out.family = net.family;
   out.input_chw = net.input_chw;
   out.num_classes = net.num_classes;
   std::vector<int> new_index(net.nodes.size(), -1);

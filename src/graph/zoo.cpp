@@ -8,14 +8,17 @@
 namespace nasx {
 namespace {
 
-enum class ConvInit { FanOut, FanIn };
+uint64_t stream(uint64_t seed, const std::string& layer, const std::string& param) {
+  return Hasher().add(std::to_string(seed)).add(layer).add(param).low();
+}
 
 // Appends layers with torchvision's names and initialisation; tracks the current shape.
 class Builder {
  public:
-  Builder(std::string name, int64_t image, int64_t classes, uint64_t seed, ConvInit init)
-      : seed_(seed), init_(init) {
+  Builder(std::string name, std::string family, int64_t image, int64_t classes, uint64_t seed)
+      : seed_(seed) {
     net_.name = std::move(name);
+    net_.family = std::move(family);
     net_.input_chw = {3, image, image};
     net_.num_classes = classes;
   }
@@ -28,10 +31,9 @@ class Builder {
            int64_t groups = 1) {
     Shape s = shape(in);
     ConvProgram p = ConvProgram::make({s[1], s[2], s[3], out, k, stride, pad, 1, groups, false});
-    int64_t fan = init_ == ConvInit::FanOut ? out * k * k : (s[1] / groups) * k * k;
-    Tensor w = Tensor::random_normal(p.statements[0].weight_shape(k), stream(name, "weight"),
-                                     float(std::sqrt(2.0 / double(fan))));
-    return add(name, p, {in}, {std::move(w)});
+    Node node{name, p, {in}, {}};
+    initialize_conv(node, net_.family, seed_);
+    return add(name, p, {in}, std::move(node.params));
   }
   int bn(const std::string& name, int in) {
     int64_t c = shape(in)[1];
@@ -58,20 +60,17 @@ class Builder {
     x = add("flatten", Flatten{}, {x});
     int64_t features = shape(x)[1];
     float bound = float(1.0 / std::sqrt(double(features)));
-    Tensor w =
-        Tensor::random_uniform({net_.num_classes, features}, stream(fc, "weight"), -bound, bound);
-    Tensor b = zero_bias
-                   ? Tensor({net_.num_classes})
-                   : Tensor::random_uniform({net_.num_classes}, stream(fc, "bias"), -bound, bound);
+    Tensor w = Tensor::random_uniform({net_.num_classes, features}, stream(seed_, fc, "weight"),
+                                      -bound, bound);
+    Tensor b = zero_bias ? Tensor({net_.num_classes})
+                         : Tensor::random_uniform({net_.num_classes}, stream(seed_, fc, "bias"),
+                                                  -bound, bound);
     return add(fc, Linear{features, net_.num_classes, true}, {x}, {w, b});
   }
 
   Network finish() { return std::move(net_); }
 
  private:
-  uint64_t stream(const std::string& layer, const std::string& param) const {
-    return Hasher().add(std::to_string(seed_)).add(layer).add(param).low();
-  }
   int add(const std::string& name, Op op, std::vector<int> inputs,
           std::vector<Tensor> params = {}) {
     std::vector<Shape> in;
@@ -84,7 +83,6 @@ class Builder {
   Network net_;
   std::vector<Shape> shapes_;
   uint64_t seed_;
-  ConvInit init_;
 };
 
 struct ResNetSpec {
@@ -96,7 +94,7 @@ struct ResNetSpec {
 // torchvision's ResNet / ResNeXt; the CIFAR variant swaps the stem and the class count.
 Network resnet(const std::string& name, const ResNetSpec& spec, bool cifar, int64_t image,
                uint64_t seed) {
-  Builder b(name, image, cifar ? 10 : 1000, seed, ConvInit::FanOut);
+  Builder b(name, spec.groups > 1 ? "resnext" : "resnet", image, cifar ? 10 : 1000, seed);
   int x = cifar ? b.conv("conv1", kNetworkInput, 64, 3, 1, 1)
                 : b.conv("conv1", kNetworkInput, 64, 7, 2, 3);
   x = b.relu("relu", b.bn("bn1", x));
@@ -133,7 +131,7 @@ Network resnet(const std::string& name, const ResNetSpec& spec, bool cifar, int6
 // bottleneck width cardinality x base_width x 2^stage, grouped 3x3 conv, stride 2 at stages 2-3.
 Network resnext29(const std::string& name, int64_t cardinality, int64_t base_width, int64_t image,
                   uint64_t seed) {
-  Builder b(name, image, 10, seed, ConvInit::FanOut);
+  Builder b(name, "resnext", image, 10, seed);
   int x = b.relu("relu", b.bn("bn1", b.conv("conv1", kNetworkInput, 64, 3, 1, 1)));
   for (int stage = 0; stage < 3; ++stage) {
     int64_t out_c = int64_t(256) << stage;
@@ -165,7 +163,7 @@ struct DenseNetSpec {
 // torchvision's DenseNet; the CIFAR variant has a 3x3 stride-1 conv0 and no pool0.
 Network densenet(const std::string& name, const DenseNetSpec& spec, bool cifar, int64_t image,
                  uint64_t seed) {
-  Builder b(name, image, cifar ? 10 : 1000, seed, ConvInit::FanIn);
+  Builder b(name, "densenet", image, cifar ? 10 : 1000, seed);
   int x = cifar ? b.conv("features.conv0", kNetworkInput, spec.init_features, 3, 1, 1)
                 : b.conv("features.conv0", kNetworkInput, spec.init_features, 7, 2, 3);
   x = b.relu("features.relu0", b.bn("features.norm0", x));
@@ -195,6 +193,22 @@ Network densenet(const std::string& name, const DenseNetSpec& spec, bool cifar, 
 }
 
 }  // namespace
+
+void initialize_conv(Node& node, const std::string& family, uint64_t seed) {
+  const ConvProgram* p = std::get_if<ConvProgram>(&node.op);
+  NASX_ASSERT(p, "initialize_conv on ", node.name, ", which is not a convolution");
+  node.params.clear();
+  for (const ParamSpec& spec : param_specs(node.op)) {
+    if (spec.name == "bias") {
+      node.params.push_back(Tensor(spec.shape));
+      continue;
+    }
+    const Shape& w = spec.shape;  // [co, ci per group, K, K]
+    int64_t fan = family == "densenet" ? w[1] * w[2] * w[3] : w[0] * w[2] * w[3];
+    node.params.push_back(Tensor::random_normal(w, stream(seed, node.name, spec.name),
+                                                float(std::sqrt(2.0 / double(fan)))));
+  }
+}
 
 const std::vector<ZooEntry>& zoo_models() {
   static const std::vector<ZooEntry> models = {

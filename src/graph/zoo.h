@@ -35,4 +35,9 @@ struct ZooOptions {
 // Builds a zoo model; UserError naming the known models for an unknown name.
 Network build_zoo_model(const std::string& name, const ZooOptions& options = {});
 
+// (Re)initialises a convolution node's parameters as its family does: each statement's weight
+// kaiming-normal (resnet/resnext: fan_out = its output channels x K x K; densenet: fan_in = its
+// input channels per group x K x K), bias zero. The stream is seeded by (seed, layer, parameter).
+void initialize_conv(Node& node, const std::string& family, uint64_t seed);
+
 }  // namespace nasx

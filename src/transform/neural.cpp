@@ -11,7 +11,9 @@ Rejection reject(RejectKind kind, const NeuralTransform& t, const std::string& m
   return Rejection{kind, to_string(t), message};
 }
 
-std::string stmt_name(size_t i) { return "statement S" + std::to_string(i); }
+std::string stmt_name(size_t i) {
+  return "statement S" + std::to_string(i);
+}
 
 // Replaces statement `at` with `parts`; returns the indices the parts now have.
 std::vector<size_t> replace_statement(ConvProgram& p, size_t at,
@@ -89,9 +91,9 @@ Expected<FocusedProgram> apply_neural(const NeuralTransform& t, const FocusedPro
               if (s.ci_per_group % gk || co_per_group % gk)
                 return reject(RejectKind::NotDivisible, t,
                               std::to_string(gk) + " groups do not divide " +
-                                  stmt_name(in.focus[k]) + "'s " +
-                                  std::to_string(s.ci_per_group) + " input and " +
-                                  std::to_string(co_per_group) + " output channels per group");
+                                  stmt_name(in.focus[k]) + "'s " + std::to_string(s.ci_per_group) +
+                                  " input and " + std::to_string(co_per_group) +
+                                  " output channels per group");
               s.groups *= gk;
               s.ci_per_group /= gk;
             }
@@ -119,12 +121,12 @@ Expected<FocusedProgram> apply_neural(const NeuralTransform& t, const FocusedPro
               ConvStatement s = p.statements[*it];
               if (s.out_channels() % parts)
                 return reject(RejectKind::NotDivisible, t,
-                              std::to_string(parts) + " does not divide " + stmt_name(*it) +
-                                  "'s " + std::to_string(s.out_channels()) + " output channels");
+                              std::to_string(parts) + " does not divide " + stmt_name(*it) + "'s " +
+                                  std::to_string(s.out_channels()) + " output channels");
               if (s.groups % parts && parts % s.groups)
                 return reject(RejectKind::NotDivisible, t,
-                              std::to_string(parts) + " parts would cut " + stmt_name(*it) +
-                                  "'s " + std::to_string(s.groups) + " groups");
+                              std::to_string(parts) + " parts would cut " + stmt_name(*it) + "'s " +
+                                  std::to_string(s.groups) + " groups");
               std::vector<ConvStatement> pieces;
               int64_t width = s.out_channels() / parts;
               for (int64_t j = 0; j < parts; ++j) {
@@ -149,9 +151,9 @@ Expected<FocusedProgram> apply_neural(const NeuralTransform& t, const FocusedPro
           },
           [&](const Peel& pe) -> std::optional<Rejection> {
             if (in.focus.size() != 1)
-              return reject(RejectKind::Unsupported, t,
-                            "peel acts on one statement; the focus has " +
-                                std::to_string(in.focus.size()));
+              return reject(
+                  RejectKind::Unsupported, t,
+                  "peel acts on one statement; the focus has " + std::to_string(in.focus.size()));
             size_t at = in.focus[0];
             ConvStatement s = p.statements[at];
             if (s.groups != 1)
@@ -161,9 +163,8 @@ Expected<FocusedProgram> apply_neural(const NeuralTransform& t, const FocusedPro
               return reject(RejectKind::OutOfRange, t,
                             "u = " + std::to_string(pe.u) + " must be in (0, " +
                                 std::to_string(std::min(s.out_channels(), s.ci_per_group)) +
-                                ") for " + stmt_name(at) + " (" +
-                                std::to_string(s.out_channels()) + " output, " +
-                                std::to_string(s.ci_per_group) + " input channels)");
+                                ") for " + stmt_name(at) + " (" + std::to_string(s.out_channels()) +
+                                " output, " + std::to_string(s.ci_per_group) + " input channels)");
             ConvStatement a = s, b = s;
             a.co_end = s.co_begin + pe.u;
             b.co_begin = s.co_begin + pe.u;
@@ -182,8 +183,8 @@ Expected<FocusedProgram> apply_neural(const NeuralTransform& t, const FocusedPro
               int64_t rows_out = s.y_end - s.y_begin, rows_in = s.row_end - s.row_begin;
               if (rows_out % parts || rows_in % parts)
                 return reject(RejectKind::NotDivisible, t,
-                              std::to_string(parts) + " does not divide " + stmt_name(*it) +
-                                  "'s " + std::to_string(rows_out) + " output rows and " +
+                              std::to_string(parts) + " does not divide " + stmt_name(*it) + "'s " +
+                                  std::to_string(rows_out) + " output rows and " +
                                   std::to_string(rows_in) + " input rows");
               std::vector<ConvStatement> tiles;
               for (int64_t j = 0; j < parts; ++j) {

@@ -19,8 +19,8 @@ enum class RejectKind {
   CoupledChannels,  // a channel dimension is tied to others by a residual add or a concat
   NoSuchLoop,       // schedule: no loop, or more than one, has that name
   NotPerfectlyNested,
-  NotConstant,      // schedule: unroll of a loop whose extent is not a constant
-  Dependence,       // schedule: iterations are not independent
+  NotConstant,  // schedule: unroll of a loop whose extent is not a constant
+  Dependence,   // schedule: iterations are not independent
 };
 const char* reject_kind_name(RejectKind k);
 
@@ -35,8 +35,8 @@ struct Rejection {
 template <typename T>
 class Expected {
  public:
-  Expected(T value) : value_(std::move(value)) {}           // NOLINT
-  Expected(Rejection r) : rejection_(std::move(r)) {}       // NOLINT
+  Expected(T value) : value_(std::move(value)) {}      // NOLINT
+  Expected(Rejection r) : rejection_(std::move(r)) {}  // NOLINT
   bool ok() const { return value_.has_value(); }
   const T& value() const {
     NASX_ASSERT(ok(), "value() of a rejection: ", rejection_->to_string());

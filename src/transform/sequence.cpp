@@ -72,7 +72,8 @@ class Parser {
     if (name == "peel") return Peel{one("channel count")};
     if (name == "spatial_split") return SpatialSplit{one("number of row tiles")};
     if (name == "group") {
-      if (!has_args) user_error("transformation 'group' needs a count, as in group(4) or group([1,2])");
+      if (!has_args)
+        user_error("transformation 'group' needs a count, as in group(4) or group([1,2])");
       return Group{args};
     }
     if (name == "depthwise") {
@@ -114,6 +115,8 @@ class Parser {
 
 }  // namespace
 
-NeuralSequence parse_sequence(const std::string& text) { return Parser(text).parse(); }
+NeuralSequence parse_sequence(const std::string& text) {
+  return Parser(text).parse();
+}
 
 }  // namespace nasx

@@ -51,8 +51,7 @@ TEST(PaperOperators, Seq1SplitThenGroupEachPart) {
   Tensor x = Tensor::random_normal(p.input_shape(2), 1);
   std::vector<Tensor> w = random_weights(p, 2);
   std::vector<torch::Tensor> parts;
-  for (int64_t j = 0; j < s; ++j)
-    parts.push_back(torch::conv2d(T(x), T(w[j]), {}, 1, 1, 1, g[j]));
+  for (int64_t j = 0; j < s; ++j) parts.push_back(torch::conv2d(T(x), T(w[j]), {}, 1, 1, 1, g[j]));
   EXPECT_LE(rel_err(run_nasx(p, x, w), torch::cat(parts, 1)), 1e-4);
 }
 
@@ -71,10 +70,9 @@ TEST(PaperOperators, Seq2PeelThenGroupTheRest) {
 TEST(PaperOperators, Seq3SpatialSplitWithOwnPadding) {
   for (int64_t stride : {1, 2}) {
     const int64_t c = 16, hw = 16, s = 2;
-    ConvProgram p =
-        apply_sequence(parse_sequence("spatial_split(2)"),
-                       ConvProgram::make({c, hw, hw, c, 3, stride, 1, 1, 1, false}))
-            .value();
+    ConvProgram p = apply_sequence(parse_sequence("spatial_split(2)"),
+                                   ConvProgram::make({c, hw, hw, c, 3, stride, 1, 1, 1, false}))
+                        .value();
     Tensor x = Tensor::random_normal(p.input_shape(1), 5);
     std::vector<Tensor> w = random_weights(p, 6);
     std::vector<torch::Tensor> tiles;
@@ -88,9 +86,12 @@ TEST(PaperOperators, Seq3SpatialSplitWithOwnPadding) {
 
 // A random sequence of 1-3 neural transformations; rejected draws are redrawn.
 NeuralTransform random_transform(std::mt19937_64& rng, size_t focus) {
-  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   switch (pick(0, 5)) {
-    case 0: return Bottleneck{pick(1, 4)};
+    case 0:
+      return Bottleneck{pick(1, 4)};
     case 1: {
       Group g;
       if (focus > 1 && pick(0, 1)) {
@@ -100,10 +101,14 @@ NeuralTransform random_transform(std::mt19937_64& rng, size_t focus) {
       }
       return g;
     }
-    case 2: return Depthwise{};
-    case 3: return Split{pick(2, 4)};
-    case 4: return Peel{pick(1, 6)};
-    default: return SpatialSplit{pick(2, 3)};
+    case 2:
+      return Depthwise{};
+    case 3:
+      return Split{pick(2, 4)};
+    case 4:
+      return Peel{pick(1, 6)};
+    default:
+      return SpatialSplit{pick(2, 3)};
   }
 }
 
@@ -120,8 +125,16 @@ TEST(Fuzz, RandomNeuralSequencesAgreeWithLibTorch) {
   std::vector<OpInstance> cases;
   std::vector<std::string> traces;
   while (static_cast<int>(cases.size()) < fuzz_cases()) {
-    ConvSpec s{pick({4, 8, 12, 16}), pick({6, 8, 9, 12}), pick({5, 8, 12}), pick({4, 8, 12, 16}),
-               pick({1, 3, 5}), pick({1, 2}), 0, pick({1, 2}), 1, pick({0, 1}) == 1};
+    ConvSpec s{pick({4, 8, 12, 16}),
+               pick({6, 8, 9, 12}),
+               pick({5, 8, 12}),
+               pick({4, 8, 12, 16}),
+               pick({1, 3, 5}),
+               pick({1, 2}),
+               0,
+               pick({1, 2}),
+               1,
+               pick({0, 1}) == 1};
     s.pad = pick({0, 1, 2});
     int64_t span = s.dilation * (s.kernel - 1) + 1;
     if (span > s.in_h + 2 * s.pad || span > s.in_w + 2 * s.pad) continue;

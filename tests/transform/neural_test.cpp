@@ -30,7 +30,8 @@ TEST(Neural, GroupDividesInputChannelsPerGroup) {
 }
 
 TEST(Neural, DepthwiseIsGroupOfAllInputChannels) {
-  EXPECT_EQ(run("depthwise", conv(32, 8, 64)), ConvProgram::make({32, 8, 8, 64, 3, 1, 1, 1, 32, false}));
+  EXPECT_EQ(run("depthwise", conv(32, 8, 64)),
+            ConvProgram::make({32, 8, 8, 64, 3, 1, 1, 1, 32, false}));
   EXPECT_EQ(run("group(2); depthwise", conv(32, 8, 32)),
             ConvProgram::make({32, 8, 8, 32, 3, 1, 1, 1, 32, false}));
 }

@@ -1,0 +1,95 @@
+// nasx transform MODEL --apply 'LAYERS: SEQUENCE' [--apply ...] --out ARCH.json
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/model.h"
+#include "graph/arch.h"
+#include "graph/zoo.h"
+#include "support/json.h"
+
+namespace nasx::cli {
+namespace {
+
+struct TransformArgs {
+  std::string model, out;
+  std::vector<std::string> apply;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+std::string commas(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(i, ",");
+  return s;
+}
+
+int run_transform(const TransformArgs& a) {
+  NASX_USER_CHECK(!a.apply.empty(), "nothing to do: give at least one --apply 'LAYERS: SEQUENCE'");
+  NASX_USER_CHECK(is_arch_file(a.out), "--out must name a .json file, got '", a.out, "'");
+  Arch arch;
+  if (is_arch_file(a.model)) {
+    arch = Arch::read(a.model);  // transform further
+  } else {
+    NASX_USER_CHECK(is_zoo_model(a.model), "unknown model '", a.model,
+                    "' (a zoo name from 'nasx models', or an ARCH.json)");
+    arch.base = a.model;
+    arch.seed = a.seed;
+  }
+  Network before = arch.build();
+  Network net = before;
+  size_t first_new = arch.layers.size();
+  for (const std::string& spec : a.apply) apply_to_layers(net, arch, spec);
+  arch.write(a.out);  // only after every transformation succeeded
+
+  Json layers = Json::array();
+  for (size_t i = first_new; i < arch.layers.size(); ++i) {
+    const Node& b = before.nodes[before.find(arch.layers[i].layer)];
+    const Node& n = net.nodes[net.find(arch.layers[i].layer)];
+    layers.push_back({{"layer", arch.layers[i].layer},
+                      {"sequence", arch.layers[i].sequence},
+                      {"params_before", param_count(b.op)},
+                      {"params_after", param_count(n.op)}});
+  }
+  Json j{{"out", a.out},
+         {"base", arch.base},
+         {"params_before", before.params()},
+         {"params_after", net.params()},
+         {"macs_before", before.macs()},
+         {"macs_after", net.macs()},
+         {"layers", layers}};
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  for (const Json& l : layers)
+    std::printf("  %-28s %-28s %12s -> %s params\n", l["layer"].get<std::string>().c_str(),
+                l["sequence"].get<std::string>().c_str(),
+                commas(l["params_before"].get<int64_t>()).c_str(),
+                commas(l["params_after"].get<int64_t>()).c_str());
+  std::printf("%s: parameters %s -> %s, MACs %s -> %s\nwrote %s\n", arch.base.c_str(),
+              commas(before.params()).c_str(), commas(net.params()).c_str(),
+              commas(before.macs()).c_str(), commas(net.macs()).c_str(), a.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Runner add_transform_command(CLI::App& app) {
+  auto args = std::make_shared<TransformArgs>();
+  CLI::App* t = app.add_subcommand(
+      "transform", "Apply neural transformations to layers and write an architecture file");
+  t->add_option("model", args->model, "zoo model name, or an ARCH.json to transform further")
+      ->required();
+  t->add_option("--apply", args->apply,
+                "'LAYERS: SEQUENCE', LAYERS a name or glob (layer3.*.conv1), SEQUENCE as in "
+                "'split(4); group([1,2,4,8])'; repeatable, applied in order")
+      ->required();
+  t->add_option("--out", args->out, "architecture file to write (.json)")->required();
+  t->add_option("--seed", args->seed, "seed of the base model's weights (default 0)");
+  t->add_flag("--json", args->json, "print JSON");
+  return [args] { return run_transform(*args); };
+}
+
+}  // namespace nasx::cli
