@@ -171,6 +171,57 @@ TEST(Cli, RunRejectsBadNpyAndWritesNothing) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+TEST(Cli, TransformWritesAnArchEveryCommandAccepts) {
+  std::string arch = temp("a.json");
+  std::filesystem::remove(arch);
+  Result t = nasx("transform resnet34_cifar --apply 'layer2.*.conv1: group(4)' --out " + arch);
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_NE(t.out.find("21,282,122 -> 20,895,050"), std::string::npos) << t.out;
+  nasx::Json j = nasx::Json::parse(std::ifstream(arch));
+  EXPECT_EQ(j["base"], "resnet34_cifar");
+  EXPECT_EQ(j["seed"], 0);
+  EXPECT_EQ(j["layers"].size(), 4u);
+  EXPECT_EQ(j["layers"][0]["sequence"], "group(4)");
+
+  Result check = nasx("check " + arch);
+  EXPECT_EQ(check.code, 0) << check.out;
+  Result show = nasx("show " + arch + " --json");
+  ASSERT_EQ(show.code, 0) << show.out;
+  EXPECT_EQ(nasx::Json::parse(show.out)["params"], 20895050);
+  EXPECT_EQ(nasx("bench " + arch + " --repeat 1").code, 0);
+
+  std::string more = temp("b.json");
+  Result again =
+      nasx("transform " + arch + " --apply 'layer3.0.conv1: split(2); group([1,2])' --out " + more +
+           " --json");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(nasx::Json::parse(again.out)["params_before"], 20895050);
+}
+
+TEST(Cli, TransformBadInputWritesNothing) {
+  std::string out = temp("never.json");
+  std::filesystem::remove(out);
+  struct Case {
+    std::string apply, fragment;
+  };
+  for (const Case& c : {Case{"layer2.*.conv1: grop(4)", "unknown transformation 'grop'"},
+                        Case{"layer9.*: group(2)", "no convolution layer"},
+                        Case{"layer2.0.conv1: group(3)", "group(3) rejected (not divisible)"},
+                        Case{"layer2.0.conv2: bottleneck(2)", "coupled by add"},
+                        Case{"layer2.0.conv1 group(2)", "expects 'LAYERS: SEQUENCE'"},
+                        Case{"layer2.0.conv1: group(4", "expected ')'"}}) {
+    Result r = nasx("transform resnet18_cifar --apply '" + c.apply + "' --out " + out);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.fragment), std::string::npos) << c.apply << "\n" << r.out;
+    EXPECT_FALSE(std::filesystem::exists(out)) << c.apply;
+  }
+  std::string bad = temp("bad.json");
+  std::ofstream(bad) << "{\"format\": \"nasx-arch\", \"version\": 1}";
+  expect_user_error("check " + bad, "malformed architecture file");
+  expect_user_error("transform resnet18_cifar --apply 'conv1: group(1)' --out x.txt",
+                    "--out must name a .json file");
+}
+
 TEST(Cli, ModelCommandsRejectBadInput) {
   for (const char* cmd : {"show", "check", "bench"})
     expect_user_error(std::string(cmd) + " resnet19", "unknown model 'resnet19'");

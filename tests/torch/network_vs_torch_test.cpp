@@ -3,6 +3,7 @@
 // Also: BN folding and fusion are each equivalence-checked with random BN statistics.
 #include <gtest/gtest.h>
 
+#include "graph/arch.h"
 #include "graph/fold_batch_norm.h"
 #include "graph/fuse.h"
 #include "graph/zoo.h"
@@ -61,6 +62,30 @@ TEST(Passes, FoldingAndFusionPreserveTheFunction) {
     EXPECT_LE(compare(TorchTwin(fused).forward(x), want).max_rel_err, 1e-5) << name << " fuse";
     Network fused_only = fuse(net);
     EXPECT_LE(compare(TorchTwin(fused_only).forward(x), want).max_rel_err, 1e-5) << name;
+  }
+}
+
+// Transformed networks, compiled, against their twins (both lowerings of every program).
+TEST(TransformedNetworks, CompiledMatchesTwin) {
+  struct Case {
+    std::string model;
+    std::vector<std::string> apply;
+  };
+  for (const Case& c :
+       {Case{"resnet34_cifar", {"layer2.*.conv1: group(4)"}},
+        Case{"resnet18_cifar",
+             {"layer3.*.conv1: split(4); group([1,2,4,8])", "layer4.*.conv1: peel(8); group(4)",
+              "layer1.*.conv2: spatial_split(2)", "layer2.1.conv1: bottleneck(2); group(4)"}},
+        Case{"densenet121_cifar",
+             {"features.denseblock1.*.conv1: bottleneck(2)",
+              "features.denseblock2.*.conv2: group(4)"}}}) {
+    Network net = build_zoo_model(c.model, {2});
+    Arch arch{c.model, 2};
+    for (const std::string& spec : c.apply) apply_to_layers(net, arch, spec);
+    randomize_batch_norms(net, 31);
+    CompiledNetwork compiled = CompiledNetwork::compile(net, 2);
+    Tensor x = Tensor::random_normal(net.input_shape(2), 8);
+    EXPECT_LE(compare(compiled.run(x), TorchTwin(net).forward(x)).max_rel_err, 1e-4) << c.model;
   }
 }
 
