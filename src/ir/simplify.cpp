@@ -51,6 +51,24 @@ struct LinearForm {
     }
   }
 
+  // (e / c) * c * k + (e % c) * k == e * k for floor division by a positive constant c.
+  void recombine_div_mod() {
+    for (auto& [mod_atom, mod_coef] : terms) {
+      const Mod* m = mod_atom.as<Mod>();
+      const int64_t* c = m ? as_const_int(m->b) : nullptr;
+      if (!c || *c <= 0 || mod_coef == 0) continue;
+      for (auto& [div_atom, div_coef] : terms) {
+        const Div* d = div_atom.as<Div>();
+        if (!d || div_coef != mod_coef * *c || !equal(d->a, m->a) || !equal(d->b, m->b)) continue;
+        div_coef = 0;
+        int64_t k = mod_coef;
+        mod_coef = 0;
+        add(m->a, k);
+        return recombine_div_mod();  // terms changed: start again
+      }
+    }
+  }
+
   bool is_constant() const {
     return std::all_of(terms.begin(), terms.end(), [](auto& t) { return t.second == 0; });
   }
@@ -113,7 +131,9 @@ class Simplifier : public IRMutator {
       }
       return a.same_as(n->a) && b.same_as(n->b) ? self : T::make(a, b);
     }
-    return linear(T::make(a, b)).rebuild();
+    LinearForm f = linear(T::make(a, b));
+    f.recombine_div_mod();
+    return f.rebuild();
   }
 
   Expr visit(const Div* n, const Expr& self) override {

@@ -21,6 +21,12 @@ LoweredKernel lower(const Op& op, const std::vector<Shape>& inputs, const std::s
 
   LoweredKernel k = build_loop_nest(op, inputs, name);
   log("build_loop_nest", k);
+  if (!options.schedule.empty()) {
+    Expected<ir::Stmt> scheduled = apply_schedule(options.schedule, k.body);
+    if (!scheduled.ok()) user_error(op_name(op), ": ", scheduled.rejection().to_string());
+    k.body = scheduled.value();
+    log("schedule", k);
+  }
   k.body = unroll_loops(k.body);
   log("unroll_loops", k);
   k.body = ir::simplify(k.body);

@@ -3,11 +3,13 @@
 
 #include "lower/kernel.h"
 #include "program/ops.h"
+#include "transform/schedule.h"
 
 namespace nasx {
 
 struct LowerOptions {
   bool print_each_pass = false;  // also on when NASX_PRINT_IR=1
+  Schedule schedule;             // applied to the default loop nest; a rejection is a UserError
 };
 
 LoweredKernel lower(const Op& op, const std::vector<Shape>& inputs, const std::string& name,

@@ -53,7 +53,10 @@ std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < ops.size(); ++i) {
     outputs.push_back(infer_shape(ops[i].op, ops[i].inputs));
-    LoweredKernel k = lower(ops[i].op, ops[i].inputs, "nasx_op" + std::to_string(kernels.size()));
+    LowerOptions options;
+    options.schedule = ops[i].schedule;
+    LoweredKernel k =
+        lower(ops[i].op, ops[i].inputs, "nasx_op" + std::to_string(kernels.size()), options);
     std::string key = std::to_string(k.args.size()) + "\n" + ir::to_string(k.body);
     auto [it, fresh] = seen.emplace(key, kernels.size());
     if (fresh) kernels.push_back(std::move(k));

@@ -8,12 +8,14 @@
 
 #include "codegen/module.h"
 #include "program/ops.h"
+#include "transform/schedule.h"
 
 namespace nasx {
 
 struct OpInstance {
   Op op;
   std::vector<Shape> inputs;
+  Schedule schedule = {};  // schedule transformations on the default loop nest
 };
 
 class CompiledOp {

@@ -56,7 +56,8 @@ TEST(TransformNetwork, BottleneckOnACoupledDimensionIsRejectedAndChangesNothing)
 
 TEST(TransformNetwork, DenseNetInnerWidthIsFreeItsGrowthIsNot) {
   Network net = build_zoo_model("densenet121_cifar");
-  transform_layer(net, "features.denseblock2.denselayer3.conv1", parse_sequence("bottleneck(2)"), 0);
+  transform_layer(net, "features.denseblock2.denselayer3.conv1", parse_sequence("bottleneck(2)"),
+                  0);
   EXPECT_EQ(std::get<ConvProgram>(net.nodes[net.find("features.denseblock2.denselayer3.conv2")].op)
                 .in_channels,
             64);
@@ -95,7 +96,8 @@ TEST(Arch, RoundTripsAndReplays) {
   EXPECT_EQ(rebuilt.params(), net.params());
   int k = net.find("layer3.1.conv1");
   EXPECT_EQ(rebuilt.nodes[k].op, net.nodes[k].op);
-  EXPECT_EQ(rebuilt.nodes[k].params[1].data, net.nodes[k].params[1].data) << "same seed, same weights";
+  EXPECT_EQ(rebuilt.nodes[k].params[1].data, net.nodes[k].params[1].data)
+      << "same seed, same weights";
 }
 
 TEST(Arch, MalformedFilesAreClearErrors) {

@@ -39,6 +39,9 @@ TEST(Simplify, Table) {
       {(x < y) && ((x + 1) <= x), "false"},
       {Select::make(x + 1 <= x + 1, y, x), "y"},
       {f32(1.5) + f32(2.0), "3.5f"},
+      {(x / 8) * 8 + x % 8, "x"},
+      {((x / 4) * 4 + x % 4) * 3 + y, "((x * 3) + y)"},
+      {(x / 8) * 4 + x % 8, "(((x / 8) * 4) + (x % 8))"},  // coefficients do not match
   };
   for (const Case& c : cases) {
     EXPECT_EQ(to_string(simplify(c.in)), c.expected) << "input " << to_string(c.in);

@@ -1,13 +1,15 @@
 // Transformed convolutions against LibTorch.
 // 1. The paper's three operators (section 7.3), each a sequence of nasx transformations, against
 //    a direct LibTorch implementation of the authors' definition (slices, conv2d, cat).
-// 2. A fuzz loop: random (shape, neural sequence) pairs from a fixed seed, compiled code against
-//    the LibTorch lowering of the same program. NASX_FUZZ_CASES sets the count (default 300).
+// 2. A fuzz loop: random (shape, neural sequence, schedule) triples from a fixed seed, compiled
+//    code against the LibTorch lowering of the same program. NASX_FUZZ_CASES sets the count
+//    (default 300; e.g. NASX_FUZZ_CASES=5000 for a long run).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <random>
 
+#include "lower/loop_nest.h"
 #include "runtime/compiled_op.h"
 #include "torch/reference.h"
 #include "transform/sequence.h"
@@ -117,7 +119,7 @@ int fuzz_cases() {
   return env ? std::max(1, std::atoi(env)) : 300;
 }
 
-TEST(Fuzz, RandomNeuralSequencesAgreeWithLibTorch) {
+TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
   std::mt19937_64 rng(2024);
   auto pick = [&](std::initializer_list<int64_t> v) {
     return *(v.begin() + std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng));
@@ -148,8 +150,42 @@ TEST(Fuzz, RandomNeuralSequencesAgreeWithLibTorch) {
       f = next.value();
       seq.push_back(t);
     }
-    cases.push_back({f.program, {f.program.input_shape(pick({1, 2}))}});
-    traces.push_back(print_sequence(seq));
+    // Then 0-2 schedule transformations on loops that exist (uniquely) in this kernel.
+    Shape in = f.program.input_shape(pick({1, 2}));
+    ir::Stmt nest = build_loop_nest(f.program, {in}, "k").body;
+    std::vector<std::string> loops = unique_loop_names(nest);
+    Schedule schedule;
+    int wanted = static_cast<int>(pick({0, 1, 2}));
+    for (int tries = 0; static_cast<int>(schedule.size()) < wanted && tries < 10 && !loops.empty();
+         ++tries) {
+      std::string a = loops[std::uniform_int_distribution<size_t>(0, loops.size() - 1)(rng)];
+      std::string b = loops[std::uniform_int_distribution<size_t>(0, loops.size() - 1)(rng)];
+      ScheduleTransform t;
+      switch (pick({0, 1, 2, 3, 4})) {
+        case 0:
+          t = SplitLoop{a, pick({2, 3, 4})};
+          break;
+        case 1:
+          t = Reorder{a, b};
+          break;
+        case 2:
+          t = FuseLoops{a, b};
+          break;
+        case 3:
+          t = Unroll{a};
+          break;
+        default:
+          t = Vectorize{a};
+          break;
+      }
+      Expected<ir::Stmt> next = apply_schedule(t, nest);
+      if (!next.ok()) continue;
+      nest = next.value();
+      schedule.push_back(t);
+      loops = unique_loop_names(nest);
+    }
+    cases.push_back({f.program, {in}, schedule});
+    traces.push_back(print_sequence(seq) + " | " + print_schedule(schedule));
   }
   std::vector<CompiledOp> compiled = compile_ops(cases);
   for (size_t i = 0; i < cases.size(); ++i) {

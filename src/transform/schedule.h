@@ -1,0 +1,82 @@
+// Schedule transformations on the loop nest: they never change what is computed (up to the
+// reassociation of floating-point sums when loops of a reduction are reordered). A loop is named
+// by its variable (the names the lowering gives: y, ci, ky, k, tile, ...); a name must identify
+// exactly one loop. Each transformation checks its preconditions in apply_schedule() and returns a
+// Rejection naming the violated one.
+//
+//   split(x, f)        x -> xo in [0, ceil(e/f)), xi in [0, f), x = min + xo*f + xi; a guard
+//                      keeps xi in range when f does not divide the extent. Requires f >= 1.
+//                      A vectorized x stays vectorized on xi; any other kind stays on xo.
+//   reorder(a, b)      swaps a and the loop b directly inside it. Requires a's body to be exactly
+//                      b (perfect nesting), b's bounds not to use a, and every buffer stored in
+//                      the body to be read back only at the stored index (no reordered
+//                      dependence other than a reduction into the same element).
+//   fuse(a, b)         a and the loop b directly inside it become one loop a_b over the product.
+//                      Requires perfect nesting and b's bounds not to use a.
+//   tile(y, x, fy, fx) split(y, fy); split(x, fx); reorder(yi, xo): requires y to enclose x
+//                      perfectly.
+//   unroll(x)          marks x unrolled (expanded by the unroll_loops pass). Requires a constant
+//                      extent of at most 64.
+//   vectorize(x)       marks x vectorized. Requires independent iterations: every store in the
+//                      body moves with x (its index changes by a non-zero constant per iteration)
+//                      and is read back only at the same index; no parallel loop inside.
+//   parallel(x)        marks x parallel. Requires independent iterations (as for vectorize) and
+//                      no parallel loop around or inside it.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ir/ir.h"
+#include "transform/rejection.h"
+
+namespace nasx {
+
+struct SplitLoop {
+  std::string loop;
+  int64_t factor = 1;
+  bool operator==(const SplitLoop&) const = default;
+};
+struct Reorder {
+  std::string outer, inner;
+  bool operator==(const Reorder&) const = default;
+};
+struct FuseLoops {
+  std::string outer, inner;
+  bool operator==(const FuseLoops&) const = default;
+};
+struct Tile {
+  std::string outer, inner;
+  int64_t outer_factor = 1, inner_factor = 1;
+  bool operator==(const Tile&) const = default;
+};
+struct Unroll {
+  std::string loop;
+  bool operator==(const Unroll&) const = default;
+};
+struct Vectorize {
+  std::string loop;
+  bool operator==(const Vectorize&) const = default;
+};
+struct Parallelize {
+  std::string loop;
+  bool operator==(const Parallelize&) const = default;
+};
+
+using ScheduleTransform =
+    std::variant<SplitLoop, Reorder, FuseLoops, Tile, Unroll, Vectorize, Parallelize>;
+using Schedule = std::vector<ScheduleTransform>;
+
+std::string to_string(const ScheduleTransform& t);
+std::string print_schedule(const Schedule& s);
+// "split(x, 4); vectorize(xi); unroll(ky)"; UserError on a malformed text.
+Schedule parse_schedule(const std::string& text);
+
+Expected<ir::Stmt> apply_schedule(const ScheduleTransform& t, const ir::Stmt& s);
+Expected<ir::Stmt> apply_schedule(const Schedule& schedule, const ir::Stmt& s);
+
+// The names of the loops in s that a schedule can address (each names exactly one loop).
+std::vector<std::string> unique_loop_names(const ir::Stmt& s);
+
+}  // namespace nasx
