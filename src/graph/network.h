@@ -41,12 +41,12 @@ struct Network {
   std::vector<int> consumer_counts() const;
 };
 
-// Channel coupling: which channel dimensions are tied together. Two node outputs are in the same
-// class when their channel counts must be equal: an elementwise operator (batch norm, ReLU,
-// pooling) ties its input and output, a residual add ties both inputs and its output. A concat's
-// inputs are tied to it too (changing one input's channels moves every later channel of the
-// concat). A conv's output starts a new class. A class is free when it contains no add and no
-// concat: then a transformation may change that channel count, provided it updates consumers.
+// Channel coupling: which channel dimensions are tied together, so that changing one forces a
+// change of the others. An elementwise operator (batch norm, ReLU, pooling) ties its input and
+// output (equal counts); a residual add ties both inputs and its output (equal counts); a concat
+// ties its inputs to its output (changing one input's count moves every later channel of the
+// concat). A convolution's output starts a new class. A class is free when no add and no concat
+// is in it: then a transformation may change that channel count, provided it updates consumers.
 struct ChannelCoupling {
   std::vector<int> class_of;           // per node output
   std::vector<bool> class_is_free;     // per class

@@ -149,7 +149,7 @@ TEST(Sequence, ParseErrorsNameTheProblem) {
   expect("group()", "expected an integer");
   expect("split([1,2])", "takes one integer");
   expect("depthwise(2)", "takes no argument");
-  expect("", "empty sequence");
+  expect("", "sequence is empty");
   expect("group(4) group(2)", "expected ';'");
 }
 
