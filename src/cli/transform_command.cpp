@@ -39,19 +39,20 @@ int run_transform(const TransformArgs& a) {
   }
   Network before = arch.build();
   Network net = before;
-  size_t first_new = arch.layers.size();
+  size_t first_new = arch.steps.size();
   for (const std::string& spec : a.apply) apply_to_layers(net, arch, spec);
   arch.write(a.out);  // only after every transformation succeeded
 
   Json layers = Json::array();
-  for (size_t i = first_new; i < arch.layers.size(); ++i) {
-    const Node& b = before.nodes[before.find(arch.layers[i].layer)];
-    const Node& n = net.nodes[net.find(arch.layers[i].layer)];
-    layers.push_back({{"layer", arch.layers[i].layer},
-                      {"sequence", arch.layers[i].sequence},
-                      {"params_before", param_count(b.op)},
-                      {"params_after", param_count(n.op)}});
-  }
+  for (size_t i = first_new; i < arch.steps.size(); ++i)
+    for (const std::string& name : arch.steps[i].layers) {
+      const Node& b = before.nodes[before.find(name)];
+      const Node& n = net.nodes[net.find(name)];
+      layers.push_back({{"layer", name},
+                        {"sequence", arch.steps[i].sequence},
+                        {"params_before", param_count(b.op)},
+                        {"params_after", param_count(n.op)}});
+    }
   Json j{{"out", a.out},
          {"base", arch.base},
          {"params_before", before.params()},

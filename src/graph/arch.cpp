@@ -11,12 +11,12 @@
 namespace nasx {
 
 Json Arch::to_json() const {
-  Json layers_json = Json::array();
-  for (const LayerSequence& l : layers)
-    layers_json.push_back({{"layer", l.layer}, {"sequence", l.sequence}});
+  Json steps_json = Json::array();
+  for (const ArchStep& st : steps)
+    steps_json.push_back({{"layers", st.layers}, {"sequence", st.sequence}});
   return Json{
-      {"format", "nasx-arch"},    {"version", 1},       {"base", base},         {"seed", seed},
-      {"image_size", image_size}, {"applied", applied}, {"layers", layers_json}};
+      {"format", "nasx-arch"},    {"version", 1},       {"base", base},       {"seed", seed},
+      {"image_size", image_size}, {"applied", applied}, {"steps", steps_json}};
 }
 
 Arch Arch::from_json(const Json& j, const std::string& origin) {
@@ -32,8 +32,9 @@ Arch Arch::from_json(const Json& j, const std::string& origin) {
     a.seed = j.value("seed", uint64_t{0});
     a.image_size = j.value("image_size", int64_t{0});
     a.applied = j.value("applied", std::vector<std::string>{});
-    for (const Json& l : j.at("layers"))
-      a.layers.push_back({l.at("layer").get<std::string>(), l.at("sequence").get<std::string>()});
+    for (const Json& st : j.at("steps"))
+      a.steps.push_back(
+          {st.at("layers").get<std::vector<std::string>>(), st.at("sequence").get<std::string>()});
   } catch (const Json::exception& e) {
     bad(e.what());
   }
@@ -59,8 +60,8 @@ void Arch::write(const std::string& path) const {
 
 Network Arch::build() const {
   Network net = build_zoo_model(base, {seed, image_size});
-  for (const LayerSequence& l : layers)
-    transform_layer(net, l.layer, parse_sequence(l.sequence), seed);
+  for (const ArchStep& st : steps)
+    transform_layers(net, st.layers, parse_sequence(st.sequence), seed);
   return net;
 }
 
@@ -74,10 +75,9 @@ void apply_to_layers(Network& net, Arch& arch, const std::string& spec) {
   glob.erase(0, glob.find_first_not_of(' '));
   glob.erase(glob.find_last_not_of(' ') + 1);
   NeuralSequence seq = parse_sequence(text);
-  for (const std::string& layer : match_conv_layers(net, glob)) {
-    transform_layer(net, layer, seq, arch.seed);
-    arch.layers.push_back({layer, print_sequence(seq)});
-  }
+  std::vector<std::string> layers = match_conv_layers(net, glob);
+  transform_layers(net, layers, seq, arch.seed);
+  arch.steps.push_back({layers, print_sequence(seq)});
   arch.applied.push_back(glob + ": " + print_sequence(seq));
 }
 

@@ -1,10 +1,11 @@
 // The architecture file (ARCH.json): a zoo model, the seed its weights come from, and the
-// neural transformation sequence applied to each layer, in order. Everything else (shapes,
-// weights of changed layers) is derived, so the file is small, replayable and reviewable:
+// neural transformation steps, in order: each a sequence applied to a set of layers together.
+// Everything else (shapes, weights of changed layers) is derived, so the file is small,
+// replayable and reviewable:
 //   {"format": "nasx-arch", "version": 1, "base": "resnet34_cifar", "seed": 0,
 //    "image_size": 0, "applied": ["layer2.*.conv1: group(4)"],
-//    "layers": [{"layer": "layer2.0.conv1", "sequence": "group(4)"}, ...]}
-// "applied" records what the user asked; "layers" is what replays.
+//    "steps": [{"layers": ["layer2.0.conv1", ...], "sequence": "group(4)"}]}
+// "applied" records what the user asked; "steps" is what replays.
 #pragma once
 
 #include <string>
@@ -16,9 +17,9 @@
 
 namespace nasx {
 
-struct LayerSequence {
-  std::string layer;
-  std::string sequence;  // printed form
+struct ArchStep {
+  std::vector<std::string> layers;  // transformed together
+  std::string sequence;             // printed form
 };
 
 struct Arch {
@@ -26,7 +27,7 @@ struct Arch {
   uint64_t seed = 0;
   int64_t image_size = 0;
   std::vector<std::string> applied;
-  std::vector<LayerSequence> layers;
+  std::vector<ArchStep> steps;
 
   Json to_json() const;
   static Arch from_json(const Json& j, const std::string& origin);  // UserError when malformed
@@ -35,8 +36,9 @@ struct Arch {
   Network build() const;                      // the base model, transformed
 };
 
-// Parses "LAYERS: SEQUENCE" (LAYERS a name or a glob), applies it to every matching
-// convolution of `net`, and records it in `arch`. UserError on any failure.
+// Parses "LAYERS: SEQUENCE" (LAYERS comma-separated names or globs), applies the sequence to
+// every matching convolution of `net` together, and records the step in `arch`. UserError on
+// any failure.
 void apply_to_layers(Network& net, Arch& arch, const std::string& spec);
 
 }  // namespace nasx

@@ -1,12 +1,15 @@
 // Neural transformations applied to a network's layers.
 //
-// transform_layer(net, layer, sequence) rewrites one convolution's program and re-initialises the
-// weights that changed (the family's rule, seeded by (seed, layer)). A sequence that changes the
-// layer's output channels (bottleneck) also shrinks its consumers: batch norms, ReLUs and pooling
-// pass the change on, the next convolutions' input channels shrink. That is allowed only on a
-// free channel dimension: if the output channels are coupled by a residual add or a concat, the
-// transformation is rejected with the coupling explained. Every failure is a UserError naming the
-// layer, the transformation and the violated precondition; the network is unchanged then.
+// transform_layers(net, layers, sequence) rewrites the programs of the named convolutions, all
+// with the same sequence and at once. When the sequence changes their output channels
+// (bottleneck), the change flows forward: batch norms, ReLUs, pooling and concats follow the new
+// channel counts, and the next convolutions (and a classifier behind global pooling) shrink their
+// inputs. On a free channel dimension one layer may change alone. On a coupled one (a residual add
+// or a concat ties it to other layers) every convolution producing into that coupled class must be
+// among `layers` (transformed together); otherwise the transformation is rejected with the
+// coupling explained. Changed weights are re-initialised by the family's rule, seeded by
+// (seed, layer). Every failure is a UserError naming the layer, the transformation and the
+// violated precondition; the network is unchanged then.
 #pragma once
 
 #include <string>
@@ -17,11 +20,16 @@
 
 namespace nasx {
 
-void transform_layer(Network& net, const std::string& layer, const NeuralSequence& sequence,
-                     uint64_t seed);
+void transform_layers(Network& net, const std::vector<std::string>& layers,
+                      const NeuralSequence& sequence, uint64_t seed);
+inline void transform_layer(Network& net, const std::string& layer, const NeuralSequence& sequence,
+                            uint64_t seed) {
+  transform_layers(net, {layer}, sequence, seed);
+}
 
-// Layer names matching a glob (`*` and `?`, as in `layer3.*.conv1`) that are convolutions, in
-// network order. UserError when nothing matches.
-std::vector<std::string> match_conv_layers(const Network& net, const std::string& glob);
+// Convolution layers matching a comma-separated list of names or globs (`*` and `?`, as in
+// `layer3.*.conv1, layer4.0.downsample.0`), in network order. UserError when a pattern matches
+// no convolution.
+std::vector<std::string> match_conv_layers(const Network& net, const std::string& patterns);
 
 }  // namespace nasx

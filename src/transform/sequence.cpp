@@ -22,8 +22,9 @@ class Parser {
     NeuralSequence seq;
     skip();
     if (pos_ == text_.size())
-      user_error("the transformation sequence is empty (expected e.g. 'group(4)' or "
-                 "'split(2); group([1,2])')");
+      user_error(
+          "the transformation sequence is empty (expected e.g. 'group(4)' or "
+          "'split(2); group([1,2])')");
     while (true) {
       seq.push_back(step());
       skip();

@@ -180,8 +180,9 @@ TEST(Cli, TransformWritesAnArchEveryCommandAccepts) {
   nasx::Json j = nasx::Json::parse(std::ifstream(arch));
   EXPECT_EQ(j["base"], "resnet34_cifar");
   EXPECT_EQ(j["seed"], 0);
-  EXPECT_EQ(j["layers"].size(), 4u);
-  EXPECT_EQ(j["layers"][0]["sequence"], "group(4)");
+  EXPECT_EQ(j["steps"].size(), 1u);
+  EXPECT_EQ(j["steps"][0]["layers"].size(), 4u);
+  EXPECT_EQ(j["steps"][0]["sequence"], "group(4)");
 
   Result check = nasx("check " + arch);
   EXPECT_EQ(check.code, 0) << check.out;

@@ -18,7 +18,8 @@ TEST(TransformNetwork, GroupOnLayer2Conv1MatchesTheIssueExample) {
   Arch arch{"resnet34_cifar"};
   apply_to_layers(net, arch, "layer2.*.conv1: group(4)");
   EXPECT_EQ(net.params(), 20895050);
-  EXPECT_EQ(arch.layers.size(), 4u);
+  ASSERT_EQ(arch.steps.size(), 1u);
+  EXPECT_EQ(arch.steps[0].layers.size(), 4u);
   // group(4) divides that conv's weights by 4
   EXPECT_EQ(param_count(net.nodes[net.find("layer2.1.conv1")].op), 128 * 128 * 9 / 4);
 }
@@ -52,6 +53,42 @@ TEST(TransformNetwork, BottleneckOnACoupledDimensionIsRejectedAndChangesNothing)
   EXPECT_EQ(net.params(), copy.params());
   EXPECT_EQ(net.nodes[net.find("layer2.1.conv2")].params[0].data,
             copy.nodes[copy.find("layer2.1.conv2")].params[0].data);
+}
+
+TEST(TransformNetwork, CoupledChannelsChangeWhenEveryProducerChangesTogether) {
+  Network net = build_zoo_model("resnet18_cifar");
+  int64_t before = net.params();
+  // Stage 4's residual stream: every conv writing into it, transformed together.
+  Arch arch{"resnet18_cifar"};
+  apply_to_layers(net, arch, "layer4.*.conv2, layer4.0.downsample.0: bottleneck(2)");
+  EXPECT_EQ(arch.steps[0].layers.size(), 3u);
+  EXPECT_EQ(std::get<ConvProgram>(net.nodes[net.find("layer4.1.conv1")].op).in_channels, 256);
+  EXPECT_EQ(std::get<Linear>(net.nodes[net.find("fc")].op).in_features, 256);
+  // conv2 x2 and downsample lose half their outputs; layer4.1.conv1 half its inputs; the four
+  // stream batch norms half their channels; fc half its inputs.
+  int64_t saved = 2 * 256 * 512 * 9 + 256 * 256 + 256 * 512 * 9 + 3 * 2 * 256 + 256 * 10;
+  EXPECT_EQ(net.params(), before - saved);
+
+  Network partial = build_zoo_model("resnet18_cifar");
+  try {
+    transform_layers(partial, {"layer4.0.conv2", "layer4.1.conv2"}, parse_sequence("bottleneck(2)"),
+                     0);
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("also layer4.0.downsample.0"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(TransformNetwork, DenseNetBlockChannelsChangeTogether) {
+  Network net = build_zoo_model("densenet121_cifar");
+  Arch arch{"densenet121_cifar"};
+  apply_to_layers(net, arch, "features.conv0, features.denseblock1.*.conv2: bottleneck(2)");
+  const Concat& last =
+      std::get<Concat>(net.nodes[net.find("features.denseblock1.denselayer6.cat")].op);
+  EXPECT_EQ(last.channels, (std::vector<int64_t>{32 + 5 * 16, 16}));
+  EXPECT_EQ(std::get<ConvProgram>(net.nodes[net.find("features.transition1.conv")].op).in_channels,
+            128);
 }
 
 TEST(TransformNetwork, DenseNetInnerWidthIsFreeItsGrowthIsNot) {
@@ -114,11 +151,11 @@ TEST(Arch, MalformedFilesAreClearErrors) {
   expect("{", "not valid JSON");
   expect("[]", "not a JSON object");
   expect(R"j({"format": "other"})j", "\"format\" must be \"nasx-arch\"");
-  expect(R"j({"format": "nasx-arch", "version": 1, "base": "resnet99", "layers": []})j",
+  expect(R"j({"format": "nasx-arch", "version": 1, "base": "resnet99", "steps": []})j",
          "not a zoo model");
   expect(R"j({"format": "nasx-arch", "version": 1, "base": "resnet18_cifar"})j", "malformed");
   expect(R"j({"format": "nasx-arch", "version": 1, "base": "resnet18_cifar",
-             "layers": [{"layer": "layer1.0.conv1", "sequence": "grop(2)"}]})j",
+             "steps": [{"layers": ["layer1.0.conv1"], "sequence": "grop(2)"}]})j",
          "unknown transformation 'grop'");
 }
 
