@@ -85,7 +85,7 @@ int run_conv(const ConvArgs& a) {
     j["max_rel_err"] = ag.max_rel_err;
     j["check"] = pass ? "pass" : "fail";
   }
-  int threads = std::max(1u, std::thread::hardware_concurrency());
+  int threads = kernel_threads();
   set_torch_threads(threads);
   TimingStats t = measure([&] { kernel.run({&input}, param_ptrs, out); }, a.warmup, a.repeat);
   TimingStats tt = time_torch_reference(op, {input}, params, a.warmup, a.repeat);

@@ -6,6 +6,8 @@
 #include <map>
 #include <thread>
 
+#include <omp.h>
+
 #include "ir/printer.h"
 #include "lower/pipeline.h"
 #include "support/error.h"
@@ -97,6 +99,10 @@ std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
 
 CompiledOp compile_op(const OpInstance& op) {
   return compile_ops({op}).front();
+}
+
+int kernel_threads() {
+  return omp_get_max_threads();
 }
 
 }  // namespace nasx

@@ -39,6 +39,9 @@ class CompiledOp {
 };
 
 std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops);
+
+// Threads the generated kernels run on (OpenMP's, so OMP_NUM_THREADS applies).
+int kernel_threads();
 CompiledOp compile_op(const OpInstance& op);
 
 }  // namespace nasx
