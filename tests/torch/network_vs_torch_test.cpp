@@ -3,6 +3,8 @@
 // Also: BN folding and fusion are each equivalence-checked with random BN statistics.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "graph/arch.h"
 #include "graph/fold_batch_norm.h"
 #include "graph/fuse.h"
@@ -87,6 +89,51 @@ TEST(TransformedNetworks, CompiledMatchesTwin) {
     Tensor x = Tensor::random_normal(net.input_shape(2), 8);
     EXPECT_LE(compare(compiled.run(x), TorchTwin(net).forward(x)).max_rel_err, 1e-4) << c.model;
   }
+}
+
+// Random sequences on random convolutions of zoo networks: each is either rejected with a
+// UserError naming the layer, or compiles and agrees with the twin.
+TEST(TransformedNetworks, RandomSequencesAreRejectedOrAgree) {
+  std::mt19937_64 rng(77);
+  const std::vector<std::string> sequences = {"group(2)",
+                                              "group(4)",
+                                              "depthwise",
+                                              "bottleneck(2)",
+                                              "split(2); group([1,2])",
+                                              "split(4); group([1,2,4,8])",
+                                              "peel(8); group(4)",
+                                              "spatial_split(2)",
+                                              "bottleneck(2); group(4)",
+                                              "peel(3)",
+                                              "group(3)",
+                                              "spatial_split(3)"};
+  int agreed = 0, rejected = 0;
+  for (const char* model : {"resnet18_cifar", "resnext29_2x64d", "densenet121_cifar"}) {
+    Network net = build_zoo_model(model, {4});
+    std::vector<std::string> convs;
+    for (const Node& n : net.nodes)
+      if (std::holds_alternative<ConvProgram>(n.op)) convs.push_back(n.name);
+    Arch arch{model, 4};
+    for (int step = 0; step < 6; ++step) {
+      std::string layer = convs[std::uniform_int_distribution<size_t>(0, convs.size() - 1)(rng)];
+      std::string seq =
+          sequences[std::uniform_int_distribution<size_t>(0, sequences.size() - 1)(rng)];
+      try {
+        apply_to_layers(net, arch, layer + ": " + seq);
+        ++agreed;
+      } catch (const UserError& e) {
+        EXPECT_NE(std::string(e.what()).find(layer), std::string::npos) << e.what();
+        ++rejected;
+      }
+    }
+    randomize_batch_norms(net, 41);
+    CompiledNetwork compiled = CompiledNetwork::compile(net, 1);
+    Tensor x = Tensor::random_normal(net.input_shape(1), 9);
+    EXPECT_LE(compare(compiled.run(x), TorchTwin(net).forward(x)).max_rel_err, 1e-4)
+        << model << ": " << arch.to_json().dump();
+  }
+  EXPECT_GT(agreed, 0);
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(Runtime, RepeatedRunsAreIdenticalAndInputShapeIsChecked) {
