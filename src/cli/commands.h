@@ -17,5 +17,7 @@ Runner add_conv_command(CLI::App& app);
 Runner add_transform_command(CLI::App& app);
 // models, show, check, run, bench
 std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app);
+// fisher, legal
+std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app);
 
 }  // namespace nasx::cli

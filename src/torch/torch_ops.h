@@ -11,8 +11,9 @@
 
 namespace nasx {
 
+// In training mode, batch norm uses the batch's statistics (and does not update running ones).
 torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& inputs,
-                            const std::vector<torch::Tensor>& params);
+                            const std::vector<torch::Tensor>& params, bool training = false);
 torch::Tensor to_torch(const Tensor& t);  // a copy
 Tensor from_torch(const torch::Tensor& t);
 

@@ -223,6 +223,52 @@ TEST(Cli, TransformBadInputWritesNothing) {
                     "--out must name a .json file");
 }
 
+TEST(Cli, FisherAndLegal) {
+  Result f = nasx("fisher resnet18_cifar --data synthetic --batch 8 --json");
+  ASSERT_EQ(f.code, 0) << f.out;
+  nasx::Json j = nasx::Json::parse(f.out);
+  EXPECT_EQ(j["proxy"], "fisher");
+  EXPECT_GT(j["total"].get<double>(), 0);
+  ASSERT_EQ(j["blocks"].size(), 8u);
+  EXPECT_EQ(j["blocks"][0]["name"], "layer1.0");
+  EXPECT_TRUE(j["blocks"][0].contains("value"));
+  Result again = nasx("fisher resnet18_cifar --data synthetic --batch 8 --json");
+  EXPECT_EQ(nasx::Json::parse(again.out)["total"], j["total"]) << "deterministic";
+
+  std::string arch = temp("legal.json");
+  ASSERT_EQ(nasx("transform resnet18_cifar --apply 'layer2.1.conv1: group(2)' --out " + arch).code,
+            0);
+  Result low = nasx("legal " + arch + " --data synthetic --batch 8 --tau 0.01 --json");
+  EXPECT_EQ(low.code, 0) << low.out;
+  nasx::Json l = nasx::Json::parse(low.out);
+  EXPECT_EQ(l["legal"], true);
+  EXPECT_EQ(l["layers"][0]["name"], "layer2.1.conv1");
+  for (const char* key : {"reference", "candidate", "ratio", "legal"})
+    EXPECT_TRUE(l["layers"][0].contains(key)) << key;
+  Result high = nasx("legal " + arch + " --data synthetic --batch 8 --tau 100 --scope network");
+  EXPECT_EQ(high.code, 1) << high.out;
+  EXPECT_NE(high.out.find("ILLEGAL"), std::string::npos) << high.out;
+}
+
+TEST(Cli, ProxyCommandsRejectBadInput) {
+  expect_user_error("fisher resnet18_cifar --proxy zen", "unknown proxy 'zen'");
+  expect_user_error("fisher resnet18_cifar --data cifar10:/no/such/dir", "does not exist");
+  expect_user_error("fisher resnet18_cifar --data fashion-mnist:/no/such/dir", "does not exist");
+  expect_user_error("fisher resnet18_cifar --data imagenet", "unknown dataset 'imagenet'");
+  expect_user_error("fisher resnet18_cifar --data synthetic --batch 0", "--batch must be positive");
+  std::string bad = temp("bad-fmnist");
+  std::filesystem::create_directories(bad);
+  std::ofstream(bad + "/train-images-idx3-ubyte.gz") << "not gzip at all";
+  std::ofstream(bad + "/train-labels-idx1-ubyte.gz") << "not gzip at all";
+  expect_user_error("fisher resnet18_cifar --data fashion-mnist:" + bad, "not an IDX image file");
+  expect_user_error("legal resnet18_cifar", "takes an architecture file");
+  std::string arch = temp("legal2.json");
+  ASSERT_EQ(nasx("transform resnet18_cifar --apply 'layer2.1.conv1: group(2)' --out " + arch).code,
+            0);
+  expect_user_error("legal " + arch + " --scope everywhere --data synthetic", "--scope must be");
+  expect_user_error("legal " + arch + " --tau -1 --data synthetic", "--tau must be positive");
+}
+
 TEST(Cli, ModelCommandsRejectBadInput) {
   for (const char* cmd : {"show", "check", "bench"})
     expect_user_error(std::string(cmd) + " resnet19", "unknown model 'resnet19'");

@@ -1,0 +1,204 @@
+#include "torch/datasets.h"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "support/error.h"
+#include "torch/torch_ops.h"
+
+namespace nasx {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_gzip(const std::string& path) {
+  NASX_USER_CHECK(fs::exists(path), "dataset file ", path, " does not exist");
+  gzFile f = gzopen(path.c_str(), "rb");
+  NASX_USER_CHECK(f, "cannot open dataset file ", path);
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, n);
+  int err = 0;
+  const char* msg = gzerror(f, &err);
+  bool bad = n < 0 || (err != Z_OK && err != Z_STREAM_END);
+  std::string why = msg ? msg : "";
+  gzclose(f);
+  NASX_USER_CHECK(!bad, "dataset file ", path, " is corrupt or truncated (gzip: ", why, ")");
+  return out;
+}
+
+uint32_t big_endian(const std::string& b, size_t at) {
+  return (uint32_t(uint8_t(b[at])) << 24) | (uint32_t(uint8_t(b[at + 1])) << 16) |
+         (uint32_t(uint8_t(b[at + 2])) << 8) | uint32_t(uint8_t(b[at + 3]));
+}
+
+// IDX images (magic 2051) and labels (magic 2049), checked against each other.
+void read_idx(const std::string& images_path, const std::string& labels_path,
+              std::vector<uint8_t>* pixels, std::vector<uint8_t>* labels, int64_t* count) {
+  std::string img = read_gzip(images_path), lab = read_gzip(labels_path);
+  NASX_USER_CHECK(img.size() >= 16 && big_endian(img, 0) == 2051, images_path,
+                  " is not an IDX image file (bad magic number)");
+  NASX_USER_CHECK(lab.size() >= 8 && big_endian(lab, 0) == 2049, labels_path,
+                  " is not an IDX label file (bad magic number)");
+  uint32_t n = big_endian(img, 4), rows = big_endian(img, 8), cols = big_endian(img, 12);
+  NASX_USER_CHECK(rows == 28 && cols == 28, images_path, " holds ", rows, "x", cols,
+                  " images; Fashion-MNIST's are 28x28");
+  NASX_USER_CHECK(img.size() == 16 + size_t(n) * 784, images_path, " is truncated: ", n,
+                  " images need ", 16 + size_t(n) * 784, " bytes, it holds ", img.size());
+  NASX_USER_CHECK(big_endian(lab, 4) == n && lab.size() == 8 + size_t(n), labels_path,
+                  " does not hold one label for each of the ", n, " images");
+  pixels->assign(img.begin() + 16, img.end());
+  labels->assign(lab.begin() + 8, lab.end());
+  *count = n;
+}
+
+std::vector<int64_t> draw(int64_t available, int64_t batch, uint64_t seed,
+                          const std::string& what) {
+  NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
+  NASX_USER_CHECK(batch <= available, "batch size ", batch, " is larger than ", what, " (",
+                  available, " examples)");
+  std::vector<int64_t> idx(available);
+  for (int64_t i = 0; i < available; ++i) idx[i] = i;
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < batch; ++i)  // partial Fisher-Yates: the first `batch` are the draw
+    std::swap(idx[i], idx[std::uniform_int_distribution<int64_t>(i, available - 1)(rng)]);
+  idx.resize(batch);
+  return idx;
+}
+
+// [N, c, h, w] float images in [0,1] -> the model's [N, C, H, W], normalised.
+torch::Tensor fit(torch::Tensor x, const Shape& chw, const std::vector<double>& mean,
+                  const std::vector<double>& std) {
+  int64_t h = x.size(2);
+  if (chw[1] == 32 && chw[2] == 32 && h == 28) {
+    x = torch::constant_pad_nd(x, {2, 2, 2, 2}, 0);
+  } else if (x.size(2) != chw[1] || x.size(3) != chw[2]) {
+    x = torch::upsample_bilinear2d(x, {chw[1], chw[2]}, false);
+  }
+  torch::Tensor m = torch::tensor(mean).to(torch::kFloat32).view({1, -1, 1, 1});
+  torch::Tensor s = torch::tensor(std).to(torch::kFloat32).view({1, -1, 1, 1});
+  x = (x - m) / s;
+  if (x.size(1) != chw[0]) {
+    NASX_USER_CHECK(x.size(1) == 1, "cannot feed ", x.size(1), "-channel images to a model taking ",
+                    chw[0], " channels");
+    x = x.expand({x.size(0), chw[0], x.size(2), x.size(3)}).contiguous();
+  }
+  return x;
+}
+
+Minibatch to_minibatch(const torch::Tensor& x, std::vector<int64_t> labels, int64_t classes,
+                       const std::string& name) {
+  for (int64_t l : labels)
+    NASX_USER_CHECK(l >= 0 && l < classes, name, " has label ", l, ", but the model has ", classes,
+                    " classes");
+  return {from_torch(x), std::move(labels)};
+}
+
+}  // namespace
+
+DatasetSpec DatasetSpec::parse(const std::string& text) {
+  DatasetSpec s;
+  size_t colon = text.find(':');
+  s.kind = text.substr(0, colon);
+  if (colon != std::string::npos) s.dir = text.substr(colon + 1);
+  NASX_USER_CHECK(s.kind == "fashion-mnist" || s.kind == "cifar10" || s.kind == "synthetic",
+                  "unknown dataset '", text,
+                  "' (use fashion-mnist, fashion-mnist:DIR, cifar10:DIR or synthetic)");
+  NASX_USER_CHECK(s.kind != "cifar10" || !s.dir.empty(),
+                  "cifar10 needs its directory: --data cifar10:DIR (the binary version, with "
+                  "data_batch_1.bin ... test_batch.bin)");
+  return s;
+}
+
+std::string DatasetSpec::to_string() const {
+  return dir.empty() ? kind : kind + ":" + dir;
+}
+
+Minibatch load_minibatch(const DatasetSpec& spec, const Shape& chw, int64_t classes, int64_t batch,
+                         uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  if (spec.kind == "synthetic") {
+    NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
+    Minibatch m{Tensor::random_normal({batch, chw[0], chw[1], chw[2]}, seed), {}};
+    std::mt19937_64 rng(seed + 1);
+    for (int64_t i = 0; i < batch; ++i)
+      m.labels.push_back(std::uniform_int_distribution<int64_t>(0, classes - 1)(rng));
+    return m;
+  }
+  if (spec.kind == "fashion-mnist") {
+    std::string dir = spec.dir.empty() ? kFashionMnistDir : spec.dir;
+    NASX_USER_CHECK(fs::is_directory(dir), "Fashion-MNIST directory ", dir,
+                    " does not exist (install Debian's dataset-fashion-mnist, or give "
+                    "--data fashion-mnist:DIR)");
+    std::string prefix = dir + (spec.train ? "/train" : "/t10k");
+    std::vector<uint8_t> pixels, labels;
+    int64_t n;
+    read_idx(prefix + "-images-idx3-ubyte.gz", prefix + "-labels-idx1-ubyte.gz", &pixels, &labels,
+             &n);
+    std::vector<int64_t> idx = draw(n, batch, seed, "the Fashion-MNIST split");
+    torch::Tensor x = torch::empty({batch, 1, 28, 28});
+    std::vector<int64_t> y;
+    float* px = x.data_ptr<float>();
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t p = 0; p < 784; ++p) px[b * 784 + p] = pixels[idx[b] * 784 + p] / 255.0f;
+      y.push_back(labels[idx[b]]);
+    }
+    return to_minibatch(fit(x, chw, {0.2860}, {0.3530}), y, classes, "Fashion-MNIST");
+  }
+  // cifar10
+  NASX_USER_CHECK(fs::is_directory(spec.dir), "CIFAR-10 directory ", spec.dir, " does not exist");
+  std::vector<std::string> files;
+  if (spec.train) {
+    for (int i = 1; i <= 5; ++i)
+      files.push_back(spec.dir + "/data_batch_" + std::to_string(i) + ".bin");
+  } else {
+    files.push_back(spec.dir + "/test_batch.bin");
+  }
+  std::string bytes;
+  for (const std::string& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    NASX_USER_CHECK(in.good(), "CIFAR-10 file ", f, " is missing or unreadable");
+    std::string part((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    NASX_USER_CHECK(!part.empty() && part.size() % 3073 == 0, "CIFAR-10 file ", f,
+                    " is truncated or not in the binary format (", part.size(),
+                    " bytes, not a multiple of 3073-byte records)");
+    bytes += part;
+  }
+  int64_t n = static_cast<int64_t>(bytes.size() / 3073);
+  std::vector<int64_t> idx = draw(n, batch, seed, "the CIFAR-10 split");
+  torch::Tensor x = torch::empty({batch, 3, 32, 32});
+  std::vector<int64_t> y;
+  float* px = x.data_ptr<float>();
+  for (int64_t b = 0; b < batch; ++b) {
+    const char* rec = bytes.data() + idx[b] * 3073;
+    y.push_back(uint8_t(rec[0]));
+    NASX_USER_CHECK(y.back() < 10, "CIFAR-10 record ", idx[b], " has label ", y.back(),
+                    " (corrupt file?)");
+    for (int64_t p = 0; p < 3072; ++p) px[b * 3072 + p] = uint8_t(rec[1 + p]) / 255.0f;
+  }
+  return to_minibatch(fit(x, chw, {0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}), y, classes,
+                      "CIFAR-10");
+}
+
+Tensor augment(const Tensor& images, int64_t pad, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor x = to_torch(images);
+  int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  torch::Tensor padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
+  torch::Tensor out = torch::empty_like(x);
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t dy = std::uniform_int_distribution<int64_t>(0, 2 * pad)(rng);
+    int64_t dx = std::uniform_int_distribution<int64_t>(0, 2 * pad)(rng);
+    torch::Tensor crop = padded[i].slice(1, dy, dy + h).slice(2, dx, dx + w);
+    if (std::uniform_int_distribution<int>(0, 1)(rng)) crop = crop.flip({2});
+    out[i].copy_(crop);
+  }
+  return from_torch(out);
+}
+
+}  // namespace nasx

@@ -1,0 +1,197 @@
+#include "torch/proxies.h"
+
+#include <algorithm>
+#include <set>
+
+#include "support/error.h"
+#include "torch/torch_ops.h"
+
+namespace nasx {
+namespace {
+
+std::string strip_last(const std::string& name) {
+  size_t dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+bool in_block(const std::string& layer, const std::string& block) {
+  return layer.size() > block.size() && layer.compare(0, block.size(), block) == 0 &&
+         layer[block.size()] == '.';
+}
+
+// The network's parameters as LibTorch tensors, optionally tracking gradients.
+struct TorchParams {
+  std::vector<std::vector<torch::Tensor>> values;
+  TorchParams(const Network& net, bool grad, bool absolute, torch::Dtype dtype) {
+    for (const Node& n : net.nodes) {
+      std::vector<torch::Tensor> p;
+      bool bn = std::holds_alternative<BatchNorm>(n.op);
+      for (size_t i = 0; i < n.params.size(); ++i) {
+        torch::Tensor v = to_torch(n.params[i]).to(dtype);
+        bool buffer = bn && i >= 2;  // running statistics are buffers, not parameters
+        if (absolute && !buffer) v = v.abs();
+        p.push_back(grad && !buffer ? v.requires_grad_(true) : v);
+      }
+      values.push_back(std::move(p));
+    }
+  }
+};
+
+// Forward over the whole graph; returns every node's output.
+std::vector<torch::Tensor> run(const Network& net, const TorchParams& params,
+                               const torch::Tensor& input, bool training) {
+  std::vector<torch::Tensor> v(net.nodes.size());
+  for (size_t i = 0; i < net.nodes.size(); ++i) {
+    std::vector<torch::Tensor> in;
+    for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? input : v[k]);
+    v[i] = torch_forward(net.nodes[i].op, in, params.values[i], training);
+  }
+  return v;
+}
+
+// Weights of convolutions and linear layers: (node index, tensor index).
+std::vector<std::pair<int, int>> weights(const Network& net) {
+  std::vector<std::pair<int, int>> w;
+  for (size_t i = 0; i < net.nodes.size(); ++i) {
+    const Op& op = net.nodes[i].op;
+    if (auto* p = std::get_if<ConvProgram>(&op))
+      for (size_t s = 0; s < p->statements.size(); ++s) w.emplace_back(int(i), int(s));
+    if (std::holds_alternative<Linear>(op)) w.emplace_back(int(i), 0);
+  }
+  return w;
+}
+
+double logdet_kernel(const std::vector<torch::Tensor>& codes) {
+  torch::Tensor c = torch::cat(codes, 1).to(torch::kFloat64);  // [N, units]
+  torch::Tensor k = c.matmul(c.t()) + (1 - c).matmul((1 - c).t());
+  return std::get<1>(torch::slogdet(k)).item<double>();
+}
+
+}  // namespace
+
+const std::vector<std::string>& proxy_names() {
+  static const std::vector<std::string> names = {"fisher", "grad_norm", "snip", "synflow",
+                                                 "naswot"};
+  return names;
+}
+
+std::vector<Block> find_blocks(const Network& net) {
+  std::vector<Block> blocks;
+  for (const Node& n : net.nodes) {
+    if (std::holds_alternative<Add>(n.op)) blocks.push_back({strip_last(n.name), n.inputs.front()});
+    if (std::holds_alternative<Concat>(n.op))
+      blocks.push_back({strip_last(n.name), n.inputs.back()});
+  }
+  return blocks;
+}
+
+ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy) {
+  NASX_USER_CHECK(
+      std::find(proxy_names().begin(), proxy_names().end(), proxy) != proxy_names().end(),
+      "unknown proxy '", proxy, "' (known: fisher, grad_norm, snip, synflow, naswot)");
+  int64_t n = batch.images.shape.at(0);
+  NASX_USER_CHECK(batch.images.shape == net.input_shape(n), "the minibatch ",
+                  shape_string(batch.images.shape), " does not fit ", net.name, "'s input ",
+                  shape_string(net.input_shape(n)));
+  NASX_USER_CHECK(static_cast<int64_t>(batch.labels.size()) == n, "one label per image expected");
+  std::vector<Block> blocks = find_blocks(net);
+  ProxyResult r{proxy, 0, {}};
+  torch::Tensor labels = torch::tensor(batch.labels, torch::kInt64);
+  torch::Tensor images = to_torch(batch.images);
+
+  if (proxy == "fisher") {
+    TorchParams params(net, false, false, torch::kFloat32);
+    // The input is tracked so that the graph exists; block activations keep their gradients.
+    // (Detaching them into leaves would cut the paths from the loss to earlier blocks.)
+    images.requires_grad_(true);
+    std::vector<torch::Tensor> v = run(net, params, images, true);
+    for (const Block& b : blocks) v[b.activation].retain_grad();
+    torch::Tensor loss = torch::cross_entropy_loss(v.back(), labels);
+    loss.backward();
+    for (const Block& b : blocks) {
+      torch::Tensor a = v[b.activation], g = a.grad();
+      double value =
+          g.defined() ? (0.5 * (a * g).sum({2, 3}).pow(2).mean(0).sum()).item<double>() : 0.0;
+      r.blocks.push_back({b.name, value});
+      r.total += value;
+    }
+    return r;
+  }
+
+  if (proxy == "naswot") {
+    TorchParams params(net, false, false, torch::kFloat32);
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> v = run(net, params, images, true);
+    std::vector<torch::Tensor> all;
+    for (const Block& b : blocks) {
+      std::vector<torch::Tensor> codes;
+      for (size_t i = 0; i < net.nodes.size(); ++i)
+        if (std::holds_alternative<Relu>(net.nodes[i].op) && in_block(net.nodes[i].name, b.name))
+          codes.push_back((v[i] > 0).reshape({n, -1}));
+      r.blocks.push_back({b.name, codes.empty() ? 0.0 : logdet_kernel(codes)});
+    }
+    for (size_t i = 0; i < net.nodes.size(); ++i)
+      if (std::holds_alternative<Relu>(net.nodes[i].op)) all.push_back((v[i] > 0).reshape({n, -1}));
+    r.total = all.empty() ? 0.0 : logdet_kernel(all);
+    return r;
+  }
+
+  // Weight-gradient proxies.
+  bool synflow = proxy == "synflow";
+  TorchParams params(net, true, synflow, synflow ? torch::kFloat64 : torch::kFloat32);
+  torch::Tensor out;
+  if (synflow) {
+    torch::Tensor ones = torch::ones(net.input_shape(1), torch::kFloat64);
+    out = run(net, params, ones, false).back().sum();
+  } else {
+    out = torch::cross_entropy_loss(run(net, params, images, true).back(), labels);
+  }
+  out.backward();
+  std::vector<std::pair<int, int>> ws = weights(net);
+  std::vector<double> per_block(blocks.size(), 0);
+  for (auto [node, t] : ws) {
+    const torch::Tensor& w = params.values[node][t];
+    double value = proxy == "grad_norm" ? w.grad().norm().item<double>()
+                                        : (w * w.grad()).abs().sum().item<double>();
+    r.total += value;
+    for (size_t b = 0; b < blocks.size(); ++b)
+      if (in_block(net.nodes[node].name, blocks[b].name)) per_block[b] += value;
+  }
+  for (size_t b = 0; b < blocks.size(); ++b) r.blocks.push_back({blocks[b].name, per_block[b]});
+  return r;
+}
+
+Legality judge(const Network& reference, const Network& candidate,
+               const std::vector<std::string>& transformed_layers, const Minibatch& batch,
+               const std::string& proxy, double tau, const std::string& scope) {
+  NASX_USER_CHECK(scope == "block" || scope == "network", "--scope must be block or network, got '",
+                  scope, "'");
+  NASX_USER_CHECK(tau > 0, "--tau must be positive, got ", tau);
+  ProxyResult ref = compute_proxy(reference, batch, proxy);
+  ProxyResult cand = compute_proxy(candidate, batch, proxy);
+  auto verdict = [&](const std::string& name, double r, double c) {
+    double ratio = r != 0 ? c / r : (c == 0 ? 1.0 : INFINITY);
+    return Verdict{name, r, c, ratio, ratio >= tau};
+  };
+  Legality l{proxy, scope, tau, verdict("network", ref.total, cand.total), {}, {}, true};
+  std::set<std::string> used;
+  for (const std::string& layer : transformed_layers) {
+    const BlockValue* rb = nullptr;
+    const BlockValue* cb = nullptr;
+    for (size_t i = 0; i < ref.blocks.size(); ++i)
+      if (in_block(layer, ref.blocks[i].name) &&
+          (!rb || ref.blocks[i].name.size() > rb->name.size())) {
+        rb = &ref.blocks[i];
+        cb = &cand.blocks[i];
+      }
+    Verdict v = (scope == "block" && rb) ? verdict(rb->name, rb->value, cb->value) : l.network;
+    if (scope == "block" && rb && used.insert(rb->name).second) l.blocks.push_back(v);
+    v.name = layer;
+    l.layers.push_back(v);
+    l.legal = l.legal && v.legal;
+  }
+  l.legal = l.legal && l.network.legal;
+  return l;
+}
+
+}  // namespace nasx

@@ -1,0 +1,79 @@
+// Zero-cost proxies of a network's capacity, computed without training on one minibatch with the
+// weights at initialisation, and the legality test built on them.
+//
+// Blocks. A ResNet/ResNeXt block's output activation is its residual branch before the add (the
+// first input of each residual add: bn2 in a basic block, bn3 in a bottleneck); a DenseNet
+// block is a dense layer, whose output activation is its new features (the last input of each
+// dense-layer concat: conv2's output). A block is named by its add or concat without the last
+// part (layer2.1, features.denseblock1.denselayer3); a layer belongs to the block whose name
+// prefixes its own.
+//
+// Proxies (selected by name):
+//  fisher     BlockSwap's Fisher Potential: for block output a (N,C,H,W) and g = dLoss/da, the
+//             block's value is sum_c 0.5 * mean_n (sum_{h,w} a*g)^2; the total sums the blocks.
+//             Train mode (batch statistics), cross-entropy loss.
+//  grad_norm  sum over convolution and linear weights of ||dLoss/dW||_2 (train mode, CE loss).
+//  snip       sum over those weights of |W * dLoss/dW| (train mode, CE loss).
+//  synflow    sum over those weights of |W * dR/dW| with every parameter replaced by its absolute
+//             value, an all-ones input of batch 1, R the sum of the outputs, batch norm in
+//             inference mode (the identity at initialisation); in double precision.
+//  naswot     log|det K| with K = C C^T + (1 - C)(1 - C)^T over the minibatch's binary ReLU
+//             codes C (train mode). Blocks use their own ReLUs; the total uses all ReLUs (it is
+//             not the sum of the blocks).
+// Every proxy is deterministic for a given network, minibatch and thread count.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/network.h"
+#include "torch/datasets.h"
+
+namespace nasx {
+
+struct BlockValue {
+  std::string name;
+  double value = 0;
+};
+
+struct ProxyResult {
+  std::string proxy;
+  double total = 0;
+  std::vector<BlockValue> blocks;
+};
+
+const std::vector<std::string>& proxy_names();
+
+struct Block {
+  std::string name;
+  int activation = -1;  // node whose output is the block's output activation
+};
+std::vector<Block> find_blocks(const Network& net);
+
+// UserError for an unknown proxy or a minibatch that does not fit the network.
+ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy);
+
+struct Verdict {
+  std::string name;  // block or layer
+  double reference = 0, candidate = 0, ratio = 0;
+  bool legal = false;
+};
+
+struct Legality {
+  std::string proxy, scope;
+  double tau = 1;
+  Verdict network;
+  std::vector<Verdict> blocks;  // blocks containing a transformed layer
+  std::vector<Verdict> layers;  // each transformed layer, judged by its block or the network
+  bool legal = false;
+};
+
+// Candidate against reference, on the same minibatch. scope "block": each transformed layer must
+// keep its block's value (ratio >= tau; layers outside every block are judged by the network);
+// scope "network": the network's total must keep ratio >= tau. The network's ratio is always
+// reported and, in block scope, must hold too.
+Legality judge(const Network& reference, const Network& candidate,
+               const std::vector<std::string>& transformed_layers, const Minibatch& batch,
+               const std::string& proxy, double tau, const std::string& scope);
+
+}  // namespace nasx
