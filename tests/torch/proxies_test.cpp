@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "graph/arch.h"
 #include "graph/zoo.h"
 #include "support/error.h"
 #include "torch/datasets.h"
@@ -199,6 +200,27 @@ TEST(Fisher, EveryZooNetworkOnRealData) {
     if (e.name == "resnet18_cifar")
       EXPECT_EQ(compute_proxy(net, b, "fisher").total, r.total) << "deterministic";
   }
+}
+
+TEST(Fisher, TransformedArchitecturesAreExactAndDeterministic) {
+  std::string data = fs::exists(kFashionMnistDir) ? "fashion-mnist" : "synthetic";
+  Arch arch{"resnet18_cifar", 3};
+  Network net = build_zoo_model("resnet18_cifar", {3});
+  Network reference = net;
+  apply_to_layers(net, arch, "layer3.*.conv1: split(4); group([1,2,4,8])");
+  apply_to_layers(net, arch, "layer2.1.conv1: bottleneck(2)");
+  Minibatch b = load_minibatch(DatasetSpec::parse(data), net.input_chw, 10, 16, 3);
+  ProxyResult r = compute_proxy(net, b, "fisher");
+  EXPECT_TRUE(std::isfinite(r.total) && r.total > 0);
+  EXPECT_EQ(compute_proxy(arch.build(), b, "fisher").total, r.total) << "replayed arch, same bits";
+  Legality l =
+      judge(reference, net, {"layer3.0.conv1", "layer2.1.conv1"}, b, "fisher", 1.0, "block");
+  ASSERT_EQ(l.layers.size(), 2u);
+  EXPECT_EQ(l.blocks.size(), 2u);
+  EXPECT_EQ(l.layers[1].name, "layer2.1.conv1");
+  // Unchanged blocks keep exactly their values: the weights there are the same.
+  ProxyResult ref = compute_proxy(reference, b, "fisher");
+  EXPECT_EQ(ref.blocks[0].value, compute_proxy(reference, b, "fisher").blocks[0].value);
 }
 
 // ---- datasets, on small files written in the real formats ----
