@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "program/conv_program.h"
 #include "runtime/compiled_op.h"
 #include "support/json.h"
@@ -39,12 +40,6 @@ std::vector<int64_t> parse_chw(const std::string& text) {
   }
   NASX_USER_CHECK(v.size() == 3, "--in expects C,H,W as three integers, got '", text, "'");
   return v;
-}
-
-std::string fmt(double v, const char* f = "%.4g") {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
 }
 
 int run_conv(const ConvArgs& a) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "cli/model.h"
 #include "graph/zoo.h"
 #include "runtime/compiled_network.h"
@@ -17,22 +18,6 @@
 
 namespace nasx::cli {
 namespace {
-
-std::string group3(int64_t v) {
-  std::string s = std::to_string(v), out;
-  int n = 0;
-  for (auto it = s.rbegin(); it != s.rend(); ++it) {
-    if (n++ && n % 3 == 1 && *it != '-') out.insert(out.begin(), ',');
-    out.insert(out.begin(), *it);
-  }
-  return out;
-}
-
-std::string fmt(double v, const char* f) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 CompiledNetwork compile_with_progress(Network net, int64_t batch) {
   progress("compiling " + net.name + " (batch " + std::to_string(batch) + ", " +
@@ -55,7 +40,8 @@ int run_models() {
   for (const ZooEntry& e : zoo_models()) {
     Network n = build_zoo_model(e.name);
     std::printf("%-20s %-14s %14s %16s  %s\n", e.name.c_str(), shape_string(n.input_chw).c_str(),
-                group3(n.params()).c_str(), group3(n.macs()).c_str(), e.description.c_str());
+                with_commas(n.params()).c_str(), with_commas(n.macs()).c_str(),
+                e.description.c_str());
   }
   return 0;
 }
@@ -95,16 +81,17 @@ int run_show(const ShowArgs& a) {
     return 0;
   }
   std::printf("%s: input %s, %s parameters, %s MACs (batch 1)\n\n", net.name.c_str(),
-              shape_string(net.input_shape(1)).c_str(), group3(net.params()).c_str(),
-              group3(net.macs()).c_str());
+              shape_string(net.input_shape(1)).c_str(), with_commas(net.params()).c_str(),
+              with_commas(net.macs()).c_str());
   std::printf("%-44s %-16s %-18s %12s %14s\n", "layer", "type", "output", "params", "MACs");
   for (const Json& l : layers)
-    std::printf(
-        "%-44s %-16s %-18s %12s %14s\n", l["name"].get<std::string>().c_str(),
-        l["type"].get<std::string>().c_str(), shape_string(l["output_shape"].get<Shape>()).c_str(),
-        group3(l["params"].get<int64_t>()).c_str(), group3(l["macs"].get<int64_t>()).c_str());
-  std::printf("%-44s %-16s %-18s %12s %14s\n", "total", "", "", group3(net.params()).c_str(),
-              group3(net.macs()).c_str());
+    std::printf("%-44s %-16s %-18s %12s %14s\n", l["name"].get<std::string>().c_str(),
+                l["type"].get<std::string>().c_str(),
+                shape_string(l["output_shape"].get<Shape>()).c_str(),
+                with_commas(l["params"].get<int64_t>()).c_str(),
+                with_commas(l["macs"].get<int64_t>()).c_str());
+  std::printf("%-44s %-16s %-18s %12s %14s\n", "total", "", "", with_commas(net.params()).c_str(),
+              with_commas(net.macs()).c_str());
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "cli/model.h"
 #include "graph/arch.h"
 #include "graph/zoo.h"
@@ -18,12 +19,6 @@ struct TransformArgs {
   uint64_t seed = 0;
   bool json = false;
 };
-
-std::string commas(int64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(i, ",");
-  return s;
-}
 
 int run_transform(const TransformArgs& a) {
   NASX_USER_CHECK(!a.apply.empty(), "nothing to do: give at least one --apply 'LAYERS: SEQUENCE'");
@@ -67,11 +62,11 @@ int run_transform(const TransformArgs& a) {
   for (const Json& l : layers)
     std::printf("  %-28s %-28s %12s -> %s params\n", l["layer"].get<std::string>().c_str(),
                 l["sequence"].get<std::string>().c_str(),
-                commas(l["params_before"].get<int64_t>()).c_str(),
-                commas(l["params_after"].get<int64_t>()).c_str());
+                with_commas(l["params_before"].get<int64_t>()).c_str(),
+                with_commas(l["params_after"].get<int64_t>()).c_str());
   std::printf("%s: parameters %s -> %s, MACs %s -> %s\nwrote %s\n", arch.base.c_str(),
-              commas(before.params()).c_str(), commas(net.params()).c_str(),
-              commas(before.macs()).c_str(), commas(net.macs()).c_str(), a.out.c_str());
+              with_commas(before.params()).c_str(), with_commas(net.params()).c_str(),
+              with_commas(before.macs()).c_str(), with_commas(net.macs()).c_str(), a.out.c_str());
   return 0;
 }
 
