@@ -45,6 +45,7 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
 }
 
 void CompiledNetwork::run(const float* input, float* output) {
+  claim_kernel_threads();
   for (Step& s : steps_) {
     for (int a : s.input_args) s.args[a] = const_cast<float*>(input);  // kernels never write inputs
     s.fn(s.args.data());

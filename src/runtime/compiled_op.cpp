@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <thread>
@@ -36,6 +37,7 @@ void CompiledOp::run(const std::vector<const Tensor*>& inputs,
   }
   if (out.shape != output_) out = Tensor(output_);
   args.push_back(out.data.data());
+  claim_kernel_threads();
   fn_(args.data());
 }
 
@@ -102,7 +104,16 @@ CompiledOp compile_op(const OpInstance& op) {
 }
 
 int kernel_threads() {
-  return omp_get_max_threads();
+  static const int threads = [] {
+    for (const char* name : {"NASX_NUM_THREADS", "OMP_NUM_THREADS"})
+      if (const char* v = std::getenv(name); v && std::atoi(v) > 0) return std::atoi(v);
+    return omp_get_num_procs();
+  }();
+  return threads;
+}
+
+void claim_kernel_threads() {
+  omp_set_num_threads(kernel_threads());
 }
 
 }  // namespace nasx

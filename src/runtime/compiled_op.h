@@ -40,8 +40,12 @@ class CompiledOp {
 
 std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops);
 
-// Threads the generated kernels run on (OpenMP's, so OMP_NUM_THREADS applies).
+// Threads the generated kernels run on: NASX_NUM_THREADS, else OMP_NUM_THREADS, else every
+// processor. Other OpenMP users in the process (LibTorch sets its own count on the calling
+// thread when it initialises) must not change it, so every run claims it again:
+// claim_kernel_threads() sets the calling thread's OpenMP thread count to kernel_threads().
 int kernel_threads();
+void claim_kernel_threads();
 CompiledOp compile_op(const OpInstance& op);
 
 }  // namespace nasx

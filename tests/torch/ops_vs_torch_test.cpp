@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <random>
 
+#include <omp.h>
+
 #include "runtime/compiled_op.h"
 #include "support/error.h"
 #include "torch/reference.h"
@@ -201,6 +203,18 @@ TEST(OpsVsTorch, FusedOperators) {
     cases.push_back({BatchNorm{b[1], 1e-5, true}, {b}});
   }
   check_against_torch(cases, 8);
+}
+
+// LibTorch sets the calling thread's OpenMP thread count when it initialises; the kernels must
+// keep their own.
+TEST(Runtime, KernelsKeepTheirThreadsAfterLibTorchSetsItsOwn) {
+  set_torch_threads(1);
+  torch_reference(Relu{}, {Tensor::random_normal({1, 8}, 1)}, {});
+  CompiledOp op = compile_op({Relu{}, {{1, 8}}});
+  Tensor x = Tensor::random_normal({1, 8}, 2);
+  op.run({&x}, {});
+  EXPECT_EQ(omp_get_max_threads(), kernel_threads());
+  set_torch_threads(kernel_threads());
 }
 
 // Convolution programs with several statements (written directly, as later transformations
