@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/format.h"
@@ -31,7 +30,7 @@ CompiledNetwork compile_with_progress(Network net, int64_t batch) {
 }
 
 int threads() {
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return kernel_threads();
 }
 
 // ---- models ----

@@ -64,14 +64,6 @@ int Network::find(const std::string& node_name) const {
   return -1;
 }
 
-std::vector<int> Network::consumer_counts() const {
-  std::vector<int> counts(nodes.size(), 0);
-  for (const Node& n : nodes)
-    for (int k : n.inputs)
-      if (k != kNetworkInput) ++counts[k];
-  return counts;
-}
-
 namespace {
 struct UnionFind {
   std::vector<int> parent;

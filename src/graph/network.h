@@ -37,8 +37,6 @@ struct Network {
   int64_t params() const;
   int64_t macs(int64_t batch = 1) const;
   int find(const std::string& name) const;  // node index, or -1
-  // Number of nodes reading each node's output.
-  std::vector<int> consumer_counts() const;
 };
 
 // Channel coupling: which channel dimensions are tied together, so that changing one forces a
