@@ -17,7 +17,7 @@ namespace nasx {
 
 void CompiledOp::run(const std::vector<const Tensor*>& inputs,
                      const std::vector<const Tensor*>& params, Tensor& out) const {
-  std::vector<ParamSpec> specs = param_specs(inst_.op);
+  const std::vector<ParamSpec>& specs = params_;
   NASX_USER_CHECK(inputs.size() == inst_.inputs.size(), op_name(inst_.op), ": expected ",
                   inst_.inputs.size(), " inputs, got ", inputs.size());
   NASX_USER_CHECK(params.size() == specs.size(), op_name(inst_.op), ": expected ", specs.size(),

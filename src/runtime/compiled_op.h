@@ -21,7 +21,11 @@ struct OpInstance {
 class CompiledOp {
  public:
   CompiledOp(OpInstance inst, Shape output, KernelFn fn, std::shared_ptr<CompiledModule> module)
-      : inst_(std::move(inst)), output_(std::move(output)), fn_(fn), module_(std::move(module)) {}
+      : inst_(std::move(inst)),
+        params_(param_specs(inst_.op)),
+        output_(std::move(output)),
+        fn_(fn),
+        module_(std::move(module)) {}
 
   const Shape& output_shape() const { return output_; }
   KernelFn function() const { return fn_; }
@@ -33,6 +37,7 @@ class CompiledOp {
 
  private:
   OpInstance inst_;
+  std::vector<ParamSpec> params_;  // derived once: run() is timed
   Shape output_;
   KernelFn fn_;
   std::shared_ptr<CompiledModule> module_;  // keeps the library loaded
