@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "support/error.h"
+#include "support/interrupt.h"
 
 #ifndef NASX_VERSION
 #define NASX_VERSION "dev"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, nasx::cli::Runner>> commands{
       {"conv", nasx::cli::add_conv_command(app)},
       {"transform", nasx::cli::add_transform_command(app)},
+      {"search", nasx::cli::add_search_command(app)},
   };
   for (auto& c : nasx::cli::add_model_commands(app)) commands.push_back(std::move(c));
   for (auto& c : nasx::cli::add_proxy_commands(app)) commands.push_back(std::move(c));
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
     for (auto& [name, run] : commands)
       if (app.got_subcommand(name)) return run();
     nasx::internal_error("no subcommand ran");
+  } catch (const nasx::Interrupted& e) {
+    std::cerr << "nasx: " << e.what() << "; what was measured is kept: run the same command to "
+                 "resume\n";
+    return nasx::kInterruptedExit;
   } catch (const nasx::UserError& e) {
     std::cerr << "nasx: error: " << e.what() << "\n";
     return nasx::kUserErrorExit;

@@ -9,7 +9,7 @@
 namespace nasx::cli {
 
 bool is_arch_file(const std::string& model) {
-  return model.size() > 5 && model.substr(model.size() - 5) == ".json";
+  return is_arch_path(model);
 }
 
 Network load_model(const std::string& model, uint64_t seed, int64_t image_size) {

@@ -18,6 +18,8 @@ class CompiledModule {
                               const ToolchainConfig& config = ToolchainConfig::from_env());
   KernelFn function(const std::string& name) const;
   CacheOutcome outcome() const { return outcome_; }
+  // The cached shared object, for processes that load it themselves (the measurement worker).
+  std::string library_path() const { return library_->path().string(); }
 
  private:
   std::shared_ptr<SharedLibrary> library_;

@@ -10,10 +10,18 @@
 
 namespace nasx {
 
+bool is_arch_path(const std::string& model) {
+  return model.size() > 5 && model.compare(model.size() - 5, 5, ".json") == 0;
+}
+
+Json arch_steps_json(const std::vector<ArchStep>& steps) {
+  Json out = Json::array();
+  for (const ArchStep& st : steps) out.push_back({{"layers", st.layers}, {"sequence", st.sequence}});
+  return out;
+}
+
 Json Arch::to_json() const {
-  Json steps_json = Json::array();
-  for (const ArchStep& st : steps)
-    steps_json.push_back({{"layers", st.layers}, {"sequence", st.sequence}});
+  Json steps_json = arch_steps_json(steps);
   return Json{
       {"format", "nasx-arch"},    {"version", 1},       {"base", base},       {"seed", seed},
       {"image_size", image_size}, {"applied", applied}, {"steps", steps_json}};

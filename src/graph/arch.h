@@ -22,6 +22,11 @@ struct ArchStep {
   std::string sequence;             // printed form
 };
 
+// Whether a MODEL argument names an architecture file (ends in .json) rather than a zoo model.
+bool is_arch_path(const std::string& model);
+
+Json arch_steps_json(const std::vector<ArchStep>& steps);
+
 struct Arch {
   std::string base;
   uint64_t seed = 0;

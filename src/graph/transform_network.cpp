@@ -55,7 +55,9 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
     NASX_USER_CHECK(program, "layer ", layer, " is a ", op_name(net.nodes[index].op),
                     "; neural transformations apply to convolutions");
     Expected<ConvProgram> result = apply_sequence(sequence, *program);
-    if (!result.ok()) user_error("layer ", layer, ": ", result.rejection().to_string());
+    if (!result.ok())
+      throw TransformError(result.rejection().kind, layer,
+                           "layer " + layer + ": " + result.rejection().to_string());
     if (result.value().out_channels != program->out_channels) channel_changed.push_back(index);
     updated.nodes[index].op = result.value();
     transformed.insert(index);
@@ -78,12 +80,14 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
     std::string list;
     for (size_t m = 0; m < missing.size() && m < 6; ++m) list += (m ? ", " : "") + missing[m];
     if (missing.size() > 6) list += ", ... (" + std::to_string(missing.size()) + " in all)";
-    user_error("layer ", net.nodes[k].name, ": ", seq_text, " changes its ",
+    throw TransformError(
+        RejectKind::CoupledChannels, net.nodes[k].name,
+        detail::concat("layer ", net.nodes[k].name, ": ", seq_text, " changes its ",
                std::get<ConvProgram>(net.nodes[k].op).out_channels, " output channels, which are ",
                coupling.class_why[cls],
                " (a residual add or concat ties them to other layers); transform every coupled "
                "layer together (also ",
-               list, "), or choose a free dimension such as a block's inner width");
+               list, "), or choose a free dimension such as a block's inner width"));
   }
 
   // Let the change flow forward: adapt every node whose inputs no longer match it.
@@ -95,10 +99,12 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
       Node& n = updated.nodes[i];
       std::vector<Shape> in;
       for (int k : n.inputs) in.push_back(k == kNetworkInput ? input : shapes[k]);
-      auto adapt_error = [&](const std::string& why) {
-        user_error("layers ", layers.front(), layers.size() > 1 ? " and others" : "", ": ",
-                   seq_text, " changes the channels read by ", n.name, " (", op_name(n.op),
-                   "): ", why);
+      auto adapt_error = [&](const std::string& why, RejectKind kind = RejectKind::Unsupported) {
+        throw TransformError(
+            kind, n.name,
+            detail::concat("layers ", layers.front(), layers.size() > 1 ? " and others" : "", ": ",
+                           seq_text, " changes the channels read by ", n.name, " (",
+                           op_name(n.op), "): ", why));
       };
       if (auto* bn = std::get_if<BatchNorm>(&n.op); bn && bn->channels != in[0][1]) {
         bn->channels = in[0][1];
@@ -109,7 +115,7 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
       } else if (auto* conv = std::get_if<ConvProgram>(&n.op);
                  conv && conv->in_channels != in[0][1]) {
         Expected<ConvProgram> q = with_input_channels(*conv, in[0][1], seq_text);
-        if (!q.ok()) adapt_error(q.rejection().message);
+        if (!q.ok()) adapt_error(q.rejection().message, q.rejection().kind);
         n.op = q.value();
         reinit.insert(static_cast<int>(i));
       } else if (auto* fc = std::get_if<Linear>(&n.op); fc && fc->in_features != in[0][1]) {

@@ -9,7 +9,8 @@
 // among `layers` (transformed together); otherwise the transformation is rejected with the
 // coupling explained. Changed weights are re-initialised by the family's rule, seeded by
 // (seed, layer). Every failure is a UserError naming the layer, the transformation and the
-// violated precondition; the network is unchanged then.
+// violated precondition (a TransformError when a precondition fails); the network is unchanged
+// then.
 #pragma once
 
 #include <string>
@@ -19,6 +20,16 @@
 #include "transform/neural.h"
 
 namespace nasx {
+
+// A transformation that does not apply to a layer: still a user error (exit 2, one line), but
+// typed, so the search counts rejections by kind and tests match kinds, not text.
+class TransformError : public UserError {
+ public:
+  TransformError(RejectKind kind, std::string layer, const std::string& message)
+      : UserError(message), kind(kind), layer(std::move(layer)) {}
+  RejectKind kind;
+  std::string layer;
+};
 
 void transform_layers(Network& net, const std::vector<std::string>& layers,
                       const NeuralSequence& sequence, uint64_t seed);

@@ -1,6 +1,7 @@
 #include "torch/proxies.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "support/error.h"
@@ -164,11 +165,18 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
 Legality judge(const Network& reference, const Network& candidate,
                const std::vector<std::string>& transformed_layers, const Minibatch& batch,
                const std::string& proxy, double tau, const std::string& scope) {
+  judge_results({}, {}, {}, tau, scope);  // checks tau and scope before the expensive part
+  return judge_results(compute_proxy(reference, batch, proxy),
+                       compute_proxy(candidate, batch, proxy), transformed_layers, tau, scope);
+}
+
+Legality judge_results(const ProxyResult& ref, const ProxyResult& cand,
+                       const std::vector<std::string>& transformed_layers, double tau,
+                       const std::string& scope) {
   NASX_USER_CHECK(scope == "block" || scope == "network", "--scope must be block or network, got '",
                   scope, "'");
-  NASX_USER_CHECK(tau > 0, "--tau must be positive, got ", tau);
-  ProxyResult ref = compute_proxy(reference, batch, proxy);
-  ProxyResult cand = compute_proxy(candidate, batch, proxy);
+  NASX_USER_CHECK(tau > 0 && std::isfinite(tau), "--tau must be positive and finite, got ", tau);
+  const std::string& proxy = ref.proxy;
   auto verdict = [&](const std::string& name, double r, double c) {
     double ratio = r != 0 ? c / r : (c == 0 ? 1.0 : INFINITY);
     return Verdict{name, r, c, ratio, ratio >= tau};

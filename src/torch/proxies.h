@@ -72,6 +72,12 @@ struct Legality {
 // keep its block's value (ratio >= tau; layers outside every block are judged by the network);
 // scope "network": the network's total must keep ratio >= tau. The network's ratio is always
 // reported and, in block scope, must hold too.
+// The same judgement from proxy results already computed (the reference's is reused across
+// candidates).
+Legality judge_results(const ProxyResult& reference, const ProxyResult& candidate,
+                       const std::vector<std::string>& transformed_layers, double tau,
+                       const std::string& scope);
+
 Legality judge(const Network& reference, const Network& candidate,
                const std::vector<std::string>& transformed_layers, const Minibatch& batch,
                const std::string& proxy, double tau, const std::string& scope);

@@ -1,0 +1,111 @@
+// nasx search: the main job (src/search). Prints where the report is, or a JSON summary.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "runtime/compiled_op.h"
+#include "search/search.h"
+#include "support/error.h"
+#include "torch/reference.h"
+
+namespace nasx::cli {
+namespace {
+
+struct SearchArgs {
+  SearchOptions options;
+  std::string budget = "15m";
+  int64_t seed = 0;
+  bool json = false;
+};
+
+// "15m", "90s", "1h", "2m30s" or plain seconds.
+double parse_duration(const std::string& text) {
+  double total = 0;
+  size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(text.substr(i), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    NASX_USER_CHECK(used > 0 && std::isfinite(v) && v >= 0, "--budget: cannot read '", text,
+                    "' (examples: 15m, 90s, 1h, 2m30s)");
+    i += used;
+    double unit = 1;
+    if (i < text.size()) {
+      char u = text[i++];
+      NASX_USER_CHECK(u == 's' || u == 'm' || u == 'h', "--budget: unknown unit '",
+                      std::string(1, u), "' in '", text, "' (use s, m or h)");
+      unit = u == 'h' ? 3600 : u == 'm' ? 60 : 1;
+    }
+    total += v * unit;
+    any = true;
+  }
+  NASX_USER_CHECK(any && total > 0, "--budget must be positive, got '", text, "'");
+  NASX_USER_CHECK(total <= 7 * 24 * 3600, "--budget is limited to a week, got '", text, "'");
+  return total;
+}
+
+int run_search_command(SearchArgs& a) {
+  NASX_USER_CHECK(a.seed >= 0, "--seed must be non-negative, got ", a.seed);
+  a.options.seed = static_cast<uint64_t>(a.seed);
+  a.options.budget_s = parse_duration(a.budget);
+  set_torch_threads(kernel_threads());
+  Json r = run_search(a.options);
+  if (a.json) {
+    Json summary{{"out", a.options.out_dir},
+                 {"speedup", r["speedup"]},
+                 {"baseline", r["baseline"]},
+                 {"result", r["result"]},
+                 {"counts", r["counts"]},
+                 {"seconds", r["seconds"]},
+                 {"arch", a.options.out_dir + "/arch.json"},
+                 {"report", a.options.out_dir + "/report.md"}};
+    std::cout << summary.dump(2) << "\n";
+    return 0;
+  }
+  const Json& sp = r["speedup"];
+  std::printf("%s: %.2fx faster end to end (%.2f-%.2fx), %.3f ms -> %.3f ms; params %s -> %s\n",
+              r["model"].get<std::string>().c_str(), sp["median"].get<double>(),
+              sp["min"].get<double>(), sp["max"].get<double>(),
+              r["baseline"]["latency"]["median_ms"].get<double>(),
+              r["result"]["latency"]["median_ms"].get<double>(),
+              with_commas(r["baseline"]["params"].get<int64_t>()).c_str(),
+              with_commas(r["result"]["params"].get<int64_t>()).c_str());
+  std::printf("report: %s/report.md   architecture: %s/arch.json\n", a.options.out_dir.c_str(),
+              a.options.out_dir.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Runner add_search_command(CLI::App& app) {
+  auto a = std::make_shared<SearchArgs>();
+  SearchOptions& o = a->options;
+  CLI::App* c = app.add_subcommand(
+      "search", "Search for the fastest legal network: transform, judge, time, assemble, verify");
+  c->add_option("model", o.model, "zoo model name or ARCH.json")->required();
+  c->add_option("--budget", a->budget, "time budget, e.g. 15m, 90s, 1h (default 15m)");
+  c->add_option("--seed", a->seed, "seed of weights, minibatches and parameter draws (default 0)");
+  c->add_option("--data", o.data, "fashion-mnist (default), cifar10:DIR or synthetic");
+  c->add_option("--batch", o.batch, "minibatch of the legality proxy (default 64)");
+  c->add_option("--proxy", o.proxy, "fisher (default), grad_norm, snip, synflow or naswot");
+  c->add_option("--tau", o.tau, "legal when the mean ratio is at least tau (default 1.0)");
+  c->add_option("--scope", o.scope, "block (default) or network");
+  c->add_option("--samples", o.samples, "paired samples (seed x minibatch) per verdict (default 3)");
+  c->add_option("--max-len", o.max_len, "longest sequence, 1-3 (default 3)");
+  c->add_option("--layers", o.layers, "convolutions to transform: names or globs (default all)");
+  c->add_option("--judges-per-layer", o.judges_per_unit,
+                "legality checks per layer or coupled class (default 4)");
+  c->add_option("--out", o.out_dir, "output directory, resumed when it exists (default nasx-search)");
+  c->add_flag("--json", a->json, "print a JSON summary on stdout");
+  return [a] { return run_search_command(*a); };
+}
+
+}  // namespace nasx::cli

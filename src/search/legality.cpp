@@ -1,0 +1,146 @@
+#include "search/legality.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "graph/transform_network.h"
+#include "support/hash.h"
+#include "transform/sequence.h"
+
+namespace nasx {
+
+double PairedVerdict::margin() const {
+  return mean - tau;
+}
+
+void PairedVerdict::decide(double t) {
+  tau = t;
+  if (!rejected.empty()) {
+    legal = false;
+    return;
+  }
+  double lowest = INFINITY;
+  for (const auto& [name, r] : ratios) {
+    double m = 0;
+    for (double v : r) m += v;
+    m /= double(r.size());
+    if (m < lowest) {
+      lowest = m;
+      binding = name;
+    }
+  }
+  const std::vector<double>& r = ratios.at(binding);
+  mean = lowest;
+  min = *std::min_element(r.begin(), r.end());
+  max = *std::max_element(r.begin(), r.end());
+  legal = mean >= tau;
+}
+
+Json PairedVerdict::to_json() const {
+  if (!rejected.empty()) return Json{{"rejected", rejected}, {"kind", reject_kind}};
+  Json r = Json::object();
+  for (const auto& [name, v] : ratios) r[name] = v;
+  return Json{{"ratios", r}};
+}
+
+PairedVerdict PairedVerdict::from_json(const Json& j) {
+  PairedVerdict v;
+  if (j.contains("rejected")) {
+    v.rejected = j.at("rejected").get<std::string>();
+    v.reject_kind = j.value("kind", "");
+    return v;
+  }
+  for (const auto& [name, r] : j.at("ratios").items())
+    v.ratios[name] = r.get<std::vector<double>>();
+  NASX_USER_CHECK(!v.ratios.empty(), "a verdict without ratios");
+  return v;
+}
+
+PairedJudge::PairedJudge(JudgeConfig config, std::function<Network(uint64_t)> make_reference,
+                         const std::string& journal_path)
+    : config_(std::move(config)),
+      make_reference_(std::move(make_reference)),
+      samples_(config_.samples),
+      journal_(journal_path) {
+  NASX_USER_CHECK(config_.samples >= 1, "--samples must be at least 1, got ", config_.samples);
+  for (const Json& j : journal_.read_all()) {
+    try {
+      cache_[j.at("key").get<std::string>()] = PairedVerdict::from_json(j.at("verdict"));
+    } catch (const std::exception&) {
+      // a record of another shape: skipped like a malformed line
+    }
+  }
+}
+
+std::string PairedJudge::key(const std::vector<ArchStep>& steps, const std::string& scope) const {
+  Hasher h;
+  h.add(config_.model).add("|").add(config_.data.to_string()).add("|").add(config_.proxy);
+  h.add("|").add(scope).add("|").add(std::to_string(config_.batch)).add("|");
+  h.add(std::to_string(config_.samples)).add("|").add(std::to_string(config_.seed));
+  for (const ArchStep& s : steps) {
+    h.add("|");
+    for (const std::string& l : s.layers) h.add(l).add(",");
+    h.add(":").add(s.sequence);
+  }
+  return h.hex();
+}
+
+bool PairedJudge::cached(const std::vector<ArchStep>& steps, const std::string& scope) const {
+  return cache_.count(key(steps, scope)) > 0;
+}
+
+double PairedJudge::seconds_per_sample() const {
+  return samples_timed_ ? seconds_ / double(samples_timed_) : 0;
+}
+
+PairedJudge::Sample& PairedJudge::sample(int k) {
+  Sample& s = samples_[k];
+  if (!s.ready) {
+    uint64_t seed = config_.seed + static_cast<uint64_t>(k);
+    s.reference = make_reference_(seed);
+    s.batch = load_minibatch(config_.data, s.reference.input_chw, s.reference.num_classes,
+                             config_.batch, seed);
+    s.value = compute_proxy(s.reference, s.batch, config_.proxy);
+    s.ready = true;
+  }
+  return s;
+}
+
+PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::string& scope) {
+  std::string k = key(steps, scope);
+  if (auto it = cache_.find(k); it != cache_.end()) {
+    PairedVerdict v = it->second;
+    v.decide(config_.tau);
+    return v;
+  }
+  std::vector<std::string> layers;
+  for (const ArchStep& s : steps) layers.insert(layers.end(), s.layers.begin(), s.layers.end());
+  PairedVerdict v;
+  for (int i = 0; i < config_.samples; ++i) {
+    Sample& s = sample(i);
+    Network candidate = s.reference;
+    try {
+      for (const ArchStep& step : steps)
+        transform_layers(candidate, step.layers, parse_sequence(step.sequence),
+                         config_.seed + static_cast<uint64_t>(i));
+    } catch (const TransformError& e) {
+      v.rejected = e.what();
+      v.reject_kind = reject_kind_name(e.kind);
+      break;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    ProxyResult value = compute_proxy(candidate, s.batch, config_.proxy);
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++samples_timed_;
+    Legality l = judge_results(s.value, value, layers, config_.tau, scope);
+    v.ratios["network"].push_back(l.network.ratio);
+    for (const Verdict& b : l.blocks) v.ratios[b.name].push_back(b.ratio);
+  }
+  ++computed_;
+  journal_.append(Json{{"key", k}, {"steps", arch_steps_json(steps)}, {"verdict", v.to_json()}});
+  cache_[k] = v;
+  v.decide(config_.tau);
+  return v;
+}
+
+}  // namespace nasx

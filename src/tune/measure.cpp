@@ -1,0 +1,103 @@
+#include "tune/measure.h"
+
+#include <map>
+
+#include "codegen/module.h"
+#include "ir/printer.h"
+#include "lower/pipeline.h"
+#include "support/hash.h"
+
+namespace nasx {
+namespace {
+
+struct Lowered {
+  LoweredKernel kernel;
+  std::string workload;
+  std::vector<int64_t> arg_floats;
+};
+
+Lowered lower_instance(const OpInstance& op, const std::string& name) {
+  LowerOptions options;
+  options.schedule = op.schedule;
+  Lowered l{lower(op.op, op.inputs, name, options), "", {}};
+  Hasher h;
+  for (const ir::Buffer& b : l.kernel.args) {
+    int64_t n = 1;
+    for (int64_t d : b->shape) n *= d;
+    l.arg_floats.push_back(n);
+    h.add(std::to_string(n)).add(",");
+  }
+  h.add("\n").add(ir::to_string(l.kernel.body));
+  l.workload = h.hex();
+  return l;
+}
+
+}  // namespace
+
+std::string workload_key(const OpInstance& op) {
+  return lower_instance(op, "k").workload;
+}
+
+std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& requests,
+                                       RecordStore& records, const WorkerOptions& options) {
+  // Lower everything; the kernels to measure are the distinct workloads that need a record.
+  std::vector<std::string> workload(requests.size());
+  std::vector<Lowered> todo;
+  std::vector<std::string> fault_of;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Lowered l = lower_instance(requests[i].op, "nasx_measure" + std::to_string(todo.size()));
+    workload[i] = l.workload;
+    if (index.count(l.workload) || (!requests[i].fresh && records.find(l.workload))) continue;
+    index[l.workload] = todo.size();
+    fault_of.push_back(requests[i].fault);
+    todo.push_back(std::move(l));
+  }
+  auto label_of = [&](const std::string& w) {
+    for (size_t i = 0; i < requests.size(); ++i)
+      if (workload[i] == w) return requests[i].label;
+    return std::string();
+  };
+  auto fail = [&](const Lowered& l, const std::string& why) {
+    records.add(MeasureRecord{l.workload, label_of(l.workload), "failed", why, {}});
+  };
+
+  // Compile all in one library; when that fails, one library each, so only the guilty fail.
+  std::vector<std::pair<std::string, std::vector<size_t>>> libraries;
+  std::vector<LoweredKernel> kernels;
+  for (const Lowered& l : todo) kernels.push_back(l.kernel);
+  if (!kernels.empty()) {
+    try {
+      libraries.push_back({CompiledModule::build(kernels).library_path(), {}});
+      for (size_t k = 0; k < todo.size(); ++k) libraries.back().second.push_back(k);
+    } catch (const CompileError&) {
+      for (size_t k = 0; k < todo.size(); ++k) {
+        try {
+          libraries.push_back({CompiledModule::build({todo[k].kernel}).library_path(), {k}});
+        } catch (const CompileError& e) {
+          std::string what = e.what();
+          fail(todo[k], "compile error: " + what.substr(0, 400));
+        }
+      }
+    }
+  }
+  for (const auto& [library, members] : libraries) {
+    std::vector<KernelJob> jobs;
+    for (size_t k : members)
+      jobs.push_back({todo[k].kernel.name, todo[k].arg_floats, fault_of[k]});
+    run_in_worker(library, jobs, options, [&](size_t j, const JobResult& r) {
+      const Lowered& l = todo[members[j]];
+      records.add(MeasureRecord{l.workload, label_of(l.workload), r.ok ? "ok" : "failed", r.error,
+                                r.stats});
+    });
+  }
+  std::vector<MeasureRecord> out;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const MeasureRecord* r = records.find(workload[i]);
+    NASX_ASSERT(r, "no record for ", requests[i].label);
+    out.push_back(*r);
+  }
+  return out;
+}
+
+}  // namespace nasx

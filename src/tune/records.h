@@ -1,0 +1,42 @@
+// Measurement records: one JSON line per measured kernel, appended as each result arrives, keyed
+// by (target, workload). The workload is a hash of the kernel's lowered code and arguments, so
+// layers with the same shape and context share one record. A later record for the same key wins
+// (a fresh measurement taken in the same run as its comparison). Records of other targets are
+// kept in the file and ignored; a corrupt line is skipped with a warning.
+//   {"target": "...", "workload": "9f2c...", "label": "layer1.0.conv1 group(4)",
+//    "status": "ok", "median_ms": 0.12, "min_ms": 0.11, "max_ms": 0.15, "repeats": 15}
+// status: ok | failed (compile error, crash, or timeout; `error` says which).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "support/journal.h"
+#include "support/timing.h"
+#include "tune/target.h"
+
+namespace nasx {
+
+struct MeasureRecord {
+  std::string workload, label, status = "ok", error;
+  TimingStats stats;
+  bool ok() const { return status == "ok"; }
+};
+
+class RecordStore {
+ public:
+  RecordStore(const std::string& path, Target target);
+  const MeasureRecord* find(const std::string& workload) const;
+  void add(const MeasureRecord& record);  // appended to the file at once
+  size_t size() const { return records_.size(); }
+  const Target& target() const { return target_; }
+
+ private:
+  JsonLines file_;
+  Target target_;
+  std::string key_;
+  std::map<std::string, MeasureRecord> records_;
+};
+
+}  // namespace nasx

@@ -1,0 +1,57 @@
+#include "tune/target.h"
+
+#include <fstream>
+
+#include "codegen/toolchain.h"
+#include "runtime/compiled_op.h"
+
+namespace nasx {
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string v = line.substr(colon + 1);
+        v.erase(0, v.find_first_not_of(" \t"));
+        return v;
+      }
+    }
+  return "unknown cpu";
+}
+
+std::string vector_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return "avx512f";
+  if (__builtin_cpu_supports("avx2")) return "avx2";
+  return "sse";
+}
+
+}  // namespace
+
+std::string Target::key() const {
+  return cpu + " | " + isa + " | " + compiler + " | " + generator + " | " +
+         std::to_string(threads) + " threads";
+}
+
+Json Target::to_json() const {
+  return Json{{"cpu", cpu},
+              {"isa", isa},
+              {"compiler", compiler},
+              {"generator", generator},
+              {"threads", threads}};
+}
+
+Target detect_target() {
+  static const Target t = [] {
+    ToolchainConfig config = ToolchainConfig::from_env();
+    return Target{cpu_model(), vector_isa(), compiler_version(config.cxx), kGeneratorVersion,
+                  kernel_threads()};
+  }();
+  return t;
+}
+
+}  // namespace nasx
