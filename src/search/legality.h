@@ -8,6 +8,11 @@
 // for every block containing a transformed layer. The verdict reports the binding one (lowest mean)
 // with its mean, min and max, and the margin (mean - tau) against the spread (max - min) / 2:
 // a margin inside the spread is flagged as uncertain.
+//
+// Block scope with the Fisher Potential reuses the unchanged part of the forward pass (see
+// fisher_after): the candidate is evaluated from its first transformed layer on, which gives the
+// transformed blocks' values exactly, not the network's. Block-scope verdicts then judge the
+// transformed blocks only; the search judges the assembled network at network scope.
 #pragma once
 
 #include <functional>
@@ -72,10 +77,12 @@ class PairedJudge {
     Network reference;
     Minibatch batch;
     ProxyResult value;
+    ActivationCache activations;  // for block-scope Fisher: the unchanged prefix is reused
     bool ready = false;
   };
   Sample& sample(int k);
   std::string key(const std::vector<ArchStep>& steps, const std::string& scope) const;
+  int reuse_from(const std::vector<std::string>& layers, const std::string& scope);
 
   JudgeConfig config_;
   std::function<Network(uint64_t)> make_reference_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -173,6 +174,7 @@ Json run_search(const SearchOptions& o) {
   validate(o);
   Arch base_arch = base_arch_of(o);
   Network base = base_arch.build();  // UserError for an unknown model, before any file is written
+  load_minibatch(DatasetSpec::parse(o.data), base.input_chw, base.num_classes, 1, o.seed);
   prepare_directory(o);
   install_interrupt_handlers();
   fs::path dir(o.out_dir);
@@ -242,7 +244,12 @@ Json run_search(const SearchOptions& o) {
   int64_t skipped_estimate = 0, not_judged = 0, network_rejected = 0;
   std::map<std::string, int64_t> network_rejections;
   WorkerOptions wo;
-  const char* fault_env = std::getenv("NASX_TEST_FAULT");  // "crash:SEQUENCE" | "hang:SEQUENCE"
+  // Test hooks: NASX_TEST_FAULT=crash:SEQUENCE (or hang:, or :* for every candidate) makes the
+  // worker fail on that candidate's kernels; NASX_TEST_KILL_AFTER_VERDICTS=N kills the search
+  // (SIGKILL, no clean-up) once N verdicts have been computed.
+  const char* fault_env = std::getenv("NASX_TEST_FAULT");
+  const char* kill_env = std::getenv("NASX_TEST_KILL_AFTER_VERDICTS");
+  int64_t kill_after = kill_env ? std::atoll(kill_env) : 0;
   Progress ep("explore", static_cast<int64_t>(units.size()), o.budget_s);
   for (size_t ui : order) {
     check_interrupted();
@@ -270,6 +277,7 @@ Json run_search(const SearchOptions& o) {
       Trial t{ui, worth[mid], true, judge.judge({{unit.layers, worth[mid]->text}}, o.scope), false,
               {}};
       worth.erase(worth.begin() + mid);
+      if (kill_after > 0 && judge.computed() >= kill_after) std::raise(SIGKILL);  // test hook
       if (!t.verdict.rejected.empty()) {  // does not apply in this network: next one
         ++network_rejected;
         ++network_rejections[t.verdict.reject_kind];
@@ -304,7 +312,8 @@ Json run_search(const SearchOptions& o) {
         if (fault_env) {
           std::string f = fault_env;
           size_t colon = f.find(':');
-          if (colon != std::string::npos && f.substr(colon + 1) == text) fault = f.substr(0, colon);
+          if (colon != std::string::npos && (f.substr(colon + 1) == text || f.substr(colon + 1) == "*"))
+            fault = f.substr(0, colon);
         }
         jobs.push_back({&nets[j], unit.name + " " + text, fault});
       }

@@ -111,6 +111,8 @@ DatasetSpec DatasetSpec::parse(const std::string& text) {
   NASX_USER_CHECK(s.kind != "cifar10" || !s.dir.empty(),
                   "cifar10 needs its directory: --data cifar10:DIR (the binary version, with "
                   "data_batch_1.bin ... test_batch.bin)");
+  NASX_USER_CHECK(s.kind != "synthetic" || colon == std::string::npos,
+                  "synthetic data takes no argument, got '", text, "'");
   return s;
 }
 

@@ -117,10 +117,10 @@ class WorkerProcess {
   std::string buffer_;
 };
 
-Json request_json(const std::string& library, const std::vector<KernelJob>& jobs, size_t first,
-                  const WorkerOptions& o) {
+Json request_json(const std::string& library, const std::vector<KernelJob>& jobs,
+                  const std::vector<size_t>& which, const WorkerOptions& o) {
   Json kernels = Json::array();
-  for (size_t i = first; i < jobs.size(); ++i)
+  for (size_t i : which)
     kernels.push_back(
         {{"symbol", jobs[i].symbol}, {"args", jobs[i].arg_floats}, {"fault", jobs[i].fault}});
   return Json{{"library", library},       {"kernels", kernels},
@@ -159,25 +159,28 @@ std::vector<JobResult> run_in_worker(const std::string& library, const std::vect
     if (on_result) on_result(i, results[i]);
   };
   std::string exe = worker_path();
-  size_t first = 0;  // the first job this worker was given
-  while (first < jobs.size()) {
-    WorkerProcess w(exe, request_json(library, jobs, first, options).dump());
-    size_t next = first;  // the next job whose first run we wait for
-    bool timing = false, done = false;
-    while (!done) {
-      bool timed_out = false;
-      double wait = timing ? options.timeout_s * double(jobs.size() - first) : options.timeout_s;
+  // Jobs still to measure. A kernel whose first run fails is settled and dropped; a fresh worker
+  // then measures all the others again (timing happens only once every first run succeeded).
+  std::vector<size_t> pending(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) pending[i] = i;
+  while (!pending.empty()) {
+    WorkerProcess w(exe, request_json(library, jobs, pending, options).dump());
+    size_t ready = 0;  // first runs that succeeded, in request order
+    bool finished = false;
+    while (!finished) {
+      bool timing = ready == pending.size(), timed_out = false;
+      double wait = timing ? options.timeout_s * double(pending.size()) : options.timeout_s;
       std::optional<std::string> line = w.next_line(wait, timed_out);
       if (!line) {
         std::string why = timed_out ? "timed out after " + std::to_string(int(wait)) + " s"
                                     : w.end_reason();
-        if (!timing && next < jobs.size()) {
-          settle(next, JobResult{false, why, {}});  // this kernel's first run failed
-          first = next + 1;
+        if (!timing) {  // this kernel's first run failed: settle it, retry the rest
+          settle(pending[ready], JobResult{false, why, {}});
+          pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(ready));
         } else {  // died while timing: nothing left is trusted
-          for (size_t i = first; i < jobs.size(); ++i)
+          for (size_t i : pending)
             if (!known[i]) settle(i, JobResult{false, "worker " + why + " while timing", {}});
-          first = jobs.size();
+          pending.clear();
         }
         break;
       }
@@ -185,22 +188,19 @@ std::vector<JobResult> run_in_worker(const std::string& library, const std::vect
       if (j.is_discarded() || !j.is_object()) continue;  // not ours (a library printing)
       if (j.contains("error")) {  // the worker could not start (library or symbol missing)
         std::string why = j["error"].get<std::string>();
-        for (size_t i = first; i < jobs.size(); ++i)
-          if (!known[i]) settle(i, JobResult{false, why, {}});
-        first = jobs.size();
+        for (size_t i : pending) settle(i, JobResult{false, why, {}});
+        pending.clear();
         break;
       }
       if (j.contains("ready")) {
-        next = first + j["ready"].get<size_t>() + 1;
-        if (next == jobs.size()) timing = true;
+        ready = j["ready"].get<size_t>() + 1;
       } else if (j.contains("result")) {
-        size_t i = first + j["result"].get<size_t>();
         TimingStats s{j["median_ms"].get<double>(), j["min_ms"].get<double>(),
                       j["max_ms"].get<double>(), j["repeats"].get<int>()};
-        settle(i, JobResult{true, "", s});
+        settle(pending.at(j["result"].get<size_t>()), JobResult{true, "", s});
       } else if (j.contains("done")) {
-        first = jobs.size();
-        done = true;
+        pending.clear();
+        finished = true;
       }
     }
   }

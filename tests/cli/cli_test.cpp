@@ -13,24 +13,12 @@
 
 #include "support/json.h"
 #include "support/npy.h"
+#include "run_nasx.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result nasx(const std::string& args) {
-  std::string cmd = std::string(NASX_BINARY_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using nasx::testing::nasx;
+using nasx::testing::Result;
 
 TEST(Cli, HelpAndVersion) {
   Result help = nasx("--help");

@@ -1,0 +1,146 @@
+// nasx search as a user runs it: a tiny search killed mid-run and resumed gives the same
+// candidates and verdicts as an uninterrupted one with the same seed, repeating no legality check;
+// its arch.json passes nasx check and nasx legal; a crashing candidate is recorded and skipped;
+// a different command line on the same directory and bad options are clear errors (exit 2).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "run_nasx.h"
+#include "support/journal.h"
+#include "support/json.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nasx::Json;
+using nasx::testing::nasx;
+using nasx::testing::Result;
+
+// resnet18_cifar, two layers and their coupled class left alone, tiny proxy batches: a search
+// that explores everything it is given well within its budget.
+const std::string kTiny =
+    "search resnet18_cifar --layers 'layer4.1.conv1,layer3.0.downsample.0' --data synthetic "
+    "--batch 8 --samples 2 --max-len 2 --judges-per-layer 3 --budget 10m --seed 5";
+
+fs::path dir_for(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("nasx-search-cli-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  return d;
+}
+
+Json report(const fs::path& d) {
+  std::ifstream f(d / "report.json");
+  return Json::parse(f);
+}
+
+// What must not depend on timing: the candidates judged and their verdicts.
+std::vector<std::string> trials(const Json& r) {
+  std::vector<std::string> out;
+  for (const Json& t : r["trials"]) out.push_back(t["unit"].get<std::string>() + " " +
+                                                  t["sequence"].get<std::string>() + " " +
+                                                  t["verdict"].dump());
+  return out;
+}
+
+TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
+  fs::path whole = dir_for("whole"), killed = dir_for("killed");
+  Result a = nasx(kTiny + " --json --out " + whole.string());
+  ASSERT_EQ(a.code, 0) << a.out;
+  Json ra = report(whole);
+  ASSERT_GE(ra["trials"].size(), 3u);
+  EXPECT_EQ(ra["counts"]["verdicts_computed"].get<int64_t>(),
+            static_cast<int64_t>(nasx::JsonLines((whole / "verdicts.jsonl").string()).read_all().size()));
+  for (const char* f : {"arch.json", "report.json", "report.md", "speedup.png", "pareto.png"})
+    EXPECT_TRUE(fs::exists(whole / f)) << f;
+
+  Result k = nasx(kTiny + " --out " + killed.string(), "NASX_TEST_KILL_AFTER_VERDICTS=2 ");
+  EXPECT_EQ(k.code, 128 + 9) << k.out;  // SIGKILL: nothing cleaned up
+  EXPECT_FALSE(fs::exists(killed / "report.json"));
+  EXPECT_EQ(nasx::JsonLines((killed / "verdicts.jsonl").string()).read_all().size(), 2u);
+  Result resumed = nasx(kTiny + " --out " + killed.string());
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
+  Json rk = report(killed);
+  EXPECT_EQ(trials(rk), trials(ra));  // same seed: same candidates, same verdicts
+  std::vector<Json> lines = nasx::JsonLines((killed / "verdicts.jsonl").string()).read_all();
+  std::set<std::string> keys;
+  for (const Json& l : lines) EXPECT_TRUE(keys.insert(l["key"].get<std::string>()).second);
+  EXPECT_EQ(rk["counts"]["verdicts_computed"].get<int64_t>() + 2,
+            static_cast<int64_t>(lines.size()));
+
+  // The result replays through the other commands.
+  std::string arch = (killed / "arch.json").string();
+  Result check = nasx("check " + arch);
+  EXPECT_EQ(check.code, 0) << check.out;
+  Result legal = nasx("legal " + arch + " --data synthetic --batch 8");
+  EXPECT_TRUE(legal.code == 0 || legal.code == 1) << legal.out;  // a verdict, not an error
+  EXPECT_NE(legal.out.find("network"), std::string::npos) << legal.out;
+
+  // Another command line on the same directory is refused before any work.
+  Result other = nasx(kTiny + " --tau 0.9 --out " + killed.string());
+  EXPECT_EQ(other.code, 2) << other.out;
+  EXPECT_NE(other.out.find("different command line"), std::string::npos) << other.out;
+  fs::remove_all(whole);
+  fs::remove_all(killed);
+}
+
+TEST(SearchCli, CrashingCandidateIsRecordedAndSkipped) {
+  fs::path d = dir_for("crash");
+  Result r = nasx(kTiny + " --out " + d.string(), "NASX_TEST_FAULT='crash:*' ");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Json rep = report(d);
+  EXPECT_GE(rep["counts"]["failed"].get<int64_t>(), 1);
+  EXPECT_EQ(rep["counts"]["timed"].get<int64_t>(), 0);
+  EXPECT_TRUE(rep["chosen"].empty());
+  bool crashed = false;
+  for (const Json& t : rep["trials"])
+    if (t.contains("timing"))
+      crashed = crashed || t["timing"]["error"].get<std::string>().find("signal 11") != std::string::npos;
+  EXPECT_TRUE(crashed) << rep["trials"].dump();
+  std::ifstream md(d / "report.md");
+  std::string text((std::istreambuf_iterator<char>(md)), {});
+  EXPECT_NE(text.find("Failed candidates"), std::string::npos);
+  fs::remove_all(d);
+}
+
+TEST(SearchCli, BadInputIsAClearErrorAndWritesNothing) {
+  fs::path d = dir_for("bad");
+  struct Case {
+    std::string args, message;
+  };
+  std::vector<Case> cases{
+      {"search resnet18_cifar --budget 0", "--budget must be positive"},
+      {"search resnet18_cifar --budget 5x", "unknown unit"},
+      {"search resnet18_cifar --max-len 5", "--max-len"},
+      {"search resnet18_cifar --scope everywhere", "--scope"},
+      {"search resnet18_cifar --tau inf", "--tau"},
+      {"search resnet18_cifar --seed -1", "--seed"},
+      {"search resnet18_cifar --samples 0", "--samples"},
+      {"search resnet18_cifar --proxy magic", "unknown proxy"},
+      {"search resnet18_cifar --data synthetic:x", ""},
+      {"search no_such_model", "no_such_model"},
+  };
+  for (const Case& c : cases) {
+    Result r = nasx(c.args + " --out " + d.string());
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(d)) << c.args;
+  }
+  // An output path that is a file is reported before any work starts.
+  fs::path file = dir_for("file");
+  std::ofstream(file) << "x";
+  Result r = nasx("search resnet18_cifar --out " + file.string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("not a directory"), std::string::npos) << r.out;
+  fs::remove(file);
+  // A budget too small to time the baseline.
+  Result tiny = nasx("search resnet18_cifar --budget 0.001s --out " + d.string());
+  EXPECT_EQ(tiny.code, 2) << tiny.out;
+  EXPECT_NE(tiny.out.find("too small"), std::string::npos) << tiny.out;
+  fs::remove_all(d);
+}
+
+}  // namespace
