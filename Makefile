@@ -15,9 +15,12 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD)
 
-# Until the search command exists: build, check and time a ResNet-sized convolution against LibTorch.
+# The main job on an embedded default: search ResNet-18 (CIFAR shape) on Fashion-MNIST within 4
+# minutes (resumed when nasx-search/ holds the same search; remove it to start afresh).
+RUN_OUT ?= nasx-search
 run: build
-	$(BUILD)/nasx conv --in 64,56,56 --out 64 --kernel 3 --pad 1 --check
+	$(BUILD)/nasx search resnet18_cifar --data fashion-mnist --budget 4m --out $(RUN_OUT)
+	@echo "report: $(RUN_OUT)/report.md (plots: $(RUN_OUT)/speedup.png, $(RUN_OUT)/pareto.png)"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2

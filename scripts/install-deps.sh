@@ -9,6 +9,7 @@ packages=(
   libdnnl-dev           # oneDNN: only bench/, the vendor anchor
   nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist # real data for Fisher Potential and training
+  gnuplot-nox           # the search report's plots
 )
 
 missing=()

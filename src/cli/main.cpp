@@ -12,6 +12,7 @@
 #endif
 
 int main(int argc, char** argv) {
+  nasx::install_cleanup_handlers();  // SIGINT/SIGTERM remove temporary files; search goes graceful
   CLI::App app{"nasx: neural architecture search as program transformation exploration"};
   app.set_version_flag("--version", std::string("nasx ") + NASX_VERSION);
   app.require_subcommand(1);

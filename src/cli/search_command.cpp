@@ -102,7 +102,7 @@ Runner add_search_command(CLI::App& app) {
   c->add_option("--max-len", o.max_len, "longest sequence, 1-3 (default 3)");
   c->add_option("--layers", o.layers, "convolutions to transform: names or globs (default all)");
   c->add_option("--judges-per-layer", o.judges_per_unit,
-                "legality checks per layer or coupled class (default 4)");
+                "legality checks per layer or coupled class; 0 (default) shares the budget");
   c->add_option("--out", o.out_dir, "output directory, resumed when it exists (default nasx-search)");
   c->add_flag("--json", a->json, "print a JSON summary on stdout");
   return [a] { return run_search_command(*a); };

@@ -13,11 +13,13 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "support/file.h"
 #include "support/hash.h"
 #include "support/log.h"
+#include "support/temp_files.h"
 
 namespace nasx {
 namespace fs = std::filesystem;
@@ -48,12 +50,6 @@ std::string read_file(const fs::path& p) {
   std::ostringstream os;
   os << f.rdbuf();
   return os.str();
-}
-
-std::string unique_suffix() {
-  static std::atomic<uint64_t> counter{0};
-  std::random_device rd;
-  return std::to_string(getpid()) + "." + std::to_string(counter++) + "." + std::to_string(rd());
 }
 
 uint64_t checksum(std::string_view bytes) {
@@ -90,8 +86,8 @@ std::string shell_quote(const std::string& s) {
 void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs::path& src,
                  const fs::path& so) {
   write_file_atomically(src.string(), source);
-  fs::path tmp = so;
-  tmp += ".tmp." + unique_suffix();
+  TempFile guard(temp_name_for(so.string()));
+  fs::path tmp = guard.path();
   std::string cmd = cfg.cxx + " " + cfg.flags + " -o " + shell_quote(tmp.string()) + " " +
                     shell_quote(src.string());
   log(LogLevel::Info, "compile: ", cmd);
@@ -113,6 +109,7 @@ void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs
     if (!f) internal_error("could not finish ", tmp.string());
   }
   fs::rename(tmp, so);  // atomic: readers see the old entry, or none, or the whole new one
+  guard.release();
 }
 
 }  // namespace
@@ -163,6 +160,16 @@ CompileResult compile_and_load(const std::string& source, const ToolchainConfig&
   std::error_code ec;
   fs::create_directories(cfg.cache_dir, ec);
   if (ec) user_error("cannot create the kernel cache ", cfg.cache_dir.string(), ": ", ec.message());
+  {
+    // Once per cache directory and process: temporary files of killed processes go.
+    static std::mutex m;
+    static std::set<std::string> swept;
+    std::lock_guard<std::mutex> lock(m);
+    if (swept.insert(cfg.cache_dir.string()).second) {
+      int n = remove_orphaned_temps(cfg.cache_dir);
+      if (n) log(LogLevel::Info, "kernel cache: removed ", n, " temporary files of killed processes");
+    }
+  }
 
   CompileResult r;
   r.key = Hasher().add(source).add(cfg.cxx).add(cfg.flags).add(compiler_version(cfg.cxx)).hex();

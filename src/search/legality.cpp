@@ -74,7 +74,7 @@ PairedJudge::PairedJudge(JudgeConfig config, std::function<Network(uint64_t)> ma
 
 std::string PairedJudge::key(const std::vector<ArchStep>& steps, const std::string& scope) const {
   Hasher h;
-  h.add(config_.model).add("|").add(config_.data.to_string()).add("|").add(config_.proxy);
+  h.add("paired-verdict-1|").add(config_.model).add("|").add(config_.data.to_string()).add("|").add(config_.proxy);
   h.add("|").add(scope).add("|").add(std::to_string(config_.batch)).add("|");
   h.add(std::to_string(config_.samples)).add("|").add(std::to_string(config_.seed));
   for (const ArchStep& s : steps) {
@@ -106,26 +106,6 @@ PairedJudge::Sample& PairedJudge::sample(int k) {
   return s;
 }
 
-// The first node a partial evaluation must compute, or 0 for a full one: block scope, the Fisher
-// Potential, every transformed layer inside a block whose activation follows the first of them,
-// and the cached activations of all samples within 6 GB.
-int PairedJudge::reuse_from(const std::vector<std::string>& layers, const std::string& scope) {
-  if (scope != "block" || config_.proxy != "fisher" || layers.empty()) return 0;
-  const Network& net = sample(0).reference;
-  int first = static_cast<int>(net.nodes.size());
-  for (const std::string& l : layers) first = std::min(first, net.find(l));
-  if (first <= 0) return 0;
-  std::vector<Block> blocks = find_blocks(net);
-  for (const std::string& l : layers) {
-    int b = block_of(blocks, l);
-    if (b < 0 || blocks[b].activation < first) return 0;
-  }
-  double floats = 0;
-  for (const Shape& s : net.infer_shapes(config_.batch)) floats += double(num_elements(s));
-  if (floats * 4 * config_.samples > 6e9) return 0;
-  return first;
-}
-
 PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::string& scope) {
   std::string k = key(steps, scope);
   if (auto it = cache_.find(k); it != cache_.end()) {
@@ -135,7 +115,6 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
   }
   std::vector<std::string> layers;
   for (const ArchStep& s : steps) layers.insert(layers.end(), s.layers.begin(), s.layers.end());
-  int first = reuse_from(layers, scope);
   PairedVerdict v;
   for (int i = 0; i < config_.samples; ++i) {
     Sample& s = sample(i);
@@ -150,13 +129,11 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
       break;
     }
     auto t0 = std::chrono::steady_clock::now();
-    if (first > 0 && s.activations.empty()) s.activations = cache_activations(s.reference, s.batch);
-    ProxyResult value = first > 0 ? fisher_after(candidate, s.batch, s.activations, first)
-                                  : compute_proxy(candidate, s.batch, config_.proxy);
+    ProxyResult value = compute_proxy(candidate, s.batch, config_.proxy);
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++samples_timed_;
     Legality l = judge_results(s.value, value, layers, config_.tau, scope);
-    if (first == 0) v.ratios["network"].push_back(l.network.ratio);
+    v.ratios["network"].push_back(l.network.ratio);
     for (const Verdict& b : l.blocks) v.ratios[b.name].push_back(b.ratio);
   }
   ++computed_;

@@ -9,10 +9,10 @@
 // with its mean, min and max, and the margin (mean - tau) against the spread (max - min) / 2:
 // a margin inside the spread is flagged as uncertain.
 //
-// Block scope with the Fisher Potential reuses the unchanged part of the forward pass (see
-// fisher_after): the candidate is evaluated from its first transformed layer on, which gives the
-// transformed blocks' values exactly, not the network's. Block-scope verdicts then judge the
-// transformed blocks only; the search judges the assembled network at network scope.
+// Block scope judges each block containing a transformed layer and the network's total too: a
+// transformation can keep its own block's value while lowering the gradients that reach earlier
+// blocks. (Measured: on resnet34_cifar, 25 choices legal by their own blocks alone assembled into
+// a network whose Fisher ratio was 0.69.)
 #pragma once
 
 #include <functional>
@@ -77,12 +77,10 @@ class PairedJudge {
     Network reference;
     Minibatch batch;
     ProxyResult value;
-    ActivationCache activations;  // for block-scope Fisher: the unchanged prefix is reused
     bool ready = false;
   };
   Sample& sample(int k);
   std::string key(const std::vector<ArchStep>& steps, const std::string& scope) const;
-  int reuse_from(const std::vector<std::string>& layers, const std::string& scope);
 
   JudgeConfig config_;
   std::function<Network(uint64_t)> make_reference_;

@@ -237,8 +237,8 @@ std::string report_markdown(const Json& r, bool with_plots) {
     md << "\n## Backed off at assembly\n\n";
     for (const Json& x : r["backed_off"])
       md << "- " << x["unit"].get<std::string>() << " `" << x["sequence"].get<std::string>()
-         << "`: the assembled network's ratio was "
-         << num(x["network_ratio_before"].get<double>(), "%.3f") << "\n";
+         << "`: the smallest assembly that still held it had a network ratio of "
+         << num(x["network_ratio_with_it"].get<double>(), "%.3f") << "\n";
     for (const Json& x : r["conflicts"])
       md << "- " << x["unit"].get<std::string>() << " `" << x["sequence"].get<std::string>()
          << "`: does not compose: " << x["reason"].get<std::string>() << "\n";

@@ -44,8 +44,9 @@ void validate(const SearchOptions& o) {
                   o.samples);
   NASX_USER_CHECK(o.max_len >= 1 && o.max_len <= 3,
                   "--max-len must be 1, 2 or 3 (the grammar has three parts), got ", o.max_len);
-  NASX_USER_CHECK(o.judges_per_unit >= 1 && o.judges_per_unit <= 1000,
-                  "--judges-per-layer must be in [1, 1000], got ", o.judges_per_unit);
+  NASX_USER_CHECK(o.judges_per_unit >= 0 && o.judges_per_unit <= 1000,
+                  "--judges-per-layer must be in [0, 1000] (0: share the budget), got ",
+                  o.judges_per_unit);
   const auto& names = proxy_names();
   NASX_USER_CHECK(std::find(names.begin(), names.end(), o.proxy) != names.end(),
                   "unknown proxy '", o.proxy, "' (known: fisher, grad_norm, snip, synflow, naswot)");
@@ -215,10 +216,13 @@ Json run_search(const SearchOptions& o) {
   bp.step("compiled in " + format_duration(compile_s) + ", " +
           std::to_string(base_time.median_ms) + " ms end to end");
   std::map<std::string, OpInstance> base_kernels = executed_kernels(base, o.infer_batch);
+  std::map<std::string, double> base_kernel_ms;  // the throughput the estimates use
   {
     std::vector<MeasureRequest> req;
     for (auto& [name, inst] : base_kernels) req.push_back({inst, name + " (baseline)", false, ""});
     std::vector<MeasureRecord> m = measure_ops(req, records);
+    size_t i = 0;
+    for (auto& [name, inst] : base_kernels) base_kernel_ms[name] = m[i++].stats.median_ms;
   }
   bp.finish("kernels timed");
   NASX_USER_CHECK(left() > 0, "--budget ", format_duration(o.budget_s),
@@ -251,12 +255,15 @@ Json run_search(const SearchOptions& o) {
   const char* kill_env = std::getenv("NASX_TEST_KILL_AFTER_VERDICTS");
   int64_t kill_after = kill_env ? std::atoll(kill_env) : 0;
   Progress ep("explore", static_cast<int64_t>(units.size()), o.budget_s);
+  size_t explored = 0;    // units begun
+  double timing_s = 0;    // spent timing candidates so far
   for (size_t ui : order) {
     check_interrupted();
     const SearchUnit& unit = units[ui];
     double judge_s = judge.seconds_per_sample() * o.samples;
     double reserve = 2 * compile_s + 3 * judge_s + 2 * base_time.median_ms * o.final_repeat / 1e3 + 5;
     if (left() < reserve + judge_s) {
+      ++explored;
       unexplored.push_back(unit.name);
       not_judged += static_cast<int64_t>(unit.candidates.size());
       ep.step(unit.name + ": not explored (budget)");
@@ -271,7 +278,15 @@ Json run_search(const SearchOptions& o) {
     int64_t lo = 0, hi = static_cast<int64_t>(worth.size()) - 1;
     int judged = 0;
     std::vector<size_t> legal;
-    while (lo <= hi && judged < o.judges_per_unit && left() > reserve + judge_s) {
+    // Judges for this unit: as asked, or an equal share of what the budget has left.
+    int judges = o.judges_per_unit;
+    if (judges == 0) {
+      double units_left = double(units.size() - explored);
+      double per_unit = (left() - reserve) / units_left - (explored ? timing_s / explored : 5.0);
+      judges = judge_s > 0 ? std::clamp(int(per_unit / judge_s), 2, 12) : 4;
+    }
+    ++explored;
+    while (lo <= hi && judged < judges && left() > reserve + judge_s) {
       check_interrupted();
       int64_t mid = (lo + hi) / 2;
       Trial t{ui, worth[mid], true, judge.judge({{unit.layers, worth[mid]->text}}, o.scope), false,
@@ -298,6 +313,7 @@ Json run_search(const SearchOptions& o) {
     }
     not_judged += static_cast<int64_t>(worth.size());
     // Time the legal ones against the unit's baseline kernels, in one worker run.
+    auto timing_start = Clock::now();
     if (!legal.empty()) {
       std::vector<Network> nets;
       std::vector<TimingJob> jobs;
@@ -324,6 +340,7 @@ Json run_search(const SearchOptions& o) {
         trials[legal[j]].timing = timings[j];
       }
     }
+    timing_s += since(timing_start);
     ep.step(unit.name + ": " + std::to_string(judged) + " judged, " +
             std::to_string(legal.size()) + " legal");
   }
@@ -376,22 +393,49 @@ Json run_search(const SearchOptions& o) {
       steps.push_back({units[trials[c.trial].unit].layers, trials[c.trial].candidate->text});
     return steps;
   };
+  // Back off the least valuable choices until the network passes: bisection over how many of the
+  // most valuable choices to keep (few network-scope checks even when many choices must go).
+  std::vector<Choice> by_value = kept;
+  std::stable_sort(by_value.begin(), by_value.end(), [&](const Choice& a, const Choice& b) {
+    return trials[a.trial].timing.saving_ms() > trials[b.trial].timing.saving_ms();
+  });
+  auto first_k = [&](size_t k) {  // the k most valuable, in composition order
+    std::vector<Choice> out;
+    for (const Choice& c : kept)
+      for (size_t i = 0; i < k; ++i)
+        if (by_value[i].trial == c.trial) out.push_back(c);
+    return out;
+  };
   PairedVerdict network_verdict;
-  Progress ap("assemble", static_cast<int64_t>(kept.size()), o.budget_s);
-  while (!kept.empty()) {
+  std::map<size_t, PairedVerdict> tried;
+  Progress ap("assemble", 1, o.budget_s);
+  auto legal_with = [&](size_t k) {
     check_interrupted();
-    network_verdict = judge.judge(steps_of(kept), "network");
-    if (network_verdict.legal) break;
-    auto weakest = std::min_element(kept.begin(), kept.end(), [&](const Choice& a, const Choice& b) {
-      return trials[a.trial].timing.saving_ms() < trials[b.trial].timing.saving_ms();
-    });
-    const Trial& t = trials[weakest->trial];
-    backed_off.push_back({{"unit", units[t.unit].name},
-                          {"sequence", t.candidate->text},
-                          {"network_ratio_before", network_verdict.mean}});
-    ap.step("backed off " + units[t.unit].name + " " + t.candidate->text);
-    kept.erase(weakest);
+    PairedVerdict v = judge.judge(steps_of(first_k(k)), "network");
+    tried[k] = v;
+    ap.set_total(static_cast<int64_t>(tried.size()) + 1);
+    ap.step("keeping " + std::to_string(k) + " of " + std::to_string(kept.size()) +
+            " choices: network ratio " + std::to_string(v.mean));
+    return v.legal;
+  };
+  size_t keep = kept.size();
+  if (keep > 0 && !legal_with(keep)) {
+    size_t lo = 0, hi = keep - 1;  // keeping lo passes (none always does), keeping hi + 1 fails
+    while (lo < hi) {
+      size_t mid = (lo + hi + 1) / 2;
+      if (legal_with(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    for (size_t i = lo; i < keep; ++i) {
+      const Trial& t = trials[by_value[i].trial];
+      backed_off.push_back({{"unit", units[t.unit].name},
+                            {"sequence", t.candidate->text},
+                            {"network_ratio_with_it", tried.lower_bound(i + 1)->second.mean}});
+    }
+    keep = lo;
   }
+  if (keep > 0) network_verdict = tried.at(keep);
+  kept = first_k(keep);
   ap.finish(std::to_string(kept.size()) + " choices kept");
   end_phase("assemble");
 
@@ -435,8 +479,18 @@ Json run_search(const SearchOptions& o) {
   Json chosen = Json::array();
   for (const Choice& c : kept) chosen.push_back(c.trial);
   Json trials_json = Json::array();
+  auto unit_ms = [&](const SearchUnit& u) {
+    double ms = 0;
+    for (const std::string& n : u.affected)
+      if (auto it = base_kernel_ms.find(n); it != base_kernel_ms.end()) ms += it->second;
+    return ms;
+  };
   for (const Trial& t : trials) {
+    const SearchUnit& u = units[t.unit];
+    // The cheap estimate: the candidate's MACs over the unit's measured baseline throughput.
+    double estimate = unit_ms(u) * double(u.macs + t.candidate->macs_delta) / double(u.macs);
     Json j{{"unit", units[t.unit].name},
+           {"estimated_ms", estimate},
            {"layers", units[t.unit].layers},
            {"sequence", t.candidate->text},
            {"macs_delta", t.candidate->macs_delta},
@@ -487,6 +541,7 @@ Json run_search(const SearchOptions& o) {
                          {"joint", u.joint},
                          {"macs", u.macs},
                          {"params", u.params},
+                         {"baseline_kernels_ms", unit_ms(u)},
                          {"candidates", u.candidates.size()}});
   report["units"] = unit_json;
   end_phase("report");

@@ -109,9 +109,14 @@ struct Enumerator {
 
 // MACs and parameters of the nodes reading a channel class (convolutions and linear layers),
 // which shrink with a bottleneck of that class.
-std::pair<int64_t, int64_t> consumer_cost(const Network& net, const ChannelCoupling& coupling,
-                                          const std::vector<Shape>& shapes, int cls) {
+struct ConsumerCost {
   int64_t macs = 0, params = 0;
+  std::vector<std::string> names;
+};
+ConsumerCost consumer_cost(const Network& net, const ChannelCoupling& coupling,
+                           const std::vector<Shape>& shapes, int cls) {
+  int64_t macs = 0, params = 0;
+  std::vector<std::string> names;
   for (size_t i = 0; i < net.nodes.size(); ++i) {
     const Node& n = net.nodes[i];
     bool reader = std::holds_alternative<ConvProgram>(n.op) || std::holds_alternative<Linear>(n.op);
@@ -119,8 +124,9 @@ std::pair<int64_t, int64_t> consumer_cost(const Network& net, const ChannelCoupl
     std::vector<Shape> in{shapes[n.inputs[0]]};
     macs += op_macs(n.op, in);
     params += param_count(n.op);
+    names.push_back(n.name);
   }
-  return {macs, params};
+  return {macs, params, names};
 }
 
 int64_t factor_of(const NeuralSequence& seq) {
@@ -154,11 +160,12 @@ std::vector<SearchUnit> build_search_space(const Network& net,
     int index = net.find(layer);
     const ConvProgram& p = std::get<ConvProgram>(net.nodes[index].op);
     bool free = coupling.free(index);
-    auto [cmacs, cparams] = consumer_cost(net, coupling, shapes, coupling.class_of[index]);
+    auto [cmacs, cparams, cnames] = consumer_cost(net, coupling, shapes, coupling.class_of[index]);
     Enumerator e{Hasher().add(std::to_string(seed)).add(layer).low(), max_len, counts, {}};
     e.extend({}, FocusedProgram::all(p), free ? -1 : 0);  // coupled: no lone bottleneck
     SearchUnit u{layer, {layer}, false, p.macs() + (free ? cmacs : 0),
-                 p.params() + (free ? cparams : 0), {}};
+                 p.params() + (free ? cparams : 0), {layer}, {}};
+    if (free) u.affected.insert(u.affected.end(), cnames.begin(), cnames.end());
     for (auto& [seq, q] : e.found) {
       int64_t f = factor_of(seq);
       Candidate c{seq, print_sequence(seq), q.macs() - p.macs(), q.params() - p.params()};
@@ -191,11 +198,12 @@ std::vector<SearchUnit> build_search_space(const Network& net,
       channels = std::gcd(channels, p->out_channels);
     }
     if (producers.empty() || !all_wanted) continue;
-    auto [cmacs, cparams] = consumer_cost(net, coupling, shapes, cls);
+    auto [cmacs, cparams, cnames] = consumer_cost(net, coupling, shapes, cls);
     std::string name = "coupled(" + producers.front() +
                        (producers.size() > 1 ? " +" + std::to_string(producers.size() - 1) : "") +
                        ")";
-    SearchUnit u{name, producers, true, pmacs + cmacs, pparams + cparams, {}};
+    SearchUnit u{name, producers, true, pmacs + cmacs, pparams + cparams, producers, {}};
+    u.affected.insert(u.affected.end(), cnames.begin(), cnames.end());
     for (int64_t f : {2, 4}) {
       ++counts.generated;
       if (channels % f != 0 || channels / f < 4) {

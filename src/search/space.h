@@ -38,6 +38,7 @@ struct SearchUnit {
   bool joint = false;
   int64_t macs = 0;    // MACs of the unit's layers and their consumers (what it can save)
   int64_t params = 0;  // parameters of the same layers
+  std::vector<std::string> affected;  // those layers: the unit's and the consumers it may shrink
   std::vector<Candidate> candidates;
 };
 

@@ -8,12 +8,13 @@
 #include <fstream>
 
 #include "support/error.h"
+#include "support/temp_files.h"
 
 namespace nasx {
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+  TempFile guard(temp_name_for(path));
+  const std::string& tmp = guard.path();
   {
     std::ofstream f(tmp, std::ios::binary);
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -25,6 +26,7 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
+  if (!ec) guard.release();
   if (ec) {
     std::remove(tmp.c_str());
     user_error("cannot write ", path, ": ", ec.message());

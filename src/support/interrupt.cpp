@@ -2,23 +2,41 @@
 
 #include <csignal>
 
+#include "support/temp_files.h"
+
 namespace nasx {
 namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
+volatile std::sig_atomic_t g_graceful = 0;
 
 void on_signal(int sig) {
-  g_signal = sig;
+  if (g_graceful) {
+    g_signal = sig;
+    return;
+  }
+  remove_registered_temps();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
-}  // namespace
-
-void install_interrupt_handlers() {
+void install(bool graceful) {
+  g_graceful = graceful;
   struct sigaction sa = {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+}
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  install(true);
+}
+
+void install_cleanup_handlers() {
+  install(false);
 }
 
 bool interrupted() {

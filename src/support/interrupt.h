@@ -15,7 +15,11 @@ class Interrupted : public Error {
 
 inline constexpr int kInterruptedExit = 130;
 
+// Graceful mode (search, tuning): SIGINT and SIGTERM only raise the flag.
 void install_interrupt_handlers();  // idempotent
+// Default mode (every command, from main): SIGINT and SIGTERM remove the registered temporary
+// files (support/temp_files.h) and then end the process as the signal would.
+void install_cleanup_handlers();
 bool interrupted();
 void check_interrupted();  // throws Interrupted when a signal arrived
 

@@ -23,14 +23,9 @@ bool in_block(const std::string& layer, const std::string& block) {
 // The network's parameters as LibTorch tensors, optionally tracking gradients.
 struct TorchParams {
   std::vector<std::vector<torch::Tensor>> values;
-  TorchParams(const Network& net, bool grad, bool absolute, torch::Dtype dtype, size_t first = 0) {
-    for (size_t k = 0; k < net.nodes.size(); ++k) {
-      const Node& n = net.nodes[k];
+  TorchParams(const Network& net, bool grad, bool absolute, torch::Dtype dtype) {
+    for (const Node& n : net.nodes) {
       std::vector<torch::Tensor> p;
-      if (k < first) {  // reused from a cache: never evaluated
-        values.push_back(std::move(p));
-        continue;
-      }
       bool bn = std::holds_alternative<BatchNorm>(n.op);
       for (size_t i = 0; i < n.params.size(); ++i) {
         torch::Tensor v = to_torch(n.params[i]).to(dtype);
@@ -43,14 +38,11 @@ struct TorchParams {
   }
 };
 
-// Forward over the graph; returns every node's output. Nodes before `first` take their outputs
-// from `prefix` (a reference's, detached: they are leaves that track gradients from here on).
+// Forward over the whole graph; returns every node's output.
 std::vector<torch::Tensor> run(const Network& net, const TorchParams& params,
-                               const torch::Tensor& input, bool training, size_t first = 0,
-                               const std::vector<torch::Tensor>* prefix = nullptr) {
+                               const torch::Tensor& input, bool training) {
   std::vector<torch::Tensor> v(net.nodes.size());
-  for (size_t i = 0; i < first; ++i) v[i] = (*prefix)[i].detach().requires_grad_(true);
-  for (size_t i = first; i < net.nodes.size(); ++i) {
+  for (size_t i = 0; i < net.nodes.size(); ++i) {
     std::vector<torch::Tensor> in;
     for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? input : v[k]);
     v[i] = torch_forward(net.nodes[i].op, in, params.values[i], training);
@@ -76,73 +68,7 @@ double logdet_kernel(const std::vector<torch::Tensor>& codes) {
   return std::get<1>(torch::slogdet(k)).item<double>();
 }
 
-// The Fisher Potential per block; blocks whose activation comes before `first` (taken from
-// `prefix`) are not computed and get NaN, as does the total then.
-ProxyResult fisher(const Network& net, torch::Tensor images, const torch::Tensor& labels,
-                   const std::vector<Block>& blocks, size_t first,
-                   const std::vector<torch::Tensor>* prefix) {
-  ProxyResult r{"fisher", 0, {}};
-  TorchParams params(net, false, false, torch::kFloat32, first);
-  // The input is tracked so that the graph exists; block activations keep their gradients.
-  // (Detaching them into leaves would cut the paths from the loss to earlier blocks.)
-  images.requires_grad_(true);
-  std::vector<torch::Tensor> v = run(net, params, images, true, first, prefix);
-  for (const Block& b : blocks)
-    if (size_t(b.activation) >= first) v[b.activation].retain_grad();
-  torch::Tensor loss = torch::cross_entropy_loss(v.back(), labels);
-  loss.backward();
-  for (const Block& b : blocks) {
-    if (size_t(b.activation) < first) {
-      r.blocks.push_back({b.name, NAN});
-      r.total = NAN;
-      continue;
-    }
-    torch::Tensor a = v[b.activation], g = a.grad();
-    double value =
-        g.defined() ? (0.5 * (a * g).sum({2, 3}).pow(2).mean(0).sum()).item<double>() : 0.0;
-    r.blocks.push_back({b.name, value});
-    r.total += value;
-  }
-  return r;
-}
-
 }  // namespace
-
-struct ActivationCache::Impl {
-  std::vector<torch::Tensor> outputs;
-};
-
-ActivationCache::ActivationCache() = default;
-ActivationCache::~ActivationCache() = default;
-ActivationCache::ActivationCache(ActivationCache&&) noexcept = default;
-ActivationCache& ActivationCache::operator=(ActivationCache&&) noexcept = default;
-
-ActivationCache cache_activations(const Network& net, const Minibatch& batch) {
-  torch::NoGradGuard no_grad;
-  TorchParams params(net, false, false, torch::kFloat32);
-  ActivationCache c;
-  c.impl_ = std::make_unique<ActivationCache::Impl>();
-  c.impl_->outputs = run(net, params, to_torch(batch.images), true);
-  return c;
-}
-
-ProxyResult fisher_after(const Network& candidate, const Minibatch& batch,
-                         const ActivationCache& reference, int first) {
-  NASX_ASSERT(reference.impl_ && first >= 0 &&
-                  size_t(first) <= reference.impl_->outputs.size(),
-              "fisher_after: no activations to reuse");
-  return fisher(candidate, to_torch(batch.images), torch::tensor(batch.labels, torch::kInt64),
-                find_blocks(candidate), size_t(first), &reference.impl_->outputs);
-}
-
-int block_of(const std::vector<Block>& blocks, const std::string& layer) {
-  int best = -1;
-  for (size_t i = 0; i < blocks.size(); ++i)
-    if (in_block(layer, blocks[i].name) &&
-        (best < 0 || blocks[i].name.size() > blocks[best].name.size()))
-      best = int(i);
-  return best;
-}
 
 const std::vector<std::string>& proxy_names() {
   static const std::vector<std::string> names = {"fisher", "grad_norm", "snip", "synflow",
@@ -174,7 +100,24 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
   torch::Tensor labels = torch::tensor(batch.labels, torch::kInt64);
   torch::Tensor images = to_torch(batch.images);
 
-  if (proxy == "fisher") return fisher(net, images, labels, blocks, 0, nullptr);
+  if (proxy == "fisher") {
+    TorchParams params(net, false, false, torch::kFloat32);
+    // The input is tracked so that the graph exists; block activations keep their gradients.
+    // (Detaching them into leaves would cut the paths from the loss to earlier blocks.)
+    images.requires_grad_(true);
+    std::vector<torch::Tensor> v = run(net, params, images, true);
+    for (const Block& b : blocks) v[b.activation].retain_grad();
+    torch::Tensor loss = torch::cross_entropy_loss(v.back(), labels);
+    loss.backward();
+    for (const Block& b : blocks) {
+      torch::Tensor a = v[b.activation], g = a.grad();
+      double value =
+          g.defined() ? (0.5 * (a * g).sum({2, 3}).pow(2).mean(0).sum()).item<double>() : 0.0;
+      r.blocks.push_back({b.name, value});
+      r.total += value;
+    }
+    return r;
+  }
 
   if (proxy == "naswot") {
     TorchParams params(net, false, false, torch::kFloat32);

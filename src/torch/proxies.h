@@ -23,7 +23,6 @@
 // Every proxy is deterministic for a given network, minibatch and thread count.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,34 +49,9 @@ struct Block {
   int activation = -1;  // node whose output is the block's output activation
 };
 std::vector<Block> find_blocks(const Network& net);
-// The block a layer belongs to (longest name prefix), or -1.
-int block_of(const std::vector<Block>& blocks, const std::string& layer);
 
 // UserError for an unknown proxy or a minibatch that does not fit the network.
 ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy);
-
-// Reusing the unchanged part of a forward pass. A candidate that differs from the reference only
-// from node `first` on has the same activations before it: cache_activations() keeps the
-// reference's (train mode, no gradients), and fisher_after() evaluates the candidate from `first`
-// on, backpropagating only down to there. Blocks whose activation lies after `first` get exactly
-// the values a full computation gives; earlier blocks (and so the total) are NaN.
-class ActivationCache {
- public:
-  ActivationCache();
-  ~ActivationCache();
-  ActivationCache(ActivationCache&&) noexcept;
-  ActivationCache& operator=(ActivationCache&&) noexcept;
-  bool empty() const { return !impl_; }
-  struct Impl;
-
- private:
-  std::unique_ptr<Impl> impl_;
-  friend ActivationCache cache_activations(const Network&, const Minibatch&);
-  friend ProxyResult fisher_after(const Network&, const Minibatch&, const ActivationCache&, int);
-};
-ActivationCache cache_activations(const Network& reference, const Minibatch& batch);
-ProxyResult fisher_after(const Network& candidate, const Minibatch& batch,
-                         const ActivationCache& reference, int first);
 
 struct Verdict {
   std::string name;  // block or layer

@@ -10,6 +10,7 @@
 
 #include <omp.h>
 
+#include "codegen/toolchain.h"
 #include "runtime/compiled_op.h"
 #include "support/error.h"
 #include "torch/reference.h"
@@ -207,13 +208,25 @@ TEST(OpsVsTorch, FusedOperators) {
 
 // LibTorch sets the calling thread's OpenMP thread count when it initialises; the kernels must
 // keep their own.
+// The kernel itself reports the size of its parallel team, through its output.
 TEST(Runtime, KernelsKeepTheirThreadsAfterLibTorchSetsItsOwn) {
+  if (kernel_threads() < 2) GTEST_SKIP() << "one processor: every count is 1";
+  CompileResult lib = compile_and_load(
+      "#include <omp.h>\n"
+      "extern \"C\" void team(float* const* a) {\n"
+      "#pragma omp parallel\n"
+      "  {\n"
+      "#pragma omp single\n"
+      "    a[1][0] = float(omp_get_num_threads());\n"
+      "  }\n"
+      "}\n");
+  CompiledOp op({Relu{}, {{1, 1}}}, {1, 1},
+                reinterpret_cast<KernelFn>(lib.library->symbol("team")), nullptr);
   set_torch_threads(1);
   torch_reference(Relu{}, {Tensor::random_normal({1, 8}, 1)}, {});
-  CompiledOp op = compile_op({Relu{}, {{1, 8}}});
-  Tensor x = Tensor::random_normal({1, 8}, 2);
-  op.run({&x}, {});
-  EXPECT_EQ(omp_get_max_threads(), kernel_threads());
+  EXPECT_EQ(omp_get_max_threads(), 1);  // what LibTorch left on this thread
+  Tensor x({1, 1});
+  EXPECT_EQ(op.run({&x}, {}).data[0], float(kernel_threads()));
   set_torch_threads(kernel_threads());
 }
 

@@ -1,0 +1,75 @@
+#include "support/temp_files.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace nasx {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fixed table, so the signal handler reads it without allocating or locking.
+constexpr int kSlots = 64;
+constexpr size_t kPathMax = 4096;
+char g_paths[kSlots][kPathMax];
+std::atomic<bool> g_used[kSlots];
+
+}  // namespace
+
+std::string temp_name_for(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+}
+
+TempFile::TempFile(std::string path) : path_(std::move(path)) {
+  if (path_.size() >= kPathMax) return;  // too long to register: swept later if orphaned
+  for (int i = 0; i < kSlots; ++i) {
+    bool expected = false;
+    if (g_used[i].load() || !g_used[i].compare_exchange_strong(expected, true)) continue;
+    std::memcpy(g_paths[i], path_.c_str(), path_.size() + 1);
+    slot_ = i;
+    return;
+  }
+}
+
+TempFile::~TempFile() {
+  if (slot_ >= 0) g_used[slot_].store(false);
+  if (!released_) {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+}
+
+void TempFile::release() {
+  released_ = true;
+}
+
+void remove_registered_temps() noexcept {
+  for (int i = 0; i < kSlots; ++i)
+    if (g_used[i].load()) unlink(g_paths[i]);
+}
+
+int remove_orphaned_temps(const fs::path& dir) {
+  int removed = 0;
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    size_t at = name.find(".tmp.");
+    if (at == std::string::npos) continue;
+    long pid = std::strtol(name.c_str() + at + 5, nullptr, 10);
+    bool gone = pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    std::error_code tec;
+    auto written = fs::last_write_time(it->path(), tec);
+    bool stale = !tec && now - written > std::chrono::hours(24);
+    if ((gone || stale) && pid != getpid() && fs::remove(it->path(), tec)) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace nasx
