@@ -52,13 +52,18 @@ int main(int argc, char** argv) {
       if (app.got_subcommand(name)) return run();
     nasx::internal_error("no subcommand ran");
   } catch (const nasx::Interrupted& e) {
-    std::cerr << "nasx: " << e.what() << "; what was measured is kept: run the same command to "
+    std::cerr << "nasx: " << e.what()
+              << "; what was measured is kept: run the same command to "
                  "resume\n";
     return nasx::kInterruptedExit;
   } catch (const nasx::UserError& e) {
     std::cerr << "nasx: error: " << e.what() << "\n";
     return nasx::kUserErrorExit;
   } catch (const std::exception& e) {
+    if (nasx::interrupted()) {  // e.g. a compiler killed by the same Ctrl-C
+      std::cerr << "nasx: interrupted\n";
+      return nasx::kInterruptedExit;
+    }
     std::cerr << "nasx: internal error: " << e.what() << "\n";
     return nasx::kInternalErrorExit;
   }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/format.h"
@@ -132,10 +133,13 @@ int run_check(const CheckArgs& a) {
 struct RunArgs {
   std::string model, input, output, weights;
   uint64_t seed = 0;
+  bool partial_weights = false;
 };
 
-// Loads <layer>.<param>.npy files (PyTorch state_dict names) from a directory.
-void load_weights(Network& net, const std::string& dir) {
+// Loads <layer>.<param>.npy files (PyTorch state_dict names) from a directory. Every parameter
+// tensor of the network must be there (a missing one is named), unless `partial` asks to keep
+// the seeded initialisation for the others. num_batches_tracked counters are ignored.
+void load_weights(Network& net, const std::string& dir, bool partial) {
   namespace fs = std::filesystem;
   NASX_USER_CHECK(fs::is_directory(dir), "--weights ", dir,
                   " is not a directory of <layer>.<param>.npy files");
@@ -144,10 +148,11 @@ void load_weights(Network& net, const std::string& dir) {
     std::vector<ParamSpec> specs = param_specs(n.op);
     for (size_t p = 0; p < specs.size(); ++p) slots[n.name + "." + specs[p].name] = &n.params[p];
   }
-  int loaded = 0;
+  std::set<std::string> loaded_keys;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() != ".npy") continue;
     std::string key = entry.path().stem().string();
+    if (key.size() > 20 && key.compare(key.size() - 20, 20, ".num_batches_tracked") == 0) continue;
     auto it = slots.find(key);
     NASX_USER_CHECK(it != slots.end(), "--weights: ", entry.path().string(),
                     " names no parameter of ", net.name, " (expected <layer>.<param>.npy)");
@@ -156,9 +161,20 @@ void load_weights(Network& net, const std::string& dir) {
                     " has shape ", shape_string(t.shape), ", ", key, " needs ",
                     shape_string(it->second->shape));
     *it->second = std::move(t);
-    ++loaded;
+    loaded_keys.insert(key);
   }
-  progress("loaded " + std::to_string(loaded) + " of " + std::to_string(slots.size()) +
+  std::vector<std::string> missing;
+  for (const auto& [key, slot] : slots)
+    if (!loaded_keys.count(key)) missing.push_back(key);
+  if (!missing.empty() && !partial) {
+    std::string list;
+    for (size_t i = 0; i < missing.size() && i < 5; ++i)
+      list += (i ? ", " : "") + missing[i] + ".npy";
+    user_error("--weights ", dir, " lacks ", missing.size(), " of the ", slots.size(),
+               " parameter tensors of ", net.name, " (", list, missing.size() > 5 ? ", ..." : "",
+               "); pass --partial-weights to keep the seeded initialisation for those");
+  }
+  progress("loaded " + std::to_string(loaded_keys.size()) + " of " + std::to_string(slots.size()) +
            " parameter tensors from " + dir);
 }
 
@@ -169,7 +185,7 @@ int run_run(const RunArgs& a) {
                       input.shape == net.input_shape(input.shape[0]),
                   a.input, ": ", net.name, " expects an input of shape [N,", net.input_chw[0], ",",
                   net.input_chw[1], ",", net.input_chw[2], "], got ", shape_string(input.shape));
-  if (!a.weights.empty()) load_weights(net, a.weights);
+  if (!a.weights.empty()) load_weights(net, a.weights, a.partial_weights);
   CompiledNetwork compiled = compile_with_progress(std::move(net), input.shape[0]);
   write_npy(a.output, compiled.run(input));
   progress("wrote " + a.output);
@@ -253,6 +269,8 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
   r->add_option("--weights", run->weights,
                 "directory of <layer>.<param>.npy files (state_dict names); default: seeded init");
   r->add_option("--seed", run->seed, "seed of the initial weights (default 0)");
+  r->add_flag("--partial-weights", run->partial_weights,
+              "allow --weights to provide only some tensors (the rest keep the seeded init)");
   out.emplace_back("run", [run] { return run_run(*run); });
 
   auto bench = std::make_shared<BenchArgs>();

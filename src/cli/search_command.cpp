@@ -98,12 +98,14 @@ Runner add_search_command(CLI::App& app) {
   c->add_option("--proxy", o.proxy, "fisher (default), grad_norm, snip, synflow or naswot");
   c->add_option("--tau", o.tau, "legal when the mean ratio is at least tau (default 1.0)");
   c->add_option("--scope", o.scope, "block (default) or network");
-  c->add_option("--samples", o.samples, "paired samples (seed x minibatch) per verdict (default 3)");
+  c->add_option("--samples", o.samples,
+                "paired samples (seed x minibatch) per verdict (default 3)");
   c->add_option("--max-len", o.max_len, "longest sequence, 1-3 (default 3)");
   c->add_option("--layers", o.layers, "convolutions to transform: names or globs (default all)");
   c->add_option("--judges-per-layer", o.judges_per_unit,
                 "legality checks per layer or coupled class; 0 (default) shares the budget");
-  c->add_option("--out", o.out_dir, "output directory, resumed when it exists (default nasx-search)");
+  c->add_option("--out", o.out_dir,
+                "output directory, resumed when it exists (default nasx-search)");
   c->add_flag("--json", a->json, "print a JSON summary on stdout");
   return [a] { return run_search_command(*a); };
 }

@@ -167,7 +167,8 @@ CompileResult compile_and_load(const std::string& source, const ToolchainConfig&
     std::lock_guard<std::mutex> lock(m);
     if (swept.insert(cfg.cache_dir.string()).second) {
       int n = remove_orphaned_temps(cfg.cache_dir);
-      if (n) log(LogLevel::Info, "kernel cache: removed ", n, " temporary files of killed processes");
+      if (n)
+        log(LogLevel::Info, "kernel cache: removed ", n, " temporary files of killed processes");
     }
   }
 

@@ -16,7 +16,8 @@ bool is_arch_path(const std::string& model) {
 
 Json arch_steps_json(const std::vector<ArchStep>& steps) {
   Json out = Json::array();
-  for (const ArchStep& st : steps) out.push_back({{"layers", st.layers}, {"sequence", st.sequence}});
+  for (const ArchStep& st : steps)
+    out.push_back({{"layers", st.layers}, {"sequence", st.sequence}});
   return out;
 }
 

@@ -82,12 +82,13 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
     if (missing.size() > 6) list += ", ... (" + std::to_string(missing.size()) + " in all)";
     throw TransformError(
         RejectKind::CoupledChannels, net.nodes[k].name,
-        detail::concat("layer ", net.nodes[k].name, ": ", seq_text, " changes its ",
-               std::get<ConvProgram>(net.nodes[k].op).out_channels, " output channels, which are ",
-               coupling.class_why[cls],
-               " (a residual add or concat ties them to other layers); transform every coupled "
-               "layer together (also ",
-               list, "), or choose a free dimension such as a block's inner width"));
+        detail::concat(
+            "layer ", net.nodes[k].name, ": ", seq_text, " changes its ",
+            std::get<ConvProgram>(net.nodes[k].op).out_channels, " output channels, which are ",
+            coupling.class_why[cls],
+            " (a residual add or concat ties them to other layers); transform every coupled "
+            "layer together (also ",
+            list, "), or choose a free dimension such as a block's inner width"));
   }
 
   // Let the change flow forward: adapt every node whose inputs no longer match it.
@@ -103,8 +104,8 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
         throw TransformError(
             kind, n.name,
             detail::concat("layers ", layers.front(), layers.size() > 1 ? " and others" : "", ": ",
-                           seq_text, " changes the channels read by ", n.name, " (",
-                           op_name(n.op), "): ", why));
+                           seq_text, " changes the channels read by ", n.name, " (", op_name(n.op),
+                           "): ", why));
       };
       if (auto* bn = std::get_if<BatchNorm>(&n.op); bn && bn->channels != in[0][1]) {
         bn->channels = in[0][1];

@@ -60,11 +60,14 @@ std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInsta
   bool anything_new = false;
   for (size_t j = 0; j < jobs.size(); ++j)
     for (size_t k = 0; k < changed[j].size(); ++k) {
-      requests.push_back({changed[j][k], out[j].kernels[k] + " " + jobs[j].label, false,
-                          jobs[j].fault});
+      requests.push_back(
+          {changed[j][k], out[j].kernels[k] + " " + jobs[j].label, false, jobs[j].fault});
       anything_new = anything_new || !records.find(workload_key(changed[j][k]));
     }
-  for (size_t i = 0; i < base_names.size(); ++i) requests[i].fresh = anything_new;
+  for (size_t i = 0; i < base_names.size(); ++i) {
+    const MeasureRecord* r = records.find(workload_key(requests[i].op));
+    requests[i].fresh = anything_new || !r || !r->ok();  // a failed baseline is measured again
+  }
   std::vector<MeasureRecord> measured = measure_ops(requests, records, options);
 
   std::map<std::string, MeasureRecord> base_record;

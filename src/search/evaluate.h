@@ -24,10 +24,10 @@ std::map<std::string, OpInstance> executed_kernels(const Network& net, int64_t b
 
 struct CandidateTiming {
   bool ok = false;
-  std::string error;                     // when a kernel failed to compile, crashed or hung
-  std::vector<std::string> kernels;      // executed nodes that differ from the baseline
-  TimingStats baseline, candidate;       // sums over those kernels (median; min and max summed)
-  bool shared = false;                   // every record existed already (nothing re-measured)
+  std::string error;                 // when a kernel failed to compile, crashed or hung
+  std::vector<std::string> kernels;  // executed nodes that differ from the baseline
+  TimingStats baseline, candidate;   // sums over those kernels (median; min and max summed)
+  bool shared = false;               // every record existed already (nothing re-measured)
   double saving_ms() const { return baseline.median_ms - candidate.median_ms; }
 };
 

@@ -19,27 +19,53 @@ void PairedVerdict::decide(double t) {
     legal = false;
     return;
   }
+  // The binding ratio is the lowest mean; a NaN mean (an undefined ratio) binds and is illegal.
   double lowest = INFINITY;
+  binding.clear();
   for (const auto& [name, r] : ratios) {
     double m = 0;
     for (double v : r) m += v;
     m /= double(r.size());
-    if (m < lowest) {
+    if (std::isnan(m) || binding.empty() || m < lowest) {
       lowest = m;
       binding = name;
+      if (std::isnan(m)) break;
     }
   }
   const std::vector<double>& r = ratios.at(binding);
   mean = lowest;
   min = *std::min_element(r.begin(), r.end());
   max = *std::max_element(r.begin(), r.end());
-  legal = mean >= tau;
+  legal = !std::isnan(mean) && mean >= tau;
 }
+
+namespace {
+
+// JSON has no infinities or NaNs: those ratios are written as strings, and read back.
+Json ratio_json(double v) {
+  if (std::isfinite(v)) return v;
+  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+}
+
+double ratio_from(const Json& j) {
+  if (j.is_number()) return j.get<double>();
+  std::string s = j.get<std::string>();
+  if (s == "inf") return INFINITY;
+  if (s == "-inf") return -INFINITY;
+  NASX_USER_CHECK(s == "nan", "a ratio must be a number, got '", s, "'");
+  return NAN;
+}
+
+}  // namespace
 
 Json PairedVerdict::to_json() const {
   if (!rejected.empty()) return Json{{"rejected", rejected}, {"kind", reject_kind}};
   Json r = Json::object();
-  for (const auto& [name, v] : ratios) r[name] = v;
+  for (const auto& [name, v] : ratios) {
+    Json list = Json::array();
+    for (double x : v) list.push_back(ratio_json(x));
+    r[name] = list;
+  }
   return Json{{"ratios", r}};
 }
 
@@ -50,8 +76,10 @@ PairedVerdict PairedVerdict::from_json(const Json& j) {
     v.reject_kind = j.value("kind", "");
     return v;
   }
-  for (const auto& [name, r] : j.at("ratios").items())
-    v.ratios[name] = r.get<std::vector<double>>();
+  for (const auto& [name, r] : j.at("ratios").items()) {
+    NASX_USER_CHECK(r.is_array() && !r.empty(), "ratios must be non-empty lists");
+    for (const Json& x : r) v.ratios[name].push_back(ratio_from(x));
+  }
   NASX_USER_CHECK(!v.ratios.empty(), "a verdict without ratios");
   return v;
 }
@@ -66,6 +94,9 @@ PairedJudge::PairedJudge(JudgeConfig config, std::function<Network(uint64_t)> ma
   for (const Json& j : journal_.read_all()) {
     try {
       cache_[j.at("key").get<std::string>()] = PairedVerdict::from_json(j.at("verdict"));
+      // The cost of a check, for sharing the budget after a resume.
+      seconds_ += j.value("seconds", 0.0);
+      samples_timed_ += j.value("samples_timed", int64_t{0});
     } catch (const std::exception&) {
       // a record of another shape: skipped like a malformed line
     }
@@ -74,7 +105,12 @@ PairedJudge::PairedJudge(JudgeConfig config, std::function<Network(uint64_t)> ma
 
 std::string PairedJudge::key(const std::vector<ArchStep>& steps, const std::string& scope) const {
   Hasher h;
-  h.add("paired-verdict-1|").add(config_.model).add("|").add(config_.data.to_string()).add("|").add(config_.proxy);
+  h.add("paired-verdict-1|")
+      .add(config_.model)
+      .add("|")
+      .add(config_.data.to_string())
+      .add("|")
+      .add(config_.proxy);
   h.add("|").add(scope).add("|").add(std::to_string(config_.batch)).add("|");
   h.add(std::to_string(config_.samples)).add("|").add(std::to_string(config_.seed));
   for (const ArchStep& s : steps) {
@@ -116,6 +152,8 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
   std::vector<std::string> layers;
   for (const ArchStep& s : steps) layers.insert(layers.end(), s.layers.begin(), s.layers.end());
   PairedVerdict v;
+  double seconds_before = seconds_;
+  int64_t timed_before = samples_timed_;
   for (int i = 0; i < config_.samples; ++i) {
     Sample& s = sample(i);
     Network candidate = s.reference;
@@ -137,7 +175,11 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
     for (const Verdict& b : l.blocks) v.ratios[b.name].push_back(b.ratio);
   }
   ++computed_;
-  journal_.append(Json{{"key", k}, {"steps", arch_steps_json(steps)}, {"verdict", v.to_json()}});
+  journal_.append(Json{{"key", k},
+                       {"steps", arch_steps_json(steps)},
+                       {"verdict", v.to_json()},
+                       {"seconds", seconds_ - seconds_before},
+                       {"samples_timed", samples_timed_ - timed_before}});
   cache_[k] = v;
   v.decide(config_.tau);
   return v;

@@ -30,9 +30,9 @@ namespace nasx {
 struct PairedVerdict {
   std::string rejected;     // the steps do not apply: the reason (then nothing was measured)
   std::string reject_kind;  // its RejectKind name
-  std::string binding;                              // block name or "network"
+  std::string binding;      // block name or "network"
   std::map<std::string, std::vector<double>> ratios;  // per judged name, per sample
-  double mean = 0, min = 0, max = 0;                // of the binding ratios
+  double mean = 0, min = 0, max = 0;                  // of the binding ratios
   bool legal = false;
   double margin() const;  // mean - tau
   double spread() const { return (max - min) / 2; }

@@ -4,14 +4,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
 
 #include "support/file.h"
+#include "support/interrupt.h"
 #include "support/log.h"
 #include "support/progress.h"
+#include "support/temp_files.h"
 
 namespace nasx {
 namespace {
@@ -22,6 +25,11 @@ std::string num(double v, const char* f = "%.3g") {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
+}
+
+// A number of the report, or NaN where JSON holds null (a ratio that was not finite).
+double d(const Json& j) {
+  return j.is_number() ? j.get<double>() : NAN;
 }
 
 std::string commas(int64_t v) {
@@ -64,8 +72,9 @@ bool run_gnuplot(const std::string& script_path) {
     execlp("gnuplot", "gnuplot", script_path.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  int status = -1;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return false;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -89,14 +98,15 @@ bool draw_plots(const fs::path& dir, const Json& r) {
   std::vector<P> ps{{base_params, base_ms, 1.0}};
   for (const Json& t : trials) {
     if (!t.contains("timing") || !t["timing"]["ok"].get<bool>()) continue;
-    double ratio = t["verdict"].value("mean", 1.0);
+    double ratio = t["verdict"].contains("mean") ? d(t["verdict"]["mean"]) : 1.0;
     ps.push_back({base_params + t["params_delta"].get<double>(), base_ms - saving(t), ratio});
   }
   const Json& res = r["result"];
   for (const P& p : ps) points << p.params / 1e6 << " " << p.latency << " " << p.ratio << "\n";
   std::vector<P> sorted = ps;
-  std::sort(sorted.begin(), sorted.end(),
-            [](const P& a, const P& b) { return a.params < b.params || (a.params == b.params && a.latency < b.latency); });
+  std::sort(sorted.begin(), sorted.end(), [](const P& a, const P& b) {
+    return a.params < b.params || (a.params == b.params && a.latency < b.latency);
+  });
   double best = INFINITY;
   for (const P& p : sorted)
     if (p.latency < best) {
@@ -105,24 +115,38 @@ bool draw_plots(const fs::path& dir, const Json& r) {
     }
   std::string result_point = num(res["params"].get<double>() / 1e6, "%.6g") + " " +
                              num(res["latency"]["median_ms"].get<double>(), "%.6g");
-  std::string tag = ".tmp." + std::to_string(getpid());
+  // The PNGs are drawn under temporary names and renamed into place.
+  TempFile speedup_tmp(temp_name_for((dir / "speedup.png").string()));
+  TempFile pareto_tmp(temp_name_for((dir / "pareto.png").string()));
   write_file_atomically((dir / "speedup.dat").string(), bars.str());
   write_file_atomically((dir / "candidates.dat").string(), points.str());
   write_file_atomically((dir / "pareto.dat").string(), front.str());
   std::string script =
       "set terminal png size 1100,600\n"
-      "set output '" + (dir / ("speedup.png" + tag)).string() + "'\n"
-      "set title 'Kernel speedup of the chosen sequence per unit (baseline / candidate, same run)'\n"
+      "set output '" +
+      speedup_tmp.path() +
+      "'\n"
+      "set title 'Kernel speedup of the chosen sequence per unit (baseline / candidate, same "
+      "run)'\n"
       "set style fill solid 0.6\nset boxwidth 0.7\nset ylabel 'speedup'\n"
       "set xtics rotate by -45 font ',8'\nset grid ytics\nset yrange [0:*]\n"
-      "plot '" + (dir / "speedup.dat").string() + "' using 1:2:xtic(3) with boxes notitle, 1 with lines dt 2 notitle\n"
-      "set output '" + (dir / ("pareto.png" + tag)).string() + "'\n"
-      "set title 'Every timed candidate: network latency (estimated from its kernels) against parameters'\n"
+      "plot '" +
+      (dir / "speedup.dat").string() +
+      "' using 1:2:xtic(3) with boxes notitle, 1 with lines dt 2 notitle\n"
+      "set output '" +
+      pareto_tmp.path() +
+      "'\n"
+      "set title 'Every timed candidate: network latency (estimated from its kernels) against "
+      "parameters'\n"
       "set xtics norotate font ''\nset xlabel 'parameters (millions)'\nset ylabel 'latency (ms)'\n"
       "set yrange [*:*]\nset cblabel 'proxy ratio (mean over samples)'\nset palette rgb 33,13,10\n"
       "set palette maxcolors 12\nset cbrange [0.8:1.2]\n"
-      "plot '" + (dir / "candidates.dat").string() + "' using 1:2:3 with points pt 7 ps 1.2 palette title 'candidates', "
-      "'" + (dir / "pareto.dat").string() + "' using 1:2 with linespoints lw 2 lc rgb 'black' title 'Pareto front', "
+      "plot '" +
+      (dir / "candidates.dat").string() +
+      "' using 1:2:3 with points pt 7 ps 1.2 palette title 'candidates', "
+      "'" +
+      (dir / "pareto.dat").string() +
+      "' using 1:2 with linespoints lw 2 lc rgb 'black' title 'Pareto front', "
       "'-' using 1:2 with points pt 6 ps 3 lc rgb 'red' title 'searched network (measured)', "
       "'-' using 1:2 with points pt 4 ps 3 lc rgb 'blue' title 'baseline (measured)'\n" +
       result_point + "\ne\n" + num(base_params / 1e6, "%.6g") + " " + num(base_ms, "%.6g") +
@@ -130,18 +154,16 @@ bool draw_plots(const fs::path& dir, const Json& r) {
   std::string script_path = (dir / "plots.gp").string();
   write_file_atomically(script_path, script);
   bool ok = run_gnuplot(script_path);
-  for (const char* png : {"speedup.png", "pareto.png"}) {
-    fs::path tmp = dir / (std::string(png) + tag);
+  check_interrupted();
+  for (auto [tmp, png] : {std::pair<TempFile*, const char*>{&speedup_tmp, "speedup.png"},
+                          {&pareto_tmp, "pareto.png"}}) {
     std::error_code ec;
-    if (ok && fs::exists(tmp)) {
-      fs::rename(tmp, dir / png, ec);
-      ok = ok && !ec;
-    } else {
-      fs::remove(tmp, ec);
-      ok = false;
-    }
+    if (!ok || !fs::exists(tmp->path())) return false;
+    fs::rename(tmp->path(), dir / png, ec);
+    if (ec) return false;
+    tmp->release();
   }
-  return ok;
+  return true;
 }
 
 }  // namespace
@@ -165,7 +187,7 @@ std::string report_markdown(const Json& r, bool with_plots) {
   md << "## Result\n\n";
   md << "| | baseline | searched | change |\n|---|---:|---:|---:|\n";
   md << "| latency, ms: median (min-max) | " << ms(b["latency"]) << " | " << ms(res["latency"])
-     << " | **" << num(sp["median"].get<double>(), "%.2f") << "x** faster (" 
+     << " | **" << num(sp["median"].get<double>(), "%.2f") << "x** faster ("
      << num(sp["min"].get<double>(), "%.2f") << "-" << num(sp["max"].get<double>(), "%.2f")
      << "x) |\n";
   md << "| parameters | " << commas(b["params"]) << " | " << commas(res["params"]) << " | "
@@ -174,17 +196,18 @@ std::string report_markdown(const Json& r, bool with_plots) {
      << num(res["macs"].get<double>() / b["macs"].get<double>(), "%.3f") << "x |\n\n";
   md << "Baseline and searched network are compiled by the same generator and timed end to end "
         "in the same run, interleaved. The searched network agrees with LibTorch (max relative "
-        "error " << num(res["max_rel_err_vs_libtorch"].get<double>()) << ").";
+        "error "
+     << num(res["max_rel_err_vs_libtorch"].get<double>()) << ").";
   if (r["network_verdict"].is_object()) {
     const Json& v = r["network_verdict"];
-    md << " Network-scope verdict on the assembled network: ratio "
-       << num(v["mean"].get<double>(), "%.3f") << " (" << num(v["min"].get<double>(), "%.3f")
-       << "-" << num(v["max"].get<double>(), "%.3f") << ") against tau "
+    md << " Network-scope verdict on the assembled network: ratio " << num(d(v["mean"]), "%.3f")
+       << " (" << num(d(v["min"]), "%.3f") << "-" << num(d(v["max"]), "%.3f") << ") against tau "
        << o["tau"].get<double>() << (v["uncertain"].get<bool>() ? ", margin within its spread" : "")
        << ".";
   }
   md << "\n\n## Chosen per unit\n\n";
-  if (r["chosen"].empty()) md << "No legal candidate was faster than the baseline.\n\n";
+  if (r["chosen"].empty())
+    md << "No legal candidate was faster than the baseline.\n\n";
   else {
     md << "| unit | sequence | proxy ratio mean (min-max) | margin / spread | kernels before, ms | "
           "after, ms | params before -> after | MACs before -> after | note |\n"
@@ -198,15 +221,14 @@ std::string report_markdown(const Json& r, bool with_plots) {
       const Json& v = t["verdict"];
       int64_t p0 = (*unit)["params"], m0 = (*unit)["macs"];
       md << "| " << t["unit"].get<std::string>() << " | `" << t["sequence"].get<std::string>()
-         << "` | " << num(v["mean"].get<double>(), "%.3f") << " ("
-         << num(v["min"].get<double>(), "%.3f") << "-" << num(v["max"].get<double>(), "%.3f")
-         << ") | " << num(v["margin"].get<double>(), "%+.3f") << " / "
-         << num(v["spread"].get<double>(), "%.3f") << " | " << ms(t["timing"]["baseline"]) << " | "
+         << "` | " << num(d(v["mean"]), "%.3f") << " (" << num(d(v["min"]), "%.3f") << "-"
+         << num(d(v["max"]), "%.3f") << ") | " << num(d(v["margin"]), "%+.3f") << " / "
+         << num(d(v["spread"]), "%.3f") << " | " << ms(t["timing"]["baseline"]) << " | "
          << ms(t["timing"]["candidate"]) << " | " << commas(p0) << " -> "
          << commas(p0 + t["params_delta"].get<int64_t>()) << " | " << commas(m0) << " -> "
          << commas(m0 + t["macs_delta"].get<int64_t>()) << " | "
-         << (within_noise(trials, i) ? "within noise" : "") << (v["uncertain"].get<bool>() ? " verdict uncertain" : "")
-         << " |\n";
+         << (within_noise(trials, i) ? "within noise" : "")
+         << (v["uncertain"].get<bool>() ? " verdict uncertain" : "") << " |\n";
     }
     md << "\nParams and MACs count the unit's layers and the consumers a bottleneck shrinks. "
           "\"within noise\": the timing interval overlaps the baseline's or another candidate's, "
@@ -220,11 +242,14 @@ std::string report_markdown(const Json& r, bool with_plots) {
                         "illegal", "timed", "failed"})
     md << "| " << k << " | " << c[k].get<int64_t>() << " |\n";
   md << "\nRejected by kind:";
-  for (const auto& [k, v] : c["rejected_by_kind"].items()) md << " " << k << " " << v.get<int64_t>() << ";";
+  for (const auto& [k, v] : c["rejected_by_kind"].items())
+    md << " " << k << " " << v.get<int64_t>() << ";";
   md << "\n\n## Time per phase\n\n| phase | seconds |\n|---|---:|\n";
-  for (const auto& [k, v] : r["seconds"].items()) md << "| " << k << " | " << num(v.get<double>(), "%.1f") << " |\n";
+  for (const auto& [k, v] : r["seconds"].items())
+    md << "| " << k << " | " << num(v.get<double>(), "%.1f") << " |\n";
   md << "\n## Not explored\n\n";
-  if (r["unexplored_units"].empty()) md << "Every unit was explored.";
+  if (r["unexplored_units"].empty())
+    md << "Every unit was explored.";
   else {
     md << r["unexplored_units"].size() << " units were not explored within the budget:";
     for (const Json& u : r["unexplored_units"]) md << " " << u.get<std::string>() << ";";
@@ -238,7 +263,7 @@ std::string report_markdown(const Json& r, bool with_plots) {
     for (const Json& x : r["backed_off"])
       md << "- " << x["unit"].get<std::string>() << " `" << x["sequence"].get<std::string>()
          << "`: the smallest assembly that still held it had a network ratio of "
-         << num(x["network_ratio_with_it"].get<double>(), "%.3f") << "\n";
+         << num(d(x["network_ratio_with_it"]), "%.3f") << "\n";
     for (const Json& x : r["conflicts"])
       md << "- " << x["unit"].get<std::string>() << " `" << x["sequence"].get<std::string>()
          << "`: does not compose: " << x["reason"].get<std::string>() << "\n";

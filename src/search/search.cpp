@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -16,12 +16,12 @@
 #include "search/space.h"
 #include "support/file.h"
 #include "support/hash.h"
-#include "tune/measure.h"
 #include "support/interrupt.h"
 #include "support/log.h"
 #include "support/progress.h"
 #include "torch/twin.h"
 #include "transform/sequence.h"
+#include "tune/measure.h"
 
 namespace nasx {
 namespace {
@@ -48,8 +48,8 @@ void validate(const SearchOptions& o) {
                   "--judges-per-layer must be in [0, 1000] (0: share the budget), got ",
                   o.judges_per_unit);
   const auto& names = proxy_names();
-  NASX_USER_CHECK(std::find(names.begin(), names.end(), o.proxy) != names.end(),
-                  "unknown proxy '", o.proxy, "' (known: fisher, grad_norm, snip, synflow, naswot)");
+  NASX_USER_CHECK(std::find(names.begin(), names.end(), o.proxy) != names.end(), "unknown proxy '",
+                  o.proxy, "' (known: fisher, grad_norm, snip, synflow, naswot)");
   DatasetSpec::parse(o.data);
 }
 
@@ -58,7 +58,8 @@ void prepare_directory(const SearchOptions& o) {
   fs::path dir(o.out_dir);
   std::error_code ec;
   if (fs::exists(dir, ec))
-    NASX_USER_CHECK(fs::is_directory(dir, ec), "--out ", o.out_dir, " exists and is not a directory");
+    NASX_USER_CHECK(fs::is_directory(dir, ec), "--out ", o.out_dir,
+                    " exists and is not a directory");
   fs::create_directories(dir, ec);
   NASX_USER_CHECK(!ec, "cannot create the output directory ", o.out_dir, ": ", ec.message());
   fs::path probe = dir / ".nasx-write-test";
@@ -102,7 +103,7 @@ std::string model_identity(const Arch& a) {
   Arch copy = a;
   copy.seed = 0;
   copy.applied.clear();
-  return copy.steps.empty() ? a.base : content_hash(copy.to_json().dump());
+  return a.base + ":" + content_hash(copy.to_json().dump());
 }
 
 // One candidate as the search saw it.
@@ -144,20 +145,36 @@ Json timing_json(const TimingStats& s) {
               {"repeats", s.repeats}};
 }
 
+Json finite_or_null(double v) {
+  return std::isfinite(v) ? Json(v) : Json();
+}
+
 Json verdict_json(const PairedVerdict& v) {
   if (!v.rejected.empty()) return Json{{"rejected", v.reject_kind}, {"message", v.rejected}};
-  return Json{{"legal", v.legal},   {"binding", v.binding},     {"mean", v.mean},
-              {"min", v.min},       {"max", v.max},             {"margin", v.margin()},
-              {"spread", v.spread()}, {"uncertain", v.uncertain()}};
+  return Json{{"legal", v.legal},
+              {"binding", v.binding},
+              {"mean", finite_or_null(v.mean)},
+              {"min", finite_or_null(v.min)},
+              {"max", finite_or_null(v.max)},
+              {"margin", finite_or_null(v.margin())},
+              {"spread", finite_or_null(v.spread())},
+              {"uncertain", v.uncertain()}};
 }
 
 }  // namespace
 
 Json SearchOptions::identity() const {
-  return Json{{"model", model},     {"seed", seed},         {"data", data},
-              {"batch", batch},     {"proxy", proxy},       {"tau", tau},
-              {"scope", scope},     {"samples", samples},   {"max_len", max_len},
-              {"layers", layers},   {"judges_per_layer", judges_per_unit},
+  return Json{{"model", model},
+              {"seed", seed},
+              {"data", data},
+              {"batch", batch},
+              {"proxy", proxy},
+              {"tau", tau},
+              {"scope", scope},
+              {"samples", samples},
+              {"max_len", max_len},
+              {"layers", layers},
+              {"judges_per_layer", judges_per_unit},
               {"infer_batch", infer_batch}};
 }
 
@@ -176,12 +193,19 @@ Json run_search(const SearchOptions& o) {
   Arch base_arch = base_arch_of(o);
   Network base = base_arch.build();  // UserError for an unknown model, before any file is written
   load_minibatch(DatasetSpec::parse(o.data), base.input_chw, base.num_classes, 1, o.seed);
+  std::vector<std::string> layers = match_conv_layers(base, o.layers);
   prepare_directory(o);
   install_interrupt_handlers();
   fs::path dir(o.out_dir);
   RecordStore records((dir / "records.jsonl").string(), detect_target());
-  JudgeConfig jc{model_identity(base_arch), DatasetSpec::parse(o.data), o.proxy, o.scope, o.tau,
-                 o.batch, o.samples, o.seed};
+  JudgeConfig jc{model_identity(base_arch),
+                 DatasetSpec::parse(o.data),
+                 o.proxy,
+                 o.scope,
+                 o.tau,
+                 o.batch,
+                 o.samples,
+                 o.seed};
   PairedJudge judge(
       jc,
       [base_arch](uint64_t s) {
@@ -193,7 +217,7 @@ Json run_search(const SearchOptions& o) {
   end_phase("setup");
 
   // ---- 2. baseline ----
-  Progress bp("baseline", 2, o.budget_s);
+  Progress bp("baseline", 2);
   auto t_compile = Clock::now();
   CompiledNetwork base_compiled = CompiledNetwork::compile(base, o.infer_batch);
   double compile_s = since(t_compile);
@@ -209,12 +233,11 @@ Json run_search(const SearchOptions& o) {
     } else {
       Tensor out(base_compiled.output_shape());
       base_time = measure([&] { base_compiled.run(input.data.data(), out.data.data()); }, 3, 20);
-      write_file_atomically(baseline_file.string(),
-                            timing_json(base_time).dump() + "\n");
+      write_file_atomically(baseline_file.string(), timing_json(base_time).dump() + "\n");
     }
   }
-  bp.step("compiled in " + format_duration(compile_s) + ", " +
-          std::to_string(base_time.median_ms) + " ms end to end");
+  bp.step("compiled in " + format_duration(compile_s) + ", " + std::to_string(base_time.median_ms) +
+          " ms end to end");
   std::map<std::string, OpInstance> base_kernels = executed_kernels(base, o.infer_batch);
   std::map<std::string, double> base_kernel_ms;  // the throughput the estimates use
   {
@@ -232,7 +255,6 @@ Json run_search(const SearchOptions& o) {
 
   // ---- 3. space ----
   SpaceCounts counts;
-  std::vector<std::string> layers = match_conv_layers(base, o.layers);
   std::vector<SearchUnit> units = build_search_space(base, layers, o.max_len, o.seed, counts);
   std::vector<size_t> order(units.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -254,14 +276,16 @@ Json run_search(const SearchOptions& o) {
   const char* fault_env = std::getenv("NASX_TEST_FAULT");
   const char* kill_env = std::getenv("NASX_TEST_KILL_AFTER_VERDICTS");
   int64_t kill_after = kill_env ? std::atoll(kill_env) : 0;
-  Progress ep("explore", static_cast<int64_t>(units.size()), o.budget_s);
-  size_t explored = 0;    // units begun
-  double timing_s = 0;    // spent timing candidates so far
+  Progress ep("explore", static_cast<int64_t>(units.size()));
+  size_t explored = 0;  // units begun
+  double timing_s = 0;  // spent timing candidates so far
   for (size_t ui : order) {
     check_interrupted();
     const SearchUnit& unit = units[ui];
     double judge_s = judge.seconds_per_sample() * o.samples;
-    double reserve = 2 * compile_s + 3 * judge_s + 2 * base_time.median_ms * o.final_repeat / 1e3 + 5;
+    // Kept for assembly (a bisection over up to every unit's choice) and verification.
+    double reserve = 2 * compile_s + (2 + std::log2(double(units.size()) + 1)) * judge_s +
+                     2 * base_time.median_ms * o.final_repeat / 1e3 + 5;
     if (left() < reserve + judge_s) {
       ++explored;
       unexplored.push_back(unit.name);
@@ -289,8 +313,8 @@ Json run_search(const SearchOptions& o) {
     while (lo <= hi && judged < judges && left() > reserve + judge_s) {
       check_interrupted();
       int64_t mid = (lo + hi) / 2;
-      Trial t{ui, worth[mid], true, judge.judge({{unit.layers, worth[mid]->text}}, o.scope), false,
-              {}};
+      Trial t{ui,    worth[mid], true, judge.judge({{unit.layers, worth[mid]->text}}, o.scope),
+              false, {}};
       worth.erase(worth.begin() + mid);
       if (kill_after > 0 && judge.computed() >= kill_after) std::raise(SIGKILL);  // test hook
       if (!t.verdict.rejected.empty()) {  // does not apply in this network: next one
@@ -328,7 +352,8 @@ Json run_search(const SearchOptions& o) {
         if (fault_env) {
           std::string f = fault_env;
           size_t colon = f.find(':');
-          if (colon != std::string::npos && (f.substr(colon + 1) == text || f.substr(colon + 1) == "*"))
+          if (colon != std::string::npos &&
+              (f.substr(colon + 1) == text || f.substr(colon + 1) == "*"))
             fault = f.substr(0, colon);
         }
         jobs.push_back({&nets[j], unit.name + " " + text, fault});
@@ -341,8 +366,8 @@ Json run_search(const SearchOptions& o) {
       }
     }
     timing_s += since(timing_start);
-    ep.step(unit.name + ": " + std::to_string(judged) + " judged, " +
-            std::to_string(legal.size()) + " legal");
+    ep.step(unit.name + ": " + std::to_string(judged) + " judged, " + std::to_string(legal.size()) +
+            " legal");
   }
   ep.finish();
   end_phase("explore");
@@ -382,8 +407,8 @@ Json run_search(const SearchOptions& o) {
         acc = std::move(trial);
         kept.push_back(c);
       } catch (const TransformError& e) {
-        conflicts.push_back({{"unit", units[t.unit].name}, {"sequence", t.candidate->text},
-                             {"reason", e.what()}});
+        conflicts.push_back(
+            {{"unit", units[t.unit].name}, {"sequence", t.candidate->text}, {"reason", e.what()}});
       }
     }
   }
@@ -408,7 +433,7 @@ Json run_search(const SearchOptions& o) {
   };
   PairedVerdict network_verdict;
   std::map<size_t, PairedVerdict> tried;
-  Progress ap("assemble", 1, o.budget_s);
+  Progress ap("assemble", 1);
   auto legal_with = [&](size_t k) {
     check_interrupted();
     PairedVerdict v = judge.judge(steps_of(first_k(k)), "network");
@@ -420,17 +445,20 @@ Json run_search(const SearchOptions& o) {
   };
   size_t keep = kept.size();
   if (keep > 0 && !legal_with(keep)) {
-    size_t lo = 0, hi = keep - 1;  // keeping lo passes (none always does), keeping hi + 1 fails
-    while (lo < hi) {
+    size_t lo = 0, hi = keep - 1;    // keeping lo passes (none always does), keeping hi + 1 fails
+    while (lo < hi && left() > 0) {  // out of budget: keep what is known to pass
       size_t mid = (lo + hi + 1) / 2;
-      if (legal_with(mid)) lo = mid;
-      else hi = mid - 1;
+      if (legal_with(mid))
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     for (size_t i = lo; i < keep; ++i) {
       const Trial& t = trials[by_value[i].trial];
-      backed_off.push_back({{"unit", units[t.unit].name},
-                            {"sequence", t.candidate->text},
-                            {"network_ratio_with_it", tried.lower_bound(i + 1)->second.mean}});
+      backed_off.push_back(
+          {{"unit", units[t.unit].name},
+           {"sequence", t.candidate->text},
+           {"network_ratio_with_it", finite_or_null(tried.lower_bound(i + 1)->second.mean)}});
     }
     keep = lo;
   }
@@ -447,15 +475,17 @@ Json run_search(const SearchOptions& o) {
     result.applied.push_back(units[t.unit].name + ": " + t.candidate->text);
   }
   Network final_net = result.build();
-  Progress vp("verify", 3, o.budget_s);
+  Progress vp("verify", 3);
   CompiledNetwork final_compiled = CompiledNetwork::compile(final_net, o.infer_batch);
   vp.step("compiled");
   Agreement agreement = compare(final_compiled.run(input), TorchTwin(final_net).forward(input));
-  NASX_ASSERT(agreement.max_rel_err <= 1e-4, "the searched network disagrees with LibTorch: ",
-              "max relative error ", agreement.max_rel_err);
+  NASX_ASSERT(agreement.max_rel_err <= 1e-4,
+              "the searched network disagrees with LibTorch: ", "max relative error ",
+              agreement.max_rel_err);
   vp.step("checked against LibTorch");
   TimingStats final_time;
-  TimingStats base_e2e = interleaved(base_compiled, final_compiled, input, o.final_repeat, final_time);
+  TimingStats base_e2e =
+      interleaved(base_compiled, final_compiled, input, o.final_repeat, final_time);
   vp.finish("timed");
   end_phase("verify");
 

@@ -6,7 +6,7 @@
 //                 saving, bisecting towards the most aggressive legal one, then time the legal
 //                 ones against the unit's baseline kernels in one worker run (evaluate.h)
 //   5. assemble   the fastest legal candidate per unit, applied together, judged again at network
-//                 scope; the least valuable choice is backed off until the network passes
+//                 scope; the least valuable choices are backed off (bisection) until it passes
 //   6. verify     compile the result, check it against LibTorch, time it end to end against the
 //                 baseline, interleaved, in the same run
 //   7. report     arch.json, report.json, report.md and plots (report.h)

@@ -163,8 +163,9 @@ std::vector<SearchUnit> build_search_space(const Network& net,
     auto [cmacs, cparams, cnames] = consumer_cost(net, coupling, shapes, coupling.class_of[index]);
     Enumerator e{Hasher().add(std::to_string(seed)).add(layer).low(), max_len, counts, {}};
     e.extend({}, FocusedProgram::all(p), free ? -1 : 0);  // coupled: no lone bottleneck
-    SearchUnit u{layer, {layer}, false, p.macs() + (free ? cmacs : 0),
-                 p.params() + (free ? cparams : 0), {layer}, {}};
+    SearchUnit u{
+        layer,   {layer}, false, p.macs() + (free ? cmacs : 0), p.params() + (free ? cparams : 0),
+        {layer}, {}};
     if (free) u.affected.insert(u.affected.end(), cnames.begin(), cnames.end());
     for (auto& [seq, q] : e.found) {
       int64_t f = factor_of(seq);

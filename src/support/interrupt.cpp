@@ -11,10 +11,11 @@ volatile std::sig_atomic_t g_signal = 0;
 volatile std::sig_atomic_t g_graceful = 0;
 
 void on_signal(int sig) {
-  if (g_graceful) {
+  if (g_graceful && !g_signal) {  // the first one: stop at the next safe point
     g_signal = sig;
     return;
   }
+  // Default mode, or a second signal: leave no temporary file and end as the signal would.
   remove_registered_temps();
   std::signal(sig, SIG_DFL);
   std::raise(sig);
@@ -25,6 +26,7 @@ void install(bool graceful) {
   struct sigaction sa = {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
@@ -44,7 +46,8 @@ bool interrupted() {
 }
 
 void check_interrupted() {
-  if (g_signal) throw Interrupted(g_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+  if (g_signal)
+    throw Interrupted(g_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
 }
 
 }  // namespace nasx

@@ -15,7 +15,8 @@ class Interrupted : public Error {
 
 inline constexpr int kInterruptedExit = 130;
 
-// Graceful mode (search, tuning): SIGINT and SIGTERM only raise the flag.
+// Graceful mode (search, tuning): the first SIGINT or SIGTERM only raises the flag; a second one
+// ends the process at once (after removing temporary files).
 void install_interrupt_handlers();  // idempotent
 // Default mode (every command, from main): SIGINT and SIGTERM remove the registered temporary
 // files (support/temp_files.h) and then end the process as the signal would.

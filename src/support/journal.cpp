@@ -40,7 +40,7 @@ void JsonLines::append(const Json& record) {
       char last = '\n';
       if (probe.get(last) && last != '\n') line = "\n" + line;
     }
-    out_ = std::fopen(path_.c_str(), "a");
+    out_ = std::fopen(path_.c_str(), "ae");  // not inherited by child processes
     NASX_USER_CHECK(out_, "cannot append to ", path_);
   }
   bool ok = std::fwrite(line.data(), 1, line.size(), out_) == line.size() && std::fflush(out_) == 0;

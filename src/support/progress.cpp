@@ -21,10 +21,9 @@ std::string format_duration(double s) {
   return buf;
 }
 
-Progress::Progress(std::string phase, int64_t total, double deadline_s)
+Progress::Progress(std::string phase, int64_t total)
     : phase_(std::move(phase)),
       total_(total),
-      deadline_s_(deadline_s),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
       tty_(isatty(STDERR_FILENO) == 1) {}

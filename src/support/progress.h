@@ -10,8 +10,7 @@ namespace nasx {
 
 class Progress {
  public:
-  // `deadline_s` > 0: time left is bounded by the budget's deadline (seconds since `start`).
-  Progress(std::string phase, int64_t total, double deadline_s = 0);
+  Progress(std::string phase, int64_t total);
   ~Progress();
   void set_total(int64_t total) { total_ = total; }
   void step(const std::string& note = "", int64_t n = 1);  // n more done
@@ -21,7 +20,6 @@ class Progress {
   void draw(const std::string& note, bool force);
   std::string phase_;
   int64_t total_, done_ = 0;
-  double deadline_s_;
   std::chrono::steady_clock::time_point start_, last_draw_;
   bool tty_, finished_ = false, drawn_ = false;
 };

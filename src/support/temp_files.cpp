@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 constexpr int kSlots = 64;
 constexpr size_t kPathMax = 4096;
 char g_paths[kSlots][kPathMax];
-std::atomic<bool> g_used[kSlots];
+// 0 free, 1 claimed (the path is being copied), 2 published (the handler may unlink it).
+std::atomic<int> g_state[kSlots];
 
 }  // namespace
 
@@ -29,20 +30,21 @@ std::string temp_name_for(const std::string& path) {
 TempFile::TempFile(std::string path) : path_(std::move(path)) {
   if (path_.size() >= kPathMax) return;  // too long to register: swept later if orphaned
   for (int i = 0; i < kSlots; ++i) {
-    bool expected = false;
-    if (g_used[i].load() || !g_used[i].compare_exchange_strong(expected, true)) continue;
+    int expected = 0;
+    if (!g_state[i].compare_exchange_strong(expected, 1)) continue;
     std::memcpy(g_paths[i], path_.c_str(), path_.size() + 1);
+    g_state[i].store(2, std::memory_order_release);
     slot_ = i;
     return;
   }
 }
 
 TempFile::~TempFile() {
-  if (slot_ >= 0) g_used[slot_].store(false);
   if (!released_) {
     std::error_code ec;
     fs::remove(path_, ec);
   }
+  if (slot_ >= 0) g_state[slot_].store(0);  // after the removal: the handler never sees a gap
 }
 
 void TempFile::release() {
@@ -51,7 +53,7 @@ void TempFile::release() {
 
 void remove_registered_temps() noexcept {
   for (int i = 0; i < kSlots; ++i)
-    if (g_used[i].load()) unlink(g_paths[i]);
+    if (g_state[i].load(std::memory_order_acquire) == 2) unlink(g_paths[i]);
 }
 
 int remove_orphaned_temps(const fs::path& dir) {

@@ -6,6 +6,7 @@
 #include "ir/printer.h"
 #include "lower/pipeline.h"
 #include "support/hash.h"
+#include "support/interrupt.h"
 
 namespace nasx {
 namespace {
@@ -64,6 +65,7 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
 
   // Compile all in one library; when that fails, one library each, so only the guilty fail.
   std::vector<std::pair<std::string, std::vector<size_t>>> libraries;
+  std::map<std::string, MeasureRecord> transient;
   std::vector<LoweredKernel> kernels;
   for (const Lowered& l : todo) kernels.push_back(l.kernel);
   if (!kernels.empty()) {
@@ -71,10 +73,12 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
       libraries.push_back({CompiledModule::build(kernels).library_path(), {}});
       for (size_t k = 0; k < todo.size(); ++k) libraries.back().second.push_back(k);
     } catch (const CompileError&) {
+      check_interrupted();  // a compiler killed by Ctrl-C is no verdict on the code
       for (size_t k = 0; k < todo.size(); ++k) {
         try {
           libraries.push_back({CompiledModule::build({todo[k].kernel}).library_path(), {k}});
         } catch (const CompileError& e) {
+          check_interrupted();
           std::string what = e.what();
           fail(todo[k], "compile error: " + what.substr(0, 400));
         }
@@ -83,16 +87,22 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
   }
   for (const auto& [library, members] : libraries) {
     std::vector<KernelJob> jobs;
-    for (size_t k : members)
-      jobs.push_back({todo[k].kernel.name, todo[k].arg_floats, fault_of[k]});
+    for (size_t k : members) jobs.push_back({todo[k].kernel.name, todo[k].arg_floats, fault_of[k]});
     run_in_worker(library, jobs, options, [&](size_t j, const JobResult& r) {
       const Lowered& l = todo[members[j]];
-      records.add(MeasureRecord{l.workload, label_of(l.workload), r.ok ? "ok" : "failed", r.error,
-                                r.stats});
+      MeasureRecord m{l.workload, label_of(l.workload), r.ok ? "ok" : "failed", r.error, r.stats};
+      if (r.transient)
+        transient[l.workload] = m;  // reported, not recorded
+      else
+        records.add(m);
     });
   }
   std::vector<MeasureRecord> out;
   for (size_t i = 0; i < requests.size(); ++i) {
+    if (auto t = transient.find(workload[i]); t != transient.end()) {
+      out.push_back(t->second);
+      continue;
+    }
     const MeasureRecord* r = records.find(workload[i]);
     NASX_ASSERT(r, "no record for ", requests[i].label);
     out.push_back(*r);

@@ -17,7 +17,7 @@ namespace nasx {
 
 struct MeasureRequest {
   OpInstance op;
-  std::string label;  // for records and messages, e.g. "layer1.0.conv1 group(4)"
+  std::string label;   // for records and messages, e.g. "layer1.0.conv1 group(4)"
   bool fresh = false;  // measure even when a record exists
   std::string fault;   // test hook, passed to the worker ("crash" | "hang")
 };

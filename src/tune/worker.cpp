@@ -25,33 +25,69 @@ namespace fs = std::filesystem;
 class WorkerProcess {
  public:
   WorkerProcess(const std::string& exe, const std::string& request) {
-    int in[2], out[2];
-    NASX_ASSERT(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0, "pipe: ",
-                std::strerror(errno));
+    static const bool sigpipe_ignored = [] {  // a worker that died early must not kill us
+      std::signal(SIGPIPE, SIG_IGN);
+      return true;
+    }();
+    (void)sigpipe_ignored;
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, exec_status[2] = {-1, -1};
+    auto close_all = [&] {
+      for (int fd : {in[0], in[1], out[0], out[1], exec_status[0], exec_status[1]})
+        if (fd >= 0) close(fd);
+    };
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+        pipe2(exec_status, O_CLOEXEC) != 0) {
+      close_all();
+      internal_error("pipe: ", std::strerror(errno));
+    }
     pid_t parent = getpid();
     pid_ = fork();
-    NASX_ASSERT(pid_ >= 0, "fork: ", std::strerror(errno));
+    if (pid_ < 0) {
+      close_all();
+      internal_error("fork: ", std::strerror(errno));
+    }
     if (pid_ == 0) {  // child: only async-signal-safe calls until exec
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(127);
+      std::signal(SIGINT, SIG_IGN);  // Ctrl-C is the parent's to handle; it ends us
       dup2(in[0], STDIN_FILENO);
       dup2(out[1], STDOUT_FILENO);
       char* argv[] = {const_cast<char*>(exe.c_str()), nullptr};
       execv(exe.c_str(), argv);
+      int e = errno;
+      ssize_t ignored = write(exec_status[1], &e, sizeof e);
+      (void)ignored;
       _exit(127);
     }
     close(in[0]);
     close(out[1]);
+    close(exec_status[1]);
     read_fd_ = out[0];
+    // The status pipe closes on a successful exec; otherwise it carries exec's errno.
+    int e = 0;
+    ssize_t got;
+    while ((got = read(exec_status[0], &e, sizeof e)) < 0 && errno == EINTR) {
+    }
+    close(exec_status[0]);
+    if (got == static_cast<ssize_t>(sizeof e)) {
+      close(in[1]);
+      kill_and_reap();
+      close(read_fd_);
+      read_fd_ = -1;
+      user_error("cannot start the measurement worker ", exe, ": ", std::strerror(e));
+    }
     std::string line = request + "\n";
-    // The request is small; the worker reads it whole before doing anything.
-    ssize_t written = write(in[1], line.data(), line.size());
+    for (size_t done = 0; done < line.size();) {  // the worker reads it whole before anything
+      ssize_t n = write(in[1], line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // it died: its end is reported by next_line
+      done += static_cast<size_t>(n);
+    }
     close(in[1]);
-    NASX_ASSERT(written == static_cast<ssize_t>(line.size()), "cannot write to the worker");
   }
   ~WorkerProcess() {
     kill_and_reap();
-    close(read_fd_);
+    if (read_fd_ >= 0) close(read_fd_);
   }
 
   // The next line, or nullopt at end of stream; throws Interrupted on a signal. `timed_out` is
@@ -66,11 +102,11 @@ class WorkerProcess {
         buffer_.erase(0, nl + 1);
         return line;
       }
-      if (eof_) return std::nullopt;
-      if (interrupted()) {
+      if (interrupted()) {  // before end of stream: a worker ended by Ctrl-C is not a failure
         kill_and_reap();
         check_interrupted();
       }
+      if (eof_) return std::nullopt;
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) {
         timed_out = true;
@@ -123,8 +159,10 @@ Json request_json(const std::string& library, const std::vector<KernelJob>& jobs
   for (size_t i : which)
     kernels.push_back(
         {{"symbol", jobs[i].symbol}, {"args", jobs[i].arg_floats}, {"fault", jobs[i].fault}});
-  return Json{{"library", library},       {"kernels", kernels},
-              {"warmup", o.warmup},       {"repeat", o.repeat},
+  return Json{{"library", library},
+              {"kernels", kernels},
+              {"warmup", o.warmup},
+              {"repeat", o.repeat},
               {"min_sample_ms", o.min_sample_ms}};
 }
 
@@ -132,25 +170,28 @@ Json request_json(const std::string& library, const std::vector<KernelJob>& jobs
 
 std::string worker_path() {
   if (const char* env = std::getenv("NASX_WORKER"); env && *env) {
-    NASX_USER_CHECK(fs::is_regular_file(env), "NASX_WORKER=", env, " is not a file");
+    NASX_USER_CHECK(fs::is_regular_file(env) && access(env, X_OK) == 0, "NASX_WORKER=", env,
+                    " is not an executable file");
     return env;
   }
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     fs::path beside = self.parent_path() / "nasx-worker";
-    if (fs::is_regular_file(beside, ec)) return beside.string();
+    if (fs::is_regular_file(beside, ec) && access(beside.c_str(), X_OK) == 0)
+      return beside.string();
   }
 #ifdef NASX_WORKER_BUILD_PATH
-  if (fs::is_regular_file(NASX_WORKER_BUILD_PATH, ec)) return NASX_WORKER_BUILD_PATH;
+  if (fs::is_regular_file(NASX_WORKER_BUILD_PATH, ec) && access(NASX_WORKER_BUILD_PATH, X_OK) == 0)
+    return NASX_WORKER_BUILD_PATH;
 #endif
   user_error("nasx-worker, the measurement process, is missing (looked beside ", self.string(),
              "; set NASX_WORKER to its path)");
 }
 
-std::vector<JobResult> run_in_worker(const std::string& library, const std::vector<KernelJob>& jobs,
-                                     const WorkerOptions& options,
-                                     const std::function<void(size_t, const JobResult&)>& on_result) {
+std::vector<JobResult> run_in_worker(
+    const std::string& library, const std::vector<KernelJob>& jobs, const WorkerOptions& options,
+    const std::function<void(size_t, const JobResult&)>& on_result) {
   std::vector<JobResult> results(jobs.size());
   std::vector<bool> known(jobs.size(), false);
   auto settle = [&](size_t i, JobResult r) {
@@ -172,14 +213,15 @@ std::vector<JobResult> run_in_worker(const std::string& library, const std::vect
       double wait = timing ? options.timeout_s * double(pending.size()) : options.timeout_s;
       std::optional<std::string> line = w.next_line(wait, timed_out);
       if (!line) {
-        std::string why = timed_out ? "timed out after " + std::to_string(int(wait)) + " s"
-                                    : w.end_reason();
+        check_interrupted();
+        std::string why =
+            timed_out ? "timed out after " + std::to_string(int(wait)) + " s" : w.end_reason();
         if (!timing) {  // this kernel's first run failed: settle it, retry the rest
           settle(pending[ready], JobResult{false, why, {}});
           pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(ready));
-        } else {  // died while timing: nothing left is trusted
+        } else {  // died while timing: nothing left is trusted (and nothing is pinned on a kernel)
           for (size_t i : pending)
-            if (!known[i]) settle(i, JobResult{false, "worker " + why + " while timing", {}});
+            if (!known[i]) settle(i, JobResult{false, "worker " + why + " while timing", {}, true});
           pending.clear();
         }
         break;

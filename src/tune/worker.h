@@ -7,7 +7,11 @@
 // on with the next), then times all of them interleaved, round by round, so that drift of the
 // machine falls on every kernel alike. Each sample runs a kernel enough times to last
 // `min_sample_ms`; the result is the median of `repeat` samples with their spread.
-// The worker dies with its parent (PR_SET_PDEATHSIG), so a killed search leaves none behind.
+// A kernel whose first run fails is pinned and skipped, and a fresh worker measures the others; a
+// worker that dies later, while timing, fails the remaining kernels as `transient` (not their
+// fault: they are not recorded). The worker dies with its parent (PR_SET_PDEATHSIG) and ignores
+// Ctrl-C (the parent ends it), so a killed search leaves none behind and an interrupted one
+// records no failure.
 #pragma once
 
 #include <functional>
@@ -35,6 +39,7 @@ struct JobResult {
   bool ok = false;
   std::string error;  // when failed: "crashed (signal 11)", "timed out after 20 s", ...
   TimingStats stats;
+  bool transient = false;  // the worker died while timing: not this kernel's fault, retry later
 };
 
 // Results in job order. `on_result` (optional) sees each result as soon as it is known.

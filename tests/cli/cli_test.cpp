@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "run_nasx.h"
 #include "support/json.h"
 #include "support/npy.h"
-#include "run_nasx.h"
 
 namespace {
 
@@ -157,6 +157,23 @@ TEST(Cli, RunRejectsBadNpyAndWritesNothing) {
   EXPECT_EQ(w.code, 2) << w.out;
   EXPECT_NE(w.out.find("layer1.0.conv1.weight needs [64,64,3,3]"), std::string::npos) << w.out;
   EXPECT_FALSE(std::filesystem::exists(out));
+
+  // A folder with only some tensors names what is missing, unless a partial load is asked for.
+  nasx::write_npy(temp("x.npy"), nasx::Tensor::random_normal({1, 3, 32, 32}, 2));
+  nasx::write_npy(weights + "/layer1.0.conv1.weight.npy",
+                  nasx::Tensor::random_normal({64, 64, 3, 3}, 1));
+  nasx::write_npy(weights + "/bn1.num_batches_tracked.npy", nasx::Tensor::random_normal({1}, 1));
+  Result some = nasx("run resnet18_cifar --input " + temp("x.npy") + " --output " + out +
+                     " --weights " + weights);
+  EXPECT_EQ(some.code, 2) << some.out;
+  EXPECT_NE(some.out.find("lacks 101 of the 102 parameter tensors"), std::string::npos) << some.out;
+  EXPECT_NE(some.out.find("bn1.bias.npy"), std::string::npos) << some.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  Result partial = nasx("run resnet18_cifar --input " + temp("x.npy") + " --output " + out +
+                        " --weights " + weights + " --partial-weights");
+  EXPECT_EQ(partial.code, 0) << partial.out;
+  EXPECT_TRUE(std::filesystem::exists(out));
+  std::filesystem::remove(out);
 }
 
 TEST(Cli, TransformWritesAnArchEveryCommandAccepts) {

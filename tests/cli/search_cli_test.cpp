@@ -26,7 +26,8 @@ const std::string kTiny =
     "--batch 8 --samples 2 --max-len 2 --judges-per-layer 3 --budget 10m --seed 5";
 
 fs::path dir_for(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("nasx-search-cli-" + name + "-" + std::to_string(getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("nasx-search-cli-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(d);
   return d;
 }
@@ -39,9 +40,9 @@ Json report(const fs::path& d) {
 // What must not depend on timing: the candidates judged and their verdicts.
 std::vector<std::string> trials(const Json& r) {
   std::vector<std::string> out;
-  for (const Json& t : r["trials"]) out.push_back(t["unit"].get<std::string>() + " " +
-                                                  t["sequence"].get<std::string>() + " " +
-                                                  t["verdict"].dump());
+  for (const Json& t : r["trials"])
+    out.push_back(t["unit"].get<std::string>() + " " + t["sequence"].get<std::string>() + " " +
+                  t["verdict"].dump());
   return out;
 }
 
@@ -51,8 +52,9 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   ASSERT_EQ(a.code, 0) << a.out;
   Json ra = report(whole);
   ASSERT_GE(ra["trials"].size(), 3u);
-  EXPECT_EQ(ra["counts"]["verdicts_computed"].get<int64_t>(),
-            static_cast<int64_t>(nasx::JsonLines((whole / "verdicts.jsonl").string()).read_all().size()));
+  EXPECT_EQ(
+      ra["counts"]["verdicts_computed"].get<int64_t>(),
+      static_cast<int64_t>(nasx::JsonLines((whole / "verdicts.jsonl").string()).read_all().size()));
   for (const char* f : {"arch.json", "report.json", "report.md", "speedup.png", "pareto.png"})
     EXPECT_TRUE(fs::exists(whole / f)) << f;
 
@@ -98,7 +100,8 @@ TEST(SearchCli, CrashingCandidateIsRecordedAndSkipped) {
   bool crashed = false;
   for (const Json& t : rep["trials"])
     if (t.contains("timing"))
-      crashed = crashed || t["timing"]["error"].get<std::string>().find("signal 11") != std::string::npos;
+      crashed =
+          crashed || t["timing"]["error"].get<std::string>().find("signal 11") != std::string::npos;
   EXPECT_TRUE(crashed) << rep["trials"].dump();
   std::ifstream md(d / "report.md");
   std::string text((std::istreambuf_iterator<char>(md)), {});
@@ -106,7 +109,7 @@ TEST(SearchCli, CrashingCandidateIsRecordedAndSkipped) {
   fs::remove_all(d);
 }
 
-TEST(SearchCli, BadInputIsAClearErrorAndWritesNothing) {
+TEST(SearchCli, BadInputIsAClearErrorAndWritesNothingBeforeTheWorkStarts) {
   fs::path d = dir_for("bad");
   struct Case {
     std::string args, message;
@@ -120,7 +123,8 @@ TEST(SearchCli, BadInputIsAClearErrorAndWritesNothing) {
       {"search resnet18_cifar --seed -1", "--seed"},
       {"search resnet18_cifar --samples 0", "--samples"},
       {"search resnet18_cifar --proxy magic", "unknown proxy"},
-      {"search resnet18_cifar --data synthetic:x", ""},
+      {"search resnet18_cifar --data synthetic:x", "synthetic data takes no argument"},
+      {"search resnet18_cifar --layers 'nosuch.*'", "no convolution layer"},
       {"search no_such_model", "no_such_model"},
   };
   for (const Case& c : cases) {
@@ -136,10 +140,11 @@ TEST(SearchCli, BadInputIsAClearErrorAndWritesNothing) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("not a directory"), std::string::npos) << r.out;
   fs::remove(file);
-  // A budget too small to time the baseline.
+  // A budget too small to time the baseline (the directory keeps the baseline for a retry).
   Result tiny = nasx("search resnet18_cifar --budget 0.001s --out " + d.string());
   EXPECT_EQ(tiny.code, 2) << tiny.out;
   EXPECT_NE(tiny.out.find("too small"), std::string::npos) << tiny.out;
+  EXPECT_FALSE(fs::exists(d / "report.json"));
   fs::remove_all(d);
 }
 

@@ -3,8 +3,8 @@
 // self-ratios).
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
 #include <set>
 
 #include "graph/transform_network.h"
@@ -22,7 +22,8 @@ const SearchUnit& unit_named(const std::vector<SearchUnit>& units, const std::st
   for (const SearchUnit& u : units)
     if (u.name == name) return u;
   ADD_FAILURE() << "no unit " << name;
-  return units.front();
+  static const SearchUnit none;
+  return none;
 }
 
 bool has_prefix(const SearchUnit& u, const std::string& prefix) {
@@ -38,9 +39,9 @@ TEST(SearchSpace, GrammarCoversThePapersFamiliesAndEveryCandidateApplies) {
       build_search_space(net, {"layer1.0.conv1", "layer2.0.conv2"}, 3, 7, counts);
   const SearchUnit& u = unit_named(units, "layer1.0.conv1");
   EXPECT_TRUE(has_prefix(u, "bottleneck(2)"));
-  EXPECT_TRUE(has_prefix(u, "split(2); group(["));  // Seq1: one group per part
-  EXPECT_TRUE(has_prefix(u, "peel(16); group("));   // Seq2
-  EXPECT_TRUE(has_prefix(u, "spatial_split(2)"));   // Seq3
+  EXPECT_TRUE(has_prefix(u, "split(2); group(["));                // Seq1: one group per part
+  EXPECT_TRUE(has_prefix(u, "peel(16); group("));                 // Seq2
+  EXPECT_TRUE(has_prefix(u, "spatial_split(2)"));                 // Seq3
   EXPECT_TRUE(has_prefix(u, "bottleneck(2); split(2); group("));  // length 3
   EXPECT_TRUE(has_prefix(u, "depthwise"));
   const ConvProgram& p = std::get<ConvProgram>(net.nodes[net.find("layer1.0.conv1")].op);
@@ -86,8 +87,8 @@ TEST(SearchSpace, CoupledClassesGetJointBottlenecksOnlyWhenEveryProducerIsInclud
   std::vector<SearchUnit> units = build_search_space(net, all, 3, 0, counts);
   const SearchUnit& stage2 = unit_named(units, "coupled(layer2.0.conv2 +2)");
   EXPECT_TRUE(stage2.joint);
-  EXPECT_EQ(stage2.layers,
-            (std::vector<std::string>{"layer2.0.conv2", "layer2.0.downsample.0", "layer2.1.conv2"}));
+  EXPECT_EQ(stage2.layers, (std::vector<std::string>{"layer2.0.conv2", "layer2.0.downsample.0",
+                                                     "layer2.1.conv2"}));
   ASSERT_EQ(stage2.candidates.size(), 2u);
   EXPECT_EQ(stage2.candidates[0].text, "bottleneck(4)");
   // Each joint candidate applies to the network as a whole.
@@ -114,7 +115,10 @@ class Judge : public ::testing::Test {
     c.batch = 8;
     c.samples = 2;
     return PairedJudge(
-        c, [](uint64_t s) { return build_zoo_model("resnet18_cifar", {s, 0}); },
+        c,
+        [](uint64_t s) {
+          return build_zoo_model("resnet18_cifar", {s, 0});
+        },
         (dir_ / "verdicts.jsonl").string());
   }
   fs::path dir_;

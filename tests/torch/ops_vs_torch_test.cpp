@@ -220,8 +220,8 @@ TEST(Runtime, KernelsKeepTheirThreadsAfterLibTorchSetsItsOwn) {
       "    a[1][0] = float(omp_get_num_threads());\n"
       "  }\n"
       "}\n");
-  CompiledOp op({Relu{}, {{1, 1}}}, {1, 1},
-                reinterpret_cast<KernelFn>(lib.library->symbol("team")), nullptr);
+  CompiledOp op({Relu{}, {{1, 1}}}, {1, 1}, reinterpret_cast<KernelFn>(lib.library->symbol("team")),
+                nullptr);
   set_torch_threads(1);
   torch_reference(Relu{}, {Tensor::random_normal({1, 8}, 1)}, {});
   EXPECT_EQ(omp_get_max_threads(), 1);  // what LibTorch left on this thread

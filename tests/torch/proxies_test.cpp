@@ -2,9 +2,9 @@
 // their formulas, with LibTorch directly (not through nasx's graph walker).
 #include <gtest/gtest.h>
 
-#include <set>
 #include <torch/torch.h>
 #include <zlib.h>
+#include <set>
 
 #include <filesystem>
 #include <fstream>

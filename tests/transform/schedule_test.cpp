@@ -31,14 +31,16 @@ TEST(Schedule, SplitMakesTwoLoopsAndGuardsARemainder) {
   EXPECT_EQ(e.find("+ yi) < 12)"), std::string::npos) << e;
   auto guards = [](const std::string& text) {
     size_t n = 0;
-    for (size_t at = text.find("if ("); at != std::string::npos; at = text.find("if (", at + 1)) ++n;
+    for (size_t at = text.find("if ("); at != std::string::npos; at = text.find("if (", at + 1))
+      ++n;
     return n;
   };
   EXPECT_EQ(guards(e), guards(ir::to_string(s)));
   std::string odd = ir::to_string(apply_schedule(parse_schedule("split(y, 5)"), s).value());
   EXPECT_NE(odd.find("for yo in [0, +3)"), std::string::npos) << odd;
   EXPECT_NE(odd.find("if ((((yo * 5) + yi) < 12))"), std::string::npos)
-      << "guard for the remainder\n" << odd;
+      << "guard for the remainder\n"
+      << odd;
   EXPECT_EQ(guards(odd), guards(e) + 1);
 }
 

@@ -17,8 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("nasx-tune-test-" + name + "-" +
-                                            std::to_string(getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("nasx-tune-test-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -65,8 +65,8 @@ TEST(Worker, FaultHookAndMissingSymbol) {
   WorkerOptions o;
   o.timeout_s = 1;
   o.repeat = 2;
-  std::vector<JobResult> r =
-      run_in_worker(path, {{"good", {1024, 1024, 1024}, "crash"}, {"good", {1024, 1024, 1024}, ""}}, o);
+  std::vector<JobResult> r = run_in_worker(
+      path, {{"good", {1024, 1024, 1024}, "crash"}, {"good", {1024, 1024, 1024}, ""}}, o);
   EXPECT_FALSE(r[0].ok);
   EXPECT_TRUE(r[1].ok) << r[1].error;
   r = run_in_worker(path, {{"absent", {1}, ""}}, o);

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <omp.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -13,7 +14,6 @@
 #include <iostream>
 #include <random>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "support/json.h"
@@ -82,9 +82,10 @@ int main() {
     }
     std::string fault = k.value("fault", "");
     if (fault == "crash") kernel.fn = [](float* const*) { std::raise(SIGSEGV); };
-    if (fault == "hang") kernel.fn = [](float* const*) {
-      for (;;) pause();
-    };
+    if (fault == "hang")
+      kernel.fn = [](float* const*) {
+        for (;;) pause();
+      };
     kernels.push_back(std::move(kernel));
   }
   // First runs, one kernel at a time: a crash or hang here is pinned on this kernel.
