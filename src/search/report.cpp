@@ -102,7 +102,9 @@ bool draw_plots(const fs::path& dir, const Json& r) {
     ps.push_back({base_params + t["params_delta"].get<double>(), base_ms - saving(t), ratio});
   }
   const Json& res = r["result"];
-  for (const P& p : ps) points << p.params / 1e6 << " " << p.latency << " " << p.ratio << "\n";
+  for (size_t i = 1; i < ps.size(); ++i)  // ps[0] is the baseline, drawn on its own
+    points << ps[i].params / 1e6 << " " << ps[i].latency << " " << ps[i].ratio << "\n";
+  if (ps.size() == 1) points << "nan nan nan\n";
   std::vector<P> sorted = ps;
   std::sort(sorted.begin(), sorted.end(), [](const P& a, const P& b) {
     return a.params < b.params || (a.params == b.params && a.latency < b.latency);
@@ -121,36 +123,33 @@ bool draw_plots(const fs::path& dir, const Json& r) {
   write_file_atomically((dir / "speedup.dat").string(), bars.str());
   write_file_atomically((dir / "candidates.dat").string(), points.str());
   write_file_atomically((dir / "pareto.dat").string(), front.str());
-  std::string script =
-      "set terminal png size 1100,600\n"
-      "set output '" +
-      speedup_tmp.path() +
-      "'\n"
-      "set title 'Kernel speedup of the chosen sequence per unit (baseline / candidate, same "
-      "run)'\n"
-      "set style fill solid 0.6\nset boxwidth 0.7\nset ylabel 'speedup'\n"
-      "set xtics rotate by -45 font ',8'\nset grid ytics\nset yrange [0:*]\n"
-      "plot '" +
-      (dir / "speedup.dat").string() +
-      "' using 1:2:xtic(3) with boxes notitle, 1 with lines dt 2 notitle\n"
-      "set output '" +
-      pareto_tmp.path() +
-      "'\n"
-      "set title 'Every timed candidate: network latency (estimated from its kernels) against "
-      "parameters'\n"
-      "set xtics norotate font ''\nset xlabel 'parameters (millions)'\nset ylabel 'latency (ms)'\n"
-      "set yrange [*:*]\nset cblabel 'proxy ratio (mean over samples)'\nset palette rgb 33,13,10\n"
-      "set palette maxcolors 12\nset cbrange [0.8:1.2]\n"
-      "plot '" +
-      (dir / "candidates.dat").string() +
-      "' using 1:2:3 with points pt 7 ps 1.2 palette title 'candidates', "
-      "'" +
-      (dir / "pareto.dat").string() +
-      "' using 1:2 with linespoints lw 2 lc rgb 'black' title 'Pareto front', "
-      "'-' using 1:2 with points pt 6 ps 3 lc rgb 'red' title 'searched network (measured)', "
-      "'-' using 1:2 with points pt 4 ps 3 lc rgb 'blue' title 'baseline (measured)'\n" +
-      result_point + "\ne\n" + num(base_params / 1e6, "%.6g") + " " + num(base_ms, "%.6g") +
-      "\ne\n";
+  auto quoted = [](const fs::path& p) { return "'" + p.string() + "'"; };
+  std::string script = "set terminal png size 1100,600\n";
+  script += "set output '" + speedup_tmp.path() + "'\n";
+  script += "set title 'Kernel speedup of the chosen sequence per unit (baseline / candidate)'\n";
+  script += "set style fill solid 0.6\nset boxwidth 0.7\nset ylabel 'speedup'\n";
+  script += "set xtics rotate by -45 font ',8'\nset grid ytics\nset yrange [0:*]\n";
+  script += "plot " + quoted(dir / "speedup.dat") +
+            " using 1:2:xtic(3) with boxes notitle, 1 with lines dt 2 notitle\n";
+  // Candidates coloured by their proxy ratio in three bands (the PNG terminal draws no gradient).
+  script += "set output '" + pareto_tmp.path() + "'\n";
+  script +=
+      "set title 'Every timed candidate: network latency (from its kernels) against "
+      "parameters'\n";
+  script += "set xtics norotate font ''\nset xlabel 'parameters (millions)'\n";
+  script += "set ylabel 'latency (ms)'\nset yrange [*:*]\nset key outside right\n";
+  script += "cand = " + quoted(dir / "candidates.dat") + "\n";
+  script += "plot cand using 1:($3 < 1 ? $2 : 1/0) pt 7 lc rgb '#d62728' title 'proxy ratio < 1', ";
+  script +=
+      "cand using 1:($3 >= 1 && $3 < 1.05 ? $2 : 1/0) pt 7 lc rgb '#ff9f0e' "
+      "title 'ratio 1 to 1.05', ";
+  script += "cand using 1:($3 >= 1.05 ? $2 : 1/0) pt 7 lc rgb '#2ca02c' title 'ratio >= 1.05', ";
+  script += quoted(dir / "pareto.dat") +
+            " using 1:2 with linespoints lw 2 lc rgb 'black' title 'Pareto front', ";
+  script += "'-' using 1:2 pt 6 ps 3 lc rgb 'red' title 'searched network (measured)', ";
+  script += "'-' using 1:2 pt 4 ps 3 lc rgb 'blue' title 'baseline (measured)'\n";
+  script += result_point + "\ne\n" + num(base_params / 1e6, "%.6g") + " " + num(base_ms, "%.6g") +
+            "\ne\n";
   std::string script_path = (dir / "plots.gp").string();
   write_file_atomically(script_path, script);
   bool ok = run_gnuplot(script_path);

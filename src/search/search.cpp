@@ -277,14 +277,17 @@ Json run_search(const SearchOptions& o) {
   const char* kill_env = std::getenv("NASX_TEST_KILL_AFTER_VERDICTS");
   int64_t kill_after = kill_env ? std::atoll(kill_env) : 0;
   Progress ep("explore", static_cast<int64_t>(units.size()));
-  size_t explored = 0;  // units begun
-  double timing_s = 0;  // spent timing candidates so far
+  size_t explored = 0;        // units begun
+  double timing_s = 0;        // spent timing candidates so far
+  size_t choices_so_far = 0;  // units with a legal candidate that saves time
   for (size_t ui : order) {
     check_interrupted();
     const SearchUnit& unit = units[ui];
     double judge_s = judge.seconds_per_sample() * o.samples;
-    // Kept for assembly (a bisection over up to every unit's choice) and verification.
-    double reserve = 2 * compile_s + (2 + std::log2(double(units.size()) + 1)) * judge_s +
+    // Kept for assembly (one network check, then a bisection over the choices found so far) and
+    // verification (two compilations, the interleaved timing).
+    double reserve = 2 * compile_s +
+                     (2 + std::ceil(std::log2(double(choices_so_far) + 1))) * judge_s +
                      2 * base_time.median_ms * o.final_repeat / 1e3 + 5;
     if (left() < reserve + judge_s) {
       ++explored;
@@ -364,6 +367,9 @@ Json run_search(const SearchOptions& o) {
         trials[legal[j]].timed = true;
         trials[legal[j]].timing = timings[j];
       }
+      bool saves = false;
+      for (const CandidateTiming& t : timings) saves = saves || (t.ok && t.saving_ms() > 0);
+      choices_so_far += saves;
     }
     timing_s += since(timing_start);
     ep.step(unit.name + ": " + std::to_string(judged) + " judged, " + std::to_string(legal.size()) +

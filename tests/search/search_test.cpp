@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "graph/transform_network.h"
 #include "graph/zoo.h"
 #include "search/legality.h"
+#include "search/report.h"
 #include "search/space.h"
 #include "support/journal.h"
 #include "transform/sequence.h"
@@ -163,6 +166,116 @@ TEST_F(Judge, RejectionsAreTypedAndIdentityIsExactlyOne) {
   same.decide(1.01);
   EXPECT_FALSE(same.legal);
   EXPECT_NEAR(same.margin(), -0.01, 1e-12);
+}
+
+}  // namespace
+}  // namespace nasx
+
+namespace nasx {
+namespace {
+
+// A report as the search writes it: two units, one choice, one illegal and one failed candidate.
+Json small_report() {
+  auto timing = [](double b, double c) {
+    return Json{
+        {"ok", true},
+        {"kernels", {"layer1.0.conv1"}},
+        {"baseline", {{"median_ms", b}, {"min_ms", b * 0.9}, {"max_ms", b * 1.1}, {"repeats", 5}}},
+        {"candidate", {{"median_ms", c}, {"min_ms", c * 0.9}, {"max_ms", c * 1.1}, {"repeats", 5}}},
+        {"shared", false}};
+  };
+  Json legal{{"legal", true}, {"binding", "network"}, {"mean", 1.02},   {"min", 0.99},
+             {"max", 1.05},   {"margin", 0.02},       {"spread", 0.03}, {"uncertain", true}};
+  Json illegal = legal;
+  illegal["legal"] = false;
+  illegal["mean"] = nullptr;  // a ratio that was not finite
+  Json trials = Json::array();
+  trials.push_back({{"unit", "layer1.0.conv1"},
+                    {"layers", {"layer1.0.conv1"}},
+                    {"sequence", "group(4)"},
+                    {"estimated_ms", 0.3},
+                    {"macs_delta", -1000},
+                    {"params_delta", -100},
+                    {"verdict", legal},
+                    {"timing", timing(1.0, 0.4)}});
+  trials.push_back({{"unit", "layer1.0.conv1"},
+                    {"layers", {"layer1.0.conv1"}},
+                    {"sequence", "depthwise"},
+                    {"estimated_ms", 0.1},
+                    {"macs_delta", -1500},
+                    {"params_delta", -150},
+                    {"verdict", illegal}});
+  Json failed = timing(1.0, 0.5);
+  failed["ok"] = false;
+  failed["error"] = "layer2.0.conv1: crashed (signal 11, Segmentation fault)";
+  trials.push_back({{"unit", "layer2.0.conv1"},
+                    {"layers", {"layer2.0.conv1"}},
+                    {"sequence", "split(2); group([2,4])"},
+                    {"estimated_ms", 0.2},
+                    {"macs_delta", -800},
+                    {"params_delta", -80},
+                    {"verdict", legal},
+                    {"timing", failed}});
+  Json lat{{"median_ms", 10.0}, {"min_ms", 9.5}, {"max_ms", 11.0}, {"repeats", 30}};
+  Json lat2{{"median_ms", 8.0}, {"min_ms", 7.5}, {"max_ms", 9.0}, {"repeats", 30}};
+  Json counts = Json::object();
+  for (const char* k : {"units", "generated", "duplicates", "candidates", "rejected_by_shape",
+                        "skipped_by_estimate", "not_judged", "judged", "verdicts_computed", "legal",
+                        "illegal", "timed", "failed"})
+    counts[k] = 1;
+  counts["rejected_by_kind"] = {{"not divisible", 1}};
+  return Json{{"model", "resnet18_cifar"},
+              {"options",
+               {{"proxy", "fisher"},
+                {"tau", 1.0},
+                {"scope", "block"},
+                {"samples", 3},
+                {"batch", 64},
+                {"data", "fashion-mnist"},
+                {"seed", 0},
+                {"max_len", 3},
+                {"infer_batch", 1}}},
+              {"budget_s", 60.0},
+              {"target", {{"cpu", "test cpu"}, {"isa", "avx512f"}, {"threads", 2}}},
+              {"baseline", {{"params", 1000000}, {"macs", 5000000}, {"latency", lat}}},
+              {"result",
+               {{"params", 999900},
+                {"macs", 4999000},
+                {"latency", lat2},
+                {"max_rel_err_vs_libtorch", 1e-7}}},
+              {"speedup", {{"median", 1.25}, {"min", 1.05}, {"max", 1.47}}},
+              {"network_verdict", legal},
+              {"counts", counts},
+              {"unexplored_units", {"layer4.1.conv2"}},
+              {"chosen", {0}},
+              {"conflicts", Json::array()},
+              {"backed_off", Json::array()},
+              {"trials", trials},
+              {"units",
+               {{{"name", "layer1.0.conv1"}, {"macs", 4000}, {"params", 400}},
+                {{"name", "layer2.0.conv1"}, {"macs", 4000}, {"params", 400}}}},
+              {"seconds", {{"explore", 50.0}, {"total", 55.0}}}};
+}
+
+TEST(Report, MarkdownAndPlotsFromTheReportAlone) {
+  fs::path d = fs::temp_directory_path() / ("nasx-report-test-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  write_report(d.string(), small_report());
+  std::ifstream f(d / "report.md");
+  std::string md((std::istreambuf_iterator<char>(f)), {});
+  for (const char* part :
+       {"**1.25x** faster (1.05-1.47x)", "| layer1.0.conv1 | `group(4)` |", "verdict uncertain",
+        "## Failed candidates", "signal 11", "layer4.1.conv2", "not divisible 1"})
+    EXPECT_NE(md.find(part), std::string::npos) << part << "\n" << md;
+  bool gnuplot = std::system("command -v gnuplot > /dev/null 2>&1") == 0;
+  EXPECT_EQ(md.find("![per-unit speedup](speedup.png)") != std::string::npos, gnuplot) << md;
+  EXPECT_EQ(fs::exists(d / "speedup.png"), gnuplot);
+  EXPECT_EQ(fs::exists(d / "pareto.png"), gnuplot);
+  EXPECT_TRUE(fs::exists(d / "report.json"));
+  for (const auto& e : fs::directory_iterator(d))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  fs::remove_all(d);
 }
 
 }  // namespace
