@@ -1,5 +1,6 @@
 #include "graph/arch.h"
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -33,19 +34,49 @@ Arch Arch::from_json(const Json& j, const std::string& origin) {
     user_error(origin, ": malformed architecture file: ", why);
   };
   if (!j.is_object()) bad("not a JSON object");
-  if (j.value("format", "") != "nasx-arch") bad("\"format\" must be \"nasx-arch\"");
-  if (j.value("version", 0) != 1) bad("unsupported \"version\" (this nasx reads version 1)");
+  // Every field is type- and range-checked with its key named; nothing wraps or truncates.
+  auto string_at = [&](const Json& o, const std::string& key, const std::string& where) {
+    if (!o.contains(key)) bad("missing \"" + key + "\"" + where);
+    if (!o[key].is_string())
+      bad("\"" + key + "\"" + where + " must be a string, got " + o[key].dump());
+    return o[key].get<std::string>();
+  };
+  auto integer_at = [&](const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
+    if (!j.contains(key)) return fallback;
+    const Json& v = j[key];
+    bool fits = v.is_number_integer() &&
+                (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX));
+    if (!fits) bad("\"" + key + "\" must be an integer, got " + v.dump());
+    int64_t x = v.get<int64_t>();
+    if (x < lo || x > hi)
+      bad("\"" + key + "\" must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+          "], got " + std::to_string(x));
+    return x;
+  };
+  auto strings_at = [&](const Json& o, const std::string& key, const std::string& where) {
+    std::vector<std::string> out;
+    if (!o[key].is_array()) bad("\"" + key + "\"" + where + " must be a list of strings");
+    for (const Json& x : o[key]) {
+      if (!x.is_string()) bad("\"" + key + "\"" + where + " must hold strings, got " + x.dump());
+      out.push_back(x.get<std::string>());
+    }
+    return out;
+  };
+  if (string_at(j, "format", "") != "nasx-arch") bad("\"format\" must be \"nasx-arch\"");
+  if (integer_at("version", 0, 0, INT64_MAX) != 1)
+    bad("unsupported \"version\" (this nasx reads version 1)");
   Arch a;
-  try {
-    a.base = j.at("base").get<std::string>();
-    a.seed = j.value("seed", uint64_t{0});
-    a.image_size = j.value("image_size", int64_t{0});
-    a.applied = j.value("applied", std::vector<std::string>{});
-    for (const Json& st : j.at("steps"))
-      a.steps.push_back(
-          {st.at("layers").get<std::vector<std::string>>(), st.at("sequence").get<std::string>()});
-  } catch (const Json::exception& e) {
-    bad(e.what());
+  a.base = string_at(j, "base", "");
+  a.seed = static_cast<uint64_t>(integer_at("seed", 0, 0, INT64_MAX));
+  a.image_size = integer_at("image_size", 0, 0, 4096);
+  if (j.contains("applied")) a.applied = strings_at(j, "applied", "");
+  if (!j.contains("steps") || !j["steps"].is_array()) bad("\"steps\" must be a list");
+  for (size_t k = 0; k < j["steps"].size(); ++k) {
+    const Json& st = j["steps"][k];
+    std::string where = " of step " + std::to_string(k);
+    if (!st.is_object()) bad("step " + std::to_string(k) + " must be an object");
+    if (!st.contains("layers")) bad("missing \"layers\"" + where);
+    a.steps.push_back({strings_at(st, "layers", where), string_at(st, "sequence", where)});
   }
   if (!is_zoo_model(a.base)) bad("\"base\" is '" + a.base + "', not a zoo model");
   return a;

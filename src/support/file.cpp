@@ -13,6 +13,17 @@
 namespace nasx {
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
+  // Only a regular file or a new path is replaced: never a device, a FIFO, a directory, or a
+  // symbolic link (the rename would replace the link, not what it points to).
+  namespace fs = std::filesystem;
+  std::error_code ec0;
+  fs::file_status st = fs::symlink_status(path, ec0);
+  if (fs::exists(st)) {
+    NASX_USER_CHECK(!fs::is_symlink(st), "will not write ", path,
+                    ": it is a symbolic link (name the file it points to)");
+    NASX_USER_CHECK(fs::is_regular_file(st), "will not write ", path, ": it is ",
+                    fs::is_directory(st) ? "a directory" : "not a regular file");
+  }
   TempFile guard(temp_name_for(path));
   const std::string& tmp = guard.path();
   {

@@ -157,6 +157,21 @@ TEST(Arch, MalformedFilesAreClearErrors) {
   expect(R"j({"format": "nasx-arch", "version": 1, "base": "resnet18_cifar",
              "steps": [{"layers": ["layer1.0.conv1"], "sequence": "grop(2)"}]})j",
          "unknown transformation 'grop'");
+  // Every field type- and range-checked, its key named; nothing wraps around.
+  const std::string head = R"j({"format": "nasx-arch", "version": 1, "base": "resnet18_cifar", )j";
+  expect(head + R"j("seed": -1, "steps": []})j", "\"seed\" must be in [0, ");
+  expect(head + R"j("seed": 1.5, "steps": []})j", "\"seed\" must be an integer, got 1.5");
+  expect(head + R"j("seed": 18446744073709551615, "steps": []})j", "\"seed\" must be an integer");
+  expect(head + R"j("image_size": -4, "steps": []})j", "\"image_size\" must be in [0, 4096]");
+  expect(head + R"j("image_size": "big", "steps": []})j", "\"image_size\" must be an integer");
+  expect(head + R"j("steps": {}})j", "\"steps\" must be a list");
+  expect(head + R"j("steps": [{"layers": "layer1.0.conv1", "sequence": "group(2)"}]})j",
+         "\"layers\" of step 0 must be a list of strings");
+  expect(head + R"j("steps": [{"layers": ["layer1.0.conv1"], "sequence": 2}]})j",
+         "\"sequence\" of step 0 must be a string, got 2");
+  expect(head + R"j("applied": [1], "steps": []})j", "\"applied\" must hold strings, got 1");
+  expect(R"j({"format": "nasx-arch", "version": "1", "base": "resnet18_cifar", "steps": []})j",
+         "\"version\" must be an integer");
 }
 
 }  // namespace
