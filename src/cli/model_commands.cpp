@@ -58,12 +58,9 @@ int run_show(const ShowArgs& a) {
   Json layers = Json::array();
   for (size_t i = 0; i < net.nodes.size(); ++i) {
     const Node& n = net.nodes[i];
-    std::vector<Shape> in;
+    std::vector<Shape> in = net.input_shapes(i, shapes, 1);
     Json inputs = Json::array();
-    for (int k : n.inputs) {
-      in.push_back(k == kNetworkInput ? net.input_shape(1) : shapes[k]);
-      inputs.push_back(k == kNetworkInput ? "input" : net.nodes[k].name);
-    }
+    for (int k : n.inputs) inputs.push_back(k == kNetworkInput ? "input" : net.nodes[k].name);
     layers.push_back({{"name", n.name},
                       {"type", op_name(n.op)},
                       {"inputs", inputs},

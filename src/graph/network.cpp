@@ -40,6 +40,13 @@ std::vector<Shape> Network::infer_shapes(int64_t batch) const {
   return shapes;
 }
 
+std::vector<Shape> Network::input_shapes(size_t i, const std::vector<Shape>& shapes,
+                                         int64_t batch) const {
+  std::vector<Shape> in;
+  for (int k : nodes[i].inputs) in.push_back(k == kNetworkInput ? input_shape(batch) : shapes[k]);
+  return in;
+}
+
 int64_t Network::params() const {
   int64_t total = 0;
   for (const Node& n : nodes) total += param_count(n.op);
@@ -48,13 +55,9 @@ int64_t Network::params() const {
 
 int64_t Network::macs(int64_t batch) const {
   std::vector<Shape> shapes = infer_shapes(batch);
-  Shape input = input_shape(batch);
   int64_t total = 0;
-  for (const Node& n : nodes) {
-    std::vector<Shape> in;
-    for (int k : n.inputs) in.push_back(k == kNetworkInput ? input : shapes[k]);
-    total += op_macs(n.op, in);
-  }
+  for (size_t i = 0; i < nodes.size(); ++i)
+    total += op_macs(nodes[i].op, input_shapes(i, shapes, batch));
   return total;
 }
 
@@ -82,10 +85,11 @@ ChannelCoupling analyze_channel_coupling(const Network& net) {
     bool channel_preserving =
         std::holds_alternative<BatchNorm>(node.op) || std::holds_alternative<Relu>(node.op) ||
         std::holds_alternative<MaxPool>(node.op) || std::holds_alternative<AvgPool>(node.op) ||
-        std::holds_alternative<GlobalAvgPool>(node.op) || std::holds_alternative<Add>(node.op) ||
-        std::holds_alternative<Concat>(node.op);
+        std::holds_alternative<GlobalAvgPool>(node.op) ||
+        std::holds_alternative<ResidualAdd>(node.op) || std::holds_alternative<Concat>(node.op);
     if (!channel_preserving) continue;
-    bool couples = std::holds_alternative<Add>(node.op) || std::holds_alternative<Concat>(node.op);
+    bool couples =
+        std::holds_alternative<ResidualAdd>(node.op) || std::holds_alternative<Concat>(node.op);
     for (int k : node.inputs) {
       if (k == kNetworkInput) continue;
       uf.unite(k, static_cast<int>(i));

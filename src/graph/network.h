@@ -34,6 +34,9 @@ struct Network {
   // and that parameters have their declared shapes (InternalError otherwise).
   std::vector<Shape> infer_shapes(int64_t batch) const;
   Shape output_shape(int64_t batch) const { return infer_shapes(batch).back(); }
+  // What node i reads: the network input's shape or earlier nodes' output shapes (`shapes`, as
+  // infer_shapes gives them, filled at least up to node i).
+  std::vector<Shape> input_shapes(size_t i, const std::vector<Shape>& shapes, int64_t batch) const;
   int64_t params() const;
   int64_t macs(int64_t batch = 1) const;
   int find(const std::string& name) const;  // node index, or -1

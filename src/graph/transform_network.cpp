@@ -95,11 +95,9 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
   std::set<int> reinit(transformed.begin(), transformed.end());
   if (!channel_changed.empty()) {
     std::vector<Shape> shapes(updated.nodes.size());
-    Shape input = updated.input_shape(1);
     for (size_t i = 0; i < updated.nodes.size(); ++i) {
       Node& n = updated.nodes[i];
-      std::vector<Shape> in;
-      for (int k : n.inputs) in.push_back(k == kNetworkInput ? input : shapes[k]);
+      std::vector<Shape> in = updated.input_shapes(i, shapes, 1);
       auto adapt_error = [&](const std::string& why, RejectKind kind = RejectKind::Unsupported) {
         throw TransformError(
             kind, n.name,

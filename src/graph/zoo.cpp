@@ -42,7 +42,7 @@ class Builder {
     return add(name, BatchNorm{c}, {in}, {one, zero, zero, one});
   }
   int relu(const std::string& name, int in) { return add(name, Relu{}, {in}); }
-  int sum(const std::string& name, int a, int b) { return add(name, Add{}, {a, b}); }
+  int sum(const std::string& name, int a, int b) { return add(name, ResidualAdd{}, {a, b}); }
   int cat(const std::string& name, const std::vector<int>& in) {
     Concat c;
     for (int k : in) c.channels.push_back(shape(k)[1]);

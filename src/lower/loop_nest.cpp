@@ -11,7 +11,6 @@
 namespace nasx {
 namespace {
 
-// Not `using namespace ir`: the IR's Add node and the Add operator share a name.
 using ir::Block;
 using ir::Buffer;
 using ir::Call;
@@ -204,7 +203,7 @@ struct Builder {
 // Buffer shapes as the loops index them: elementwise kernels see flat buffers, concat sees
 // [N, C, H*W], global pooling [N*C, H*W]; the rest see the activation's own shape.
 Shape view(const Op& op, const Shape& s) {
-  if (std::holds_alternative<Relu>(op) || std::holds_alternative<Add>(op) ||
+  if (std::holds_alternative<Relu>(op) || std::holds_alternative<ResidualAdd>(op) ||
       std::holds_alternative<Flatten>(op))
     return {num_elements(s)};
   if (std::holds_alternative<Concat>(op)) return {s[0], s[1], s[2] * s[3]};
@@ -234,7 +233,7 @@ LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
               return max(Load::make(b.inputs[0], {i}), f32(0));
             });
           },
-          [&](const Add&) {
+          [&](const ResidualAdd&) {
             return b.elementwise(num_elements(out), [&](const Expr& i) {
               return Load::make(b.inputs[0], {i}) + Load::make(b.inputs[1], {i});
             });

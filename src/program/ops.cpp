@@ -56,7 +56,7 @@ std::string op_name(const Op& op) {
 }
 
 int64_t op_arity(const Op& op) {
-  if (std::holds_alternative<Add>(op)) return 2;
+  if (std::holds_alternative<ResidualAdd>(op)) return 2;
   if (auto* f = std::get_if<FusedConv>(&op)) return f->residual ? 2 : 1;
   if (auto* c = std::get_if<Concat>(&op)) return static_cast<int64_t>(c->channels.size());
   return 1;
@@ -86,7 +86,7 @@ Shape infer_shape(const Op& op, const std::vector<Shape>& in) {
             NASX_USER_CHECK(!in[0].empty(), name, ": empty shape");
             return in[0];
           },
-          [&](const Add&) -> Shape {
+          [&](const ResidualAdd&) -> Shape {
             NASX_USER_CHECK(in[0] == in[1], name, ": input shapes differ, ", shape_string(in[0]),
                             " vs ", shape_string(in[1]));
             return in[0];

@@ -25,8 +25,8 @@ struct Relu {
   bool operator==(const Relu&) const = default;
 };
 // Elementwise sum of two same-shaped tensors (the residual add).
-struct Add {
-  bool operator==(const Add&) const = default;
+struct ResidualAdd {
+  bool operator==(const ResidualAdd&) const = default;
 };
 // Concatenation along channels of inputs with these channel counts (DenseNet).
 struct Concat {
@@ -67,8 +67,8 @@ struct FusedConv {
   bool operator==(const FusedConv&) const = default;
 };
 
-using Op = std::variant<ConvProgram, BatchNorm, Relu, Add, Concat, MaxPool, AvgPool, GlobalAvgPool,
-                        Linear, Flatten, FusedConv>;
+using Op = std::variant<ConvProgram, BatchNorm, Relu, ResidualAdd, Concat, MaxPool, AvgPool,
+                        GlobalAvgPool, Linear, Flatten, FusedConv>;
 
 struct ParamSpec {
   std::string name;  // weight, bias, gamma, ..., or weight0, weight1 ... per conv statement

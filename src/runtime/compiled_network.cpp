@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "graph/fold_batch_norm.h"
-#include "graph/fuse.h"
+#include "graph/fuse_epilogues.h"
 #include "support/error.h"
 
 namespace nasx {
@@ -11,18 +11,15 @@ namespace nasx {
 CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
   CompiledNetwork c;
   Shape input_shape = net.input_shape(batch);
-  c.executed_ = fuse(fold_batch_norm(std::move(net)));
+  c.executed_ = fuse_epilogues(fold_batch_norm(std::move(net)));
   std::vector<Shape> shapes = c.executed_.infer_shapes(batch);
   c.input_shape_ = input_shape;
   c.output_shape_ = shapes.back();
   c.plan_ = plan_memory(c.executed_, shapes);
 
   std::vector<OpInstance> instances;
-  for (const Node& n : c.executed_.nodes) {
-    std::vector<Shape> in;
-    for (int k : n.inputs) in.push_back(k == kNetworkInput ? c.input_shape_ : shapes[k]);
-    instances.push_back({n.op, in});
-  }
+  for (size_t i = 0; i < c.executed_.nodes.size(); ++i)
+    instances.push_back({c.executed_.nodes[i].op, c.executed_.input_shapes(i, shapes, batch)});
   c.ops_ = compile_ops(instances);
 
   // 64-byte aligned arena.

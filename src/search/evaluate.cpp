@@ -3,21 +3,18 @@
 #include <set>
 
 #include "graph/fold_batch_norm.h"
-#include "graph/fuse.h"
+#include "graph/fuse_epilogues.h"
 #include "tune/measure.h"
 
 namespace nasx {
 
 std::map<std::string, OpInstance> executed_kernels(const Network& net, int64_t batch) {
-  Network executed = fuse(fold_batch_norm(net));
+  Network executed = fuse_epilogues(fold_batch_norm(net));
   std::vector<Shape> shapes = executed.infer_shapes(batch);
-  Shape input = executed.input_shape(batch);
   std::map<std::string, OpInstance> out;
-  for (const Node& n : executed.nodes) {
-    OpInstance inst{n.op, {}};
-    for (int k : n.inputs) inst.inputs.push_back(k == kNetworkInput ? input : shapes[k]);
-    out.emplace(n.name, std::move(inst));
-  }
+  for (size_t i = 0; i < executed.nodes.size(); ++i)
+    out.emplace(executed.nodes[i].name,
+                OpInstance{executed.nodes[i].op, executed.input_shapes(i, shapes, batch)});
   return out;
 }
 

@@ -76,10 +76,11 @@ const std::vector<std::string>& proxy_names() {
   return names;
 }
 
-std::vector<Block> find_blocks(const Network& net) {
-  std::vector<Block> blocks;
+std::vector<ProxyBlock> find_blocks(const Network& net) {
+  std::vector<ProxyBlock> blocks;
   for (const Node& n : net.nodes) {
-    if (std::holds_alternative<Add>(n.op)) blocks.push_back({strip_last(n.name), n.inputs.front()});
+    if (std::holds_alternative<ResidualAdd>(n.op))
+      blocks.push_back({strip_last(n.name), n.inputs.front()});
     if (std::holds_alternative<Concat>(n.op))
       blocks.push_back({strip_last(n.name), n.inputs.back()});
   }
@@ -95,7 +96,7 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
                   shape_string(batch.images.shape), " does not fit ", net.name, "'s input ",
                   shape_string(net.input_shape(n)));
   NASX_USER_CHECK(static_cast<int64_t>(batch.labels.size()) == n, "one label per image expected");
-  std::vector<Block> blocks = find_blocks(net);
+  std::vector<ProxyBlock> blocks = find_blocks(net);
   ProxyResult r{proxy, 0, {}};
   torch::Tensor labels = torch::tensor(batch.labels, torch::kInt64);
   torch::Tensor images = to_torch(batch.images);
@@ -106,10 +107,10 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
     // (Detaching them into leaves would cut the paths from the loss to earlier blocks.)
     images.requires_grad_(true);
     std::vector<torch::Tensor> v = run(net, params, images, true);
-    for (const Block& b : blocks) v[b.activation].retain_grad();
+    for (const ProxyBlock& b : blocks) v[b.activation].retain_grad();
     torch::Tensor loss = torch::cross_entropy_loss(v.back(), labels);
     loss.backward();
-    for (const Block& b : blocks) {
+    for (const ProxyBlock& b : blocks) {
       torch::Tensor a = v[b.activation], g = a.grad();
       double value =
           g.defined() ? (0.5 * (a * g).sum({2, 3}).pow(2).mean(0).sum()).item<double>() : 0.0;
@@ -124,7 +125,7 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> v = run(net, params, images, true);
     std::vector<torch::Tensor> all;
-    for (const Block& b : blocks) {
+    for (const ProxyBlock& b : blocks) {
       std::vector<torch::Tensor> codes;
       for (size_t i = 0; i < net.nodes.size(); ++i)
         if (std::holds_alternative<Relu>(net.nodes[i].op) && in_block(net.nodes[i].name, b.name))

@@ -44,11 +44,11 @@ struct ProxyResult {
 
 const std::vector<std::string>& proxy_names();
 
-struct Block {
+struct ProxyBlock {
   std::string name;
   int activation = -1;  // node whose output is the block's output activation
 };
-std::vector<Block> find_blocks(const Network& net);
+std::vector<ProxyBlock> find_blocks(const Network& net);
 
 // UserError for an unknown proxy or a minibatch that does not fit the network.
 ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy);

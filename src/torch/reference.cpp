@@ -79,7 +79,7 @@ torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& in,
             return b.relu ? torch::relu(y) : y;
           },
           [&](const Relu&) { return torch::relu(in[0]); },
-          [&](const Add&) { return in[0] + in[1]; },
+          [&](const ResidualAdd&) { return in[0] + in[1]; },
           [&](const Concat&) { return torch::cat(in, 1); },
           [&](const MaxPool& m) { return torch::max_pool2d(in[0], m.kernel, m.stride, m.pad); },
           [&](const AvgPool& a) {

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "graph/fold_batch_norm.h"
-#include "graph/fuse.h"
+#include "graph/fuse_epilogues.h"
 #include "graph/zoo.h"
 #include "runtime/memory_plan.h"
 #include "support/error.h"
@@ -93,10 +93,10 @@ int count(const Network& n, size_t kind) {
 
 TEST(Passes, FoldAndFuseLeaveOneKernelPerConvInResNet) {
   Network r = build_zoo_model("resnet18_cifar");
-  Network f = fuse(fold_batch_norm(r));
+  Network f = fuse_epilogues(fold_batch_norm(r));
   EXPECT_EQ(count(f, Op(BatchNorm{}).index()), 0);
   EXPECT_EQ(count(f, Op(Relu{}).index()), 0);
-  EXPECT_EQ(count(f, Op(Add{}).index()), 0);
+  EXPECT_EQ(count(f, Op(ResidualAdd{}).index()), 0);
   EXPECT_EQ(count(f, Op(FusedConv{}).index()) + count(f, Op(ConvProgram{}).index()), 20);
   int k = f.find("layer1.0.conv2");
   ASSERT_GE(k, 0);
@@ -110,7 +110,7 @@ TEST(Passes, FoldAndFuseLeaveOneKernelPerConvInResNet) {
 }
 
 TEST(Passes, DenseNetKeepsPreActivationNormsFusedWithTheirRelu) {
-  Network d = fuse(fold_batch_norm(build_zoo_model("densenet121_cifar")));
+  Network d = fuse_epilogues(fold_batch_norm(build_zoo_model("densenet121_cifar")));
   int k = d.find("features.denseblock1.denselayer1.norm1");
   ASSERT_GE(k, 0);
   EXPECT_TRUE(std::get<BatchNorm>(d.nodes[k].op).relu);
@@ -118,7 +118,7 @@ TEST(Passes, DenseNetKeepsPreActivationNormsFusedWithTheirRelu) {
 }
 
 TEST(MemoryPlan, ReusesBuffersAndNeverAliasesAnInputWithItsOutput) {
-  Network r = fuse(fold_batch_norm(build_zoo_model("resnet50_cifar")));
+  Network r = fuse_epilogues(fold_batch_norm(build_zoo_model("resnet50_cifar")));
   std::vector<Shape> shapes = r.infer_shapes(1);
   MemoryPlan plan = plan_memory(r, shapes);
   EXPECT_LT(plan.arena_floats * 4, plan.unplanned_floats);

@@ -80,7 +80,7 @@ TEST(Ops, ShapeInference) {
 }
 
 TEST(Ops, RejectsWrongShapes) {
-  EXPECT_THROW(infer_shape(Add{}, {{1, 2, 3, 3}, {1, 2, 3, 4}}), UserError);
+  EXPECT_THROW(infer_shape(ResidualAdd{}, {{1, 2, 3, 3}, {1, 2, 3, 4}}), UserError);
   EXPECT_THROW(infer_shape(BatchNorm{8}, {{1, 4, 3, 3}}), UserError);
   EXPECT_THROW(infer_shape(Linear{10, 2}, {{1, 11}}), UserError);
   EXPECT_THROW(infer_shape(Concat{{3, 5}}, {{1, 3, 4, 4}, {1, 5, 4, 5}}), UserError);

@@ -7,7 +7,7 @@
 
 #include "graph/arch.h"
 #include "graph/fold_batch_norm.h"
-#include "graph/fuse.h"
+#include "graph/fuse_epilogues.h"
 #include "graph/zoo.h"
 #include "runtime/compiled_network.h"
 #include "torch/twin.h"
@@ -60,9 +60,9 @@ TEST(Passes, FoldingAndFusionPreserveTheFunction) {
     Network folded = fold_batch_norm(net);
     EXPECT_LT(folded.nodes.size(), net.nodes.size());
     EXPECT_LE(compare(TorchTwin(folded).forward(x), want).max_rel_err, 1e-5) << name << " fold";
-    Network fused = fuse(folded);
+    Network fused = fuse_epilogues(folded);
     EXPECT_LE(compare(TorchTwin(fused).forward(x), want).max_rel_err, 1e-5) << name << " fuse";
-    Network fused_only = fuse(net);
+    Network fused_only = fuse_epilogues(net);
     EXPECT_LE(compare(TorchTwin(fused_only).forward(x), want).max_rel_err, 1e-5) << name;
   }
 }

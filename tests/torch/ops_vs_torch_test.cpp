@@ -126,7 +126,7 @@ TEST(OpsVsTorch, ReluAddFlatten) {
     Shape s = random_nchw(rng);
     if (i % 3 == 0) s = {s[0], s[1] * s[2] * s[3] + 4097};  // crosses a parallel chunk edge
     cases.push_back({Relu{}, {s}});
-    cases.push_back({Add{}, {s, s}});
+    cases.push_back({ResidualAdd{}, {s, s}});
     cases.push_back({Flatten{}, {s}});
   }
   check_against_torch(cases, 3);

@@ -44,7 +44,7 @@ Network tiny(uint64_t seed) {
       {"blk.relu1", Relu{}, {1}, {}},
       {"blk.conv2", c, {2}, {nasx::Tensor::random_normal({2, 2, 3, 3}, seed + 1, 0.5f)}},
       {"blk.bn2", BatchNorm{2}, {3}, bn(seed + 20)},
-      {"blk.add", Add{}, {4, kNetworkInput}, {}},
+      {"blk.add", ResidualAdd{}, {4, kNetworkInput}, {}},
       {"blk.relu", Relu{}, {5}, {}},
       {"avgpool", GlobalAvgPool{}, {6}, {}},
       {"flatten", Flatten{}, {7}, {}},

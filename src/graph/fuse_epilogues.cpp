@@ -1,10 +1,10 @@
-#include "graph/fuse.h"
+#include "graph/fuse_epilogues.h"
 
 #include "graph/rewrite.h"
 
 namespace nasx {
 
-Network fuse(Network net) {
+Network fuse_epilogues(Network net) {
   std::vector<NodeEdit> edits(net.nodes.size());
   auto readers = consumers(net);
   auto sole_reader = [&](int k, int reader) {
@@ -19,7 +19,7 @@ Network fuse(Network net) {
 
   // conv -> add [-> relu]
   for (size_t a = 0; a < net.nodes.size(); ++a) {
-    if (!std::holds_alternative<Add>(net.nodes[a].op)) continue;
+    if (!std::holds_alternative<ResidualAdd>(net.nodes[a].op)) continue;
     const std::vector<int>& in = net.nodes[a].inputs;
     for (int side = 0; side < 2; ++side) {
       int c = in[side];

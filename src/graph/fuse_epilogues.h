@@ -10,6 +10,6 @@
 
 namespace nasx {
 
-Network fuse(Network net);  // consumes net: weights move, never copy
+Network fuse_epilogues(Network net);  // consumes net: weights move, never copy
 
 }  // namespace nasx
