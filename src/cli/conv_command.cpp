@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "cli/options.h"
 #include "program/conv_program.h"
 #include "runtime/compiled_op.h"
 #include "support/json.h"
@@ -121,15 +122,21 @@ Runner add_conv_command(CLI::App& app) {
   CLI::App* c =
       app.add_subcommand("conv", "Build one convolution, check it against LibTorch, and time both");
   c->add_option("--in", args->in, "input channels, height, width as C,H,W")->required();
-  c->add_option("--out", args->out, "output channels")->required();
-  c->add_option("--kernel", args->kernel, "kernel size K (KxK)")->required();
-  c->add_option("--stride", args->stride, "stride (default 1)");
-  c->add_option("--pad", args->pad, "zero padding on each side (default 0)");
-  c->add_option("--dilation", args->dilation, "dilation (default 1)");
-  c->add_option("--groups", args->groups, "groups (default 1)");
-  c->add_option("--batch", args->batch, "batch size N (default 1)");
-  c->add_option("--seed", args->seed, "seed for input and weights (default 0)");
-  c->add_option("--repeat", args->repeat, "timed repetitions (default 20)");
+  c->add_option("--out", args->out, "output channels")->required()->check(integer_in(1, 65536));
+  c->add_option("--kernel", args->kernel, "kernel size K (KxK)")
+      ->required()
+      ->check(integer_in(1, 64));
+  c->add_option("--stride", args->stride, "stride (default 1)")->check(integer_in(1, 64));
+  c->add_option("--pad", args->pad, "zero padding on each side (default 0)")
+      ->check(integer_in(0, 1024));
+  c->add_option("--dilation", args->dilation, "dilation (default 1)")->check(integer_in(1, 64));
+  c->add_option("--groups", args->groups, "groups (default 1)")->check(integer_in(1, 65536));
+  c->add_option("--batch", args->batch, "batch size N (default 1)")
+      ->check(integer_in(1, kMaxBatch));
+  c->add_option("--seed", args->seed, "seed for input and weights (default 0)")
+      ->check(integer_in(0, kMaxSeed));
+  c->add_option("--repeat", args->repeat, "timed repetitions (default 20)")
+      ->check(integer_in(1, 1000000));
   c->add_flag("--bias", args->bias, "add a bias vector");
   c->add_flag("--check", args->check, "compare with LibTorch; exit 1 when max_rel_err > 1e-4");
   c->add_flag("--json", args->json, "print JSON instead of text");

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/model.h"
+#include "cli/options.h"
 #include "graph/zoo.h"
 #include "runtime/compiled_network.h"
 #include "support/json.h"
@@ -252,9 +253,11 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
   auto check = std::make_shared<CheckArgs>();
   CLI::App* c = app.add_subcommand("check", "Compiled network against its LibTorch twin");
   c->add_option("model", check->model, "zoo model name or ARCH.json")->required();
-  c->add_option("--batch", check->batch, "batch size (default 1)");
-  c->add_option("--seed", check->seed, "seed for weights and input (default 0)");
-  c->add_option("--image-size", check->image_size, "input height and width (default: the model's)");
+  c->add_option("--batch", check->batch, "batch size (default 1)")->check(integer_in(1, kMaxBatch));
+  c->add_option("--seed", check->seed, "seed for weights and input (default 0)")
+      ->check(integer_in(0, kMaxSeed));
+  c->add_option("--image-size", check->image_size, "input height and width (default: the model's)")
+      ->check(integer_in(1, 4096));
   c->add_flag("--json", check->json, "print JSON");
   out.emplace_back("check", [check] { return run_check(*check); });
 
@@ -265,7 +268,8 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
   r->add_option("--output", run->output, "output .npy to write")->required();
   r->add_option("--weights", run->weights,
                 "directory of <layer>.<param>.npy files (state_dict names); default: seeded init");
-  r->add_option("--seed", run->seed, "seed of the initial weights (default 0)");
+  r->add_option("--seed", run->seed, "seed of the initial weights (default 0)")
+      ->check(integer_in(0, kMaxSeed));
   r->add_flag("--partial-weights", run->partial_weights,
               "allow --weights to provide only some tensors (the rest keep the seeded init)");
   out.emplace_back("run", [run] { return run_run(*run); });
@@ -273,10 +277,11 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
   auto bench = std::make_shared<BenchArgs>();
   CLI::App* b = app.add_subcommand("bench", "Median latency of the compiled network");
   b->add_option("model", bench->model, "zoo model name or ARCH.json")->required();
-  b->add_option("--batch", bench->batch, "batch size (default 1)");
-  b->add_option("--repeat", bench->repeat, "timed repetitions (default 20)");
+  b->add_option("--batch", bench->batch, "batch size (default 1)")->check(integer_in(1, kMaxBatch));
+  b->add_option("--repeat", bench->repeat, "timed repetitions (default 20)")
+      ->check(integer_in(1, 1000000));
   b->add_option("--vs", bench->vs, "also time 'torch' (LibTorch eager) in the same run");
-  b->add_option("--seed", bench->seed, "seed (default 0)");
+  b->add_option("--seed", bench->seed, "seed (default 0)")->check(integer_in(0, kMaxSeed));
   b->add_flag("--json", bench->json, "print JSON");
   out.emplace_back("bench", [bench] { return run_bench(*bench); });
   return out;

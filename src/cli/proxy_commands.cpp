@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/model.h"
+#include "cli/options.h"
 #include "graph/arch.h"
 #include "runtime/compiled_op.h"
 #include "support/json.h"
@@ -119,8 +120,10 @@ std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app) {
   fc->add_option("model", f->model, "zoo model name or ARCH.json")->required();
   fc->add_option("--data", f->data,
                  "fashion-mnist (default), fashion-mnist:DIR, cifar10:DIR or synthetic");
-  fc->add_option("--batch", f->batch, "minibatch size (default 64)");
-  fc->add_option("--seed", f->seed, "seed of weights and minibatch (default 0)");
+  fc->add_option("--batch", f->batch, "minibatch size (default 64)")
+      ->check(integer_in(1, kMaxBatch));
+  fc->add_option("--seed", f->seed, "seed of weights and minibatch (default 0)")
+      ->check(integer_in(0, kMaxSeed));
   fc->add_option("--proxy", f->proxy, "fisher (default), grad_norm, snip, synflow or naswot");
   fc->add_flag("--json", f->json, "print JSON");
   out.emplace_back("fisher", [f] { return run_fisher(*f); });
@@ -132,7 +135,8 @@ std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app) {
   lc->add_option("--tau", l->tau, "threshold on candidate / reference (default 1.0)");
   lc->add_option("--scope", l->scope, "block (default) or network");
   lc->add_option("--data", l->data, "dataset, as for nasx fisher");
-  lc->add_option("--batch", l->batch, "minibatch size (default 64)");
+  lc->add_option("--batch", l->batch, "minibatch size (default 64)")
+      ->check(integer_in(1, kMaxBatch));
   lc->add_option("--proxy", l->proxy, "proxy (default fisher)");
   lc->add_flag("--json", l->json, "print JSON");
   out.emplace_back("legal", [l] { return run_legal(*l); });

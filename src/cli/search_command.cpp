@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "cli/options.h"
 #include "runtime/compiled_op.h"
 #include "search/search.h"
 #include "support/error.h"
@@ -53,7 +54,6 @@ double parse_duration(const std::string& text) {
 }
 
 int run_search_command(SearchArgs& a) {
-  NASX_USER_CHECK(a.seed >= 0, "--seed must be non-negative, got ", a.seed);
   a.options.seed = static_cast<uint64_t>(a.seed);
   a.options.budget_s = parse_duration(a.budget);
   set_torch_threads(kernel_threads());
@@ -92,9 +92,11 @@ Runner add_search_command(CLI::App& app) {
       "search", "Search for the fastest legal network: transform, judge, time, assemble, verify");
   c->add_option("model", o.model, "zoo model name or ARCH.json")->required();
   c->add_option("--budget", a->budget, "time budget, e.g. 15m, 90s, 1h (default 15m)");
-  c->add_option("--seed", a->seed, "seed of weights, minibatches and parameter draws (default 0)");
+  c->add_option("--seed", a->seed, "seed of weights, minibatches and parameter draws (default 0)")
+      ->check(integer_in(0, kMaxSeed));
   c->add_option("--data", o.data, "fashion-mnist (default), cifar10:DIR or synthetic");
-  c->add_option("--batch", o.batch, "minibatch of the legality proxy (default 64)");
+  c->add_option("--batch", o.batch, "minibatch of the legality proxy (default 64)")
+      ->check(integer_in(1, kMaxBatch));
   c->add_option("--proxy", o.proxy, "fisher (default), grad_norm, snip, synflow or naswot");
   c->add_option("--tau", o.tau, "legal when the mean ratio is at least tau (default 1.0)");
   c->add_option("--scope", o.scope, "block (default) or network");

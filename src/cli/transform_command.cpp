@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/model.h"
+#include "cli/options.h"
 #include "graph/arch.h"
 #include "graph/zoo.h"
 #include "support/json.h"
@@ -83,7 +84,8 @@ Runner add_transform_command(CLI::App& app) {
                 "'split(4); group([1,2,4,8])'; repeatable, applied in order")
       ->required();
   t->add_option("--out", args->out, "architecture file to write (.json)")->required();
-  t->add_option("--seed", args->seed, "seed of the base model's weights (default 0)");
+  t->add_option("--seed", args->seed, "seed of the base model's weights (default 0)")
+      ->check(integer_in(0, kMaxSeed));
   t->add_flag("--json", args->json, "print JSON");
   return [args] { return run_transform(*args); };
 }

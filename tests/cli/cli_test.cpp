@@ -20,6 +20,29 @@ namespace {
 using nasx::testing::nasx;
 using nasx::testing::Result;
 
+// Numeric options are checked on their text: no wrap-around, no silent truncation.
+TEST(Cli, NumericOptionsAreRangeChecked) {
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"transform resnet18_cifar --apply 'layer1.0.conv1: group(2)' --out x.json --seed -1",
+            "--seed: -1 is out of range"},
+           {"fisher resnet18_cifar --seed 1.5", "--seed: '1.5' is not an integer"},
+           {"check resnet18_cifar --image-size -3", "--image-size: -3 is out of range [1, 4096]"},
+           {"check resnet18_cifar --image-size 0", "--image-size: 0 is out of range"},
+           {"bench resnet18_cifar --repeat 0", "--repeat: 0 is out of range"},
+           {"conv --in 3,8,8 --out 4 --kernel 3 --batch 99999999999999999999 --check",
+            "--batch: '99999999999999999999' is out of range"},
+           {"conv --in 3,8,8 --out 4 --kernel 3 --dilation 0 --check", "--dilation: 0 is out"},
+           {"run resnet18_cifar --input x.npy --output y.npy --seed 1e3", "not an integer"}}) {
+    Result r = nasx(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists("x.json"));
+}
+
 TEST(Cli, HelpAndVersion) {
   Result help = nasx("--help");
   EXPECT_EQ(help.code, 0);
@@ -63,10 +86,10 @@ TEST(Cli, BadInputIsAClearUserError) {
   expect_user_error("conv --in 6,8,8 --out 8 --kernel 3 --groups 4 --check", "must divide");
   expect_user_error("conv --in 8,8 --out 8 --kernel 3", "C,H,W");
   expect_user_error("conv --in a,b,c --out 8 --kernel 3", "C,H,W");
-  expect_user_error("conv --in 8,8,8 --out 0 --kernel 3", "output channels must be positive");
-  expect_user_error("conv --in 8,8,8 --out 8 --kernel -3", "kernel must be positive");
-  expect_user_error("conv --in 8,8,8 --out 8 --kernel 3 --stride 0", "stride must be positive");
-  expect_user_error("conv --in 8,8,8 --out 8 --kernel 3 --batch 0", "--batch must be positive");
+  expect_user_error("conv --in 8,8,8 --out 0 --kernel 3", "--out: 0 is out of range");
+  expect_user_error("conv --in 8,8,8 --out 8 --kernel -3", "--kernel: -3 is out of range");
+  expect_user_error("conv --in 8,8,8 --out 8 --kernel 3 --stride 0", "--stride: 0 is out of range");
+  expect_user_error("conv --in 8,8,8 --out 8 --kernel 3 --batch 0", "--batch: 0 is out of range");
   expect_user_error("conv --in 8,8,8 --out 8", "--kernel");
   expect_user_error("conv --in 8,8,8 --out 8 --kernel x", "--kernel");
   expect_user_error("frobnicate", "unknown command 'frobnicate'");
@@ -260,7 +283,8 @@ TEST(Cli, ProxyCommandsRejectBadInput) {
   expect_user_error("fisher resnet18_cifar --data cifar10:/no/such/dir", "does not exist");
   expect_user_error("fisher resnet18_cifar --data fashion-mnist:/no/such/dir", "does not exist");
   expect_user_error("fisher resnet18_cifar --data imagenet", "unknown dataset 'imagenet'");
-  expect_user_error("fisher resnet18_cifar --data synthetic --batch 0", "--batch must be positive");
+  expect_user_error("fisher resnet18_cifar --data synthetic --batch 0",
+                    "--batch: 0 is out of range");
   std::string bad = temp("bad-fmnist");
   std::filesystem::create_directories(bad);
   std::ofstream(bad + "/train-images-idx3-ubyte.gz") << "not gzip at all";
@@ -277,10 +301,10 @@ TEST(Cli, ProxyCommandsRejectBadInput) {
 TEST(Cli, ModelCommandsRejectBadInput) {
   for (const char* cmd : {"show", "check", "bench"})
     expect_user_error(std::string(cmd) + " resnet19", "unknown model 'resnet19'");
-  expect_user_error("check resnet18_cifar --batch 0", "--batch must be positive");
-  expect_user_error("bench resnet18_cifar --batch -1", "--batch must be positive");
+  expect_user_error("check resnet18_cifar --batch 0", "--batch: 0 is out of range");
+  expect_user_error("bench resnet18_cifar --batch -1", "--batch: -1 is out of range");
   expect_user_error("bench resnet18_cifar --vs tvm", "--vs accepts 'torch'");
-  expect_user_error("bench resnet18_cifar --repeat 0", "--repeat must be positive");
+  expect_user_error("bench resnet18_cifar --repeat 0", "--repeat: 0 is out of range");
   expect_user_error("show", "model is required");
   expect_user_error("run resnet18_cifar --output y.npy", "--input is required");
 }
