@@ -81,7 +81,7 @@ void prepare_directory(const SearchOptions& o) {
                       " holds a search with a different command line (", key, " was ",
                       theirs.contains(key) ? theirs[key].dump() : "absent", ", now ", value.dump(),
                       "); run it with the same options to resume, or choose another --out");
-    log(LogLevel::Warn, "nasx: resuming the search in ", o.out_dir);
+    log(LogLevel::Warn, "resuming the search in ", o.out_dir);
   } else {
     write_file_atomically(identity.string(), mine.dump(2) + "\n");
   }
