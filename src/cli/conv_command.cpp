@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "support/format.h"
 #include "cli/options.h"
 #include "program/conv_program.h"
 #include "runtime/compiled_op.h"

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "support/format.h"
 #include "cli/model.h"
 #include "cli/options.h"
 #include "graph/zoo.h"

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "support/format.h"
 #include "cli/options.h"
 #include "runtime/compiled_op.h"
 #include "search/search.h"

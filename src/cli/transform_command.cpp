@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "support/format.h"
 #include "cli/model.h"
 #include "cli/options.h"
 #include "graph/arch.h"

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "support/file.h"
+#include "support/format.h"
 #include "support/interrupt.h"
 #include "support/log.h"
 #include "support/progress.h"
@@ -21,26 +22,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string num(double v, const char* f = "%.3g") {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 // A number of the report, or NaN where JSON holds null (a ratio that was not finite).
 double d(const Json& j) {
   return j.is_number() ? j.get<double>() : NAN;
 }
 
-std::string commas(int64_t v) {
-  std::string s = std::to_string(v < 0 ? -v : v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(i, ",");
-  return v < 0 ? "-" + s : s;
-}
-
 std::string ms(const Json& t) {
-  return num(t["median_ms"].get<double>(), "%.3f") + " (" + num(t["min_ms"].get<double>(), "%.3f") +
-         "-" + num(t["max_ms"].get<double>(), "%.3f") + ")";
+  return fmt(t["median_ms"].get<double>(), "%.3f") + " (" + fmt(t["min_ms"].get<double>(), "%.3f") +
+         "-" + fmt(t["max_ms"].get<double>(), "%.3f") + ")";
 }
 
 double saving(const Json& trial) {
@@ -115,8 +104,8 @@ bool draw_plots(const fs::path& dir, const Json& r) {
       best = p.latency;
       front << p.params / 1e6 << " " << p.latency << "\n";
     }
-  std::string result_point = num(res["params"].get<double>() / 1e6, "%.6g") + " " +
-                             num(res["latency"]["median_ms"].get<double>(), "%.6g");
+  std::string result_point = fmt(res["params"].get<double>() / 1e6, "%.6g") + " " +
+                             fmt(res["latency"]["median_ms"].get<double>(), "%.6g");
   // The PNGs are drawn under temporary names and renamed into place.
   TempFile speedup_tmp(temp_name_for((dir / "speedup.png").string()));
   TempFile pareto_tmp(temp_name_for((dir / "pareto.png").string()));
@@ -148,7 +137,7 @@ bool draw_plots(const fs::path& dir, const Json& r) {
             " using 1:2 with linespoints lw 2 lc rgb 'black' title 'Pareto front', ";
   script += "'-' using 1:2 pt 6 ps 3 lc rgb 'red' title 'searched network (measured)', ";
   script += "'-' using 1:2 pt 4 ps 3 lc rgb 'blue' title 'baseline (measured)'\n";
-  script += result_point + "\ne\n" + num(base_params / 1e6, "%.6g") + " " + num(base_ms, "%.6g") +
+  script += result_point + "\ne\n" + fmt(base_params / 1e6, "%.6g") + " " + fmt(base_ms, "%.6g") +
             "\ne\n";
   std::string script_path = (dir / "plots.gp").string();
   write_file_atomically(script_path, script);
@@ -186,21 +175,21 @@ std::string report_markdown(const Json& r, bool with_plots) {
   md << "## Result\n\n";
   md << "| | baseline | searched | change |\n|---|---:|---:|---:|\n";
   md << "| latency, ms: median (min-max) | " << ms(b["latency"]) << " | " << ms(res["latency"])
-     << " | **" << num(sp["median"].get<double>(), "%.2f") << "x** faster ("
-     << num(sp["min"].get<double>(), "%.2f") << "-" << num(sp["max"].get<double>(), "%.2f")
+     << " | **" << fmt(sp["median"].get<double>(), "%.2f") << "x** faster ("
+     << fmt(sp["min"].get<double>(), "%.2f") << "-" << fmt(sp["max"].get<double>(), "%.2f")
      << "x) |\n";
-  md << "| parameters | " << commas(b["params"]) << " | " << commas(res["params"]) << " | "
-     << num(res["params"].get<double>() / b["params"].get<double>(), "%.3f") << "x |\n";
-  md << "| MACs | " << commas(b["macs"]) << " | " << commas(res["macs"]) << " | "
-     << num(res["macs"].get<double>() / b["macs"].get<double>(), "%.3f") << "x |\n\n";
+  md << "| parameters | " << with_commas(b["params"]) << " | " << with_commas(res["params"])
+     << " | " << fmt(res["params"].get<double>() / b["params"].get<double>(), "%.3f") << "x |\n";
+  md << "| MACs | " << with_commas(b["macs"]) << " | " << with_commas(res["macs"]) << " | "
+     << fmt(res["macs"].get<double>() / b["macs"].get<double>(), "%.3f") << "x |\n\n";
   md << "Baseline and searched network are compiled by the same generator and timed end to end "
         "in the same run, interleaved. The searched network agrees with LibTorch (max relative "
         "error "
-     << num(res["max_rel_err_vs_libtorch"].get<double>()) << ").";
+     << fmt(res["max_rel_err_vs_libtorch"].get<double>(), "%.3g") << ").";
   if (r["network_verdict"].is_object()) {
     const Json& v = r["network_verdict"];
-    md << " Network-scope verdict on the assembled network: ratio " << num(d(v["mean"]), "%.3f")
-       << " (" << num(d(v["min"]), "%.3f") << "-" << num(d(v["max"]), "%.3f") << ") against tau "
+    md << " Network-scope verdict on the assembled network: ratio " << fmt(d(v["mean"]), "%.3f")
+       << " (" << fmt(d(v["min"]), "%.3f") << "-" << fmt(d(v["max"]), "%.3f") << ") against tau "
        << o["tau"].get<double>() << (v["uncertain"].get<bool>() ? ", margin within its spread" : "")
        << ".";
   }
@@ -220,12 +209,12 @@ std::string report_markdown(const Json& r, bool with_plots) {
       const Json& v = t["verdict"];
       int64_t p0 = (*unit)["params"], m0 = (*unit)["macs"];
       md << "| " << t["unit"].get<std::string>() << " | `" << t["sequence"].get<std::string>()
-         << "` | " << num(d(v["mean"]), "%.3f") << " (" << num(d(v["min"]), "%.3f") << "-"
-         << num(d(v["max"]), "%.3f") << ") | " << num(d(v["margin"]), "%+.3f") << " / "
-         << num(d(v["spread"]), "%.3f") << " | " << ms(t["timing"]["baseline"]) << " | "
-         << ms(t["timing"]["candidate"]) << " | " << commas(p0) << " -> "
-         << commas(p0 + t["params_delta"].get<int64_t>()) << " | " << commas(m0) << " -> "
-         << commas(m0 + t["macs_delta"].get<int64_t>()) << " | "
+         << "` | " << fmt(d(v["mean"]), "%.3f") << " (" << fmt(d(v["min"]), "%.3f") << "-"
+         << fmt(d(v["max"]), "%.3f") << ") | " << fmt(d(v["margin"]), "%+.3f") << " / "
+         << fmt(d(v["spread"]), "%.3f") << " | " << ms(t["timing"]["baseline"]) << " | "
+         << ms(t["timing"]["candidate"]) << " | " << with_commas(p0) << " -> "
+         << with_commas(p0 + t["params_delta"].get<int64_t>()) << " | " << with_commas(m0) << " -> "
+         << with_commas(m0 + t["macs_delta"].get<int64_t>()) << " | "
          << (within_noise(trials, i) ? "within noise" : "")
          << (v["uncertain"].get<bool>() ? " verdict uncertain" : "") << " |\n";
     }
@@ -245,7 +234,7 @@ std::string report_markdown(const Json& r, bool with_plots) {
     md << " " << k << " " << v.get<int64_t>() << ";";
   md << "\n\n## Time per phase\n\n| phase | seconds |\n|---|---:|\n";
   for (const auto& [k, v] : r["seconds"].items())
-    md << "| " << k << " | " << num(v.get<double>(), "%.1f") << " |\n";
+    md << "| " << k << " | " << fmt(v.get<double>(), "%.1f") << " |\n";
   md << "\n## Not explored\n\n";
   if (r["unexplored_units"].empty())
     md << "Every unit was explored.";
@@ -262,7 +251,7 @@ std::string report_markdown(const Json& r, bool with_plots) {
     for (const Json& x : r["backed_off"])
       md << "- " << x["unit"].get<std::string>() << " `" << x["sequence"].get<std::string>()
          << "`: the smallest assembly that still held it had a network ratio of "
-         << num(d(x["network_ratio_with_it"]), "%.3f") << "\n";
+         << fmt(d(x["network_ratio_with_it"]), "%.3f") << "\n";
     for (const Json& x : r["conflicts"])
       md << "- " << x["unit"].get<std::string>() << " `" << x["sequence"].get<std::string>()
          << "`: does not compose: " << x["reason"].get<std::string>() << "\n";

@@ -1,11 +1,11 @@
-// Number formatting shared by the commands.
+// Number formatting shared by the commands and the search report.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
-namespace nasx::cli {
+namespace nasx {
 
 // printf-style formatting of one number, e.g. fmt(1.5, "%.2f").
 inline std::string fmt(double v, const char* format = "%.4g") {
@@ -21,4 +21,4 @@ inline std::string with_commas(int64_t v) {
   return v < 0 ? "-" + s : s;
 }
 
-}  // namespace nasx::cli
+}  // namespace nasx
