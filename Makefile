@@ -2,7 +2,7 @@
 BUILD ?= build
 BUILD_TYPE ?= Release
 
-.PHONY: all deps configure build run test format clean
+.PHONY: all deps configure build run test bench format clean
 
 all: build
 
@@ -24,6 +24,13 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+
+# Kernels against oneDNN and LibTorch, per layer and end to end; then the forced AVX2 path
+# against oneDNN limited to AVX2. Never run by the tests. Results: bench-results/*.json.
+bench: build
+	@mkdir -p bench-results
+	$(BUILD)/bench/nasx-bench --torch --json bench-results/avx512.json
+	NASX_ISA=avx2 DNNL_MAX_CPU_ISA=AVX2 $(BUILD)/bench/nasx-bench --json bench-results/avx2.json
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')

@@ -1,5 +1,6 @@
 // nasx conv: build one convolution, run the generated kernel and the LibTorch reference on the same
 // random input and weights, report their agreement and their median times.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -7,10 +8,12 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "support/format.h"
 #include "cli/options.h"
 #include "program/conv_program.h"
 #include "runtime/compiled_op.h"
+#include "runtime/layouts.h"
+#include "support/cpu.h"
+#include "support/format.h"
 #include "support/json.h"
 #include "torch/reference.h"
 
@@ -18,32 +21,44 @@ namespace nasx::cli {
 namespace {
 
 struct ConvArgs {
-  std::string in;
+  std::string in, knobs;
   int64_t out = 0, kernel = 0, stride = 1, pad = 0, dilation = 1, groups = 1, batch = 1;
   uint64_t seed = 0;
   int repeat = 20, warmup = 3;
   bool bias = false, check = false, json = false;
 };
 
-std::vector<int64_t> parse_chw(const std::string& text) {
+// "A,B,C" for `names` "A,B,C": one integer per name, separated by single commas (no empty
+// fields, no spaces, no trailing comma).
+std::vector<int64_t> parse_ints(const std::string& text, const char* option,
+                                const std::string& names) {
+  size_t count = std::count(names.begin(), names.end(), ',') + 1;
   std::vector<int64_t> v;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
+  size_t start = 0;
+  auto bad = [&] {
+    user_error(option, " expects ", names, " as ", count, " integers separated by commas, got '",
+               text, "'");
+  };
+  while (true) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
     try {
       size_t used = 0;
+      if (item.empty() || item[0] == ' ' || item[0] == '+') bad();
       v.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      user_error("--in expects C,H,W as three integers, got '", text, "'");
+      if (used != item.size()) bad();
+    } catch (const std::logic_error&) {
+      bad();
     }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
   }
-  NASX_USER_CHECK(v.size() == 3, "--in expects C,H,W as three integers, got '", text, "'");
+  if (v.size() != count) bad();
   return v;
 }
 
 int run_conv(const ConvArgs& a) {
-  std::vector<int64_t> chw = parse_chw(a.in);
+  std::vector<int64_t> chw = parse_ints(a.in, "--in", "C,H,W");
   NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
   NASX_USER_CHECK(a.repeat > 0, "--repeat must be positive, got ", a.repeat);
   ConvSpec spec{chw[0],   chw[1], chw[2],     a.out,    a.kernel,
@@ -62,9 +77,16 @@ int run_conv(const ConvArgs& a) {
   std::vector<const Tensor*> param_ptrs;
   for (const Tensor& t : params) param_ptrs.push_back(&t);
 
-  CompiledOp kernel = compile_op({op, {in_shape}});
-  Tensor out(kernel.output_shape());
-  kernel.run({&input}, param_ptrs, out);
+  OpInstance inst{op, {in_shape}};
+  inst.layouts = op_layouts(op, inst.inputs, target_isa().lanes);
+  if (!a.knobs.empty()) {
+    std::vector<int64_t> k = parse_ints(a.knobs, "--knobs", "OC_V,OH_T,OW_T");
+    for (size_t i = 0; i < program.statements.size(); ++i) inst.knobs.push_back({k[0], k[1], k[2]});
+  }
+  CompiledOp kernel = compile_op(inst);
+  BoundOp bound = kernel.bind({&input}, param_ptrs);  // inputs reordered, weights packed
+  bound.run();
+  Tensor out = bound.output();
 
   Json j;
   j["program"] = program.to_string();
@@ -72,6 +94,8 @@ int run_conv(const ConvArgs& a) {
   j["output_shape"] = kernel.output_shape();
   j["params"] = program.params();
   j["macs"] = program.macs(a.batch);
+  j["isa"] = target_isa().name;
+  j["templates"] = kernel.templates();
   bool pass = true;
   if (a.check) {
     Agreement ag = compare(out, torch_reference(op, {input}, params));
@@ -82,7 +106,7 @@ int run_conv(const ConvArgs& a) {
   }
   int threads = kernel_threads();
   set_torch_threads(threads);
-  TimingStats t = measure([&] { kernel.run({&input}, param_ptrs, out); }, a.warmup, a.repeat);
+  TimingStats t = measure([&] { bound.run(); }, a.warmup, a.repeat);
   TimingStats tt = time_torch_reference(op, {input}, params, a.warmup, a.repeat);
   double gflops = 2.0 * program.macs(a.batch) / (t.median_ms * 1e6);
   j["threads"] = threads;
@@ -104,7 +128,9 @@ int run_conv(const ConvArgs& a) {
     if (a.check)
       std::cout << "max_abs_err " << fmt(j["max_abs_err"]) << "  max_rel_err "
                 << fmt(j["max_rel_err"]) << "  " << (pass ? "PASS" : "FAIL") << " (limit 1e-4)\n";
-    std::cout << "nasx kernel  median " << fmt(t.median_ms, "%.3f") << " ms (min "
+    std::cout << "template (" << target_isa().name << "):";
+    for (const std::string& tpl : kernel.templates()) std::cout << " " << tpl << ";";
+    std::cout << "\nnasx kernel  median " << fmt(t.median_ms, "%.3f") << " ms (min "
               << fmt(t.min_ms, "%.3f") << ", max " << fmt(t.max_ms, "%.3f") << "), "
               << fmt(gflops, "%.1f") << " GFLOP/s\n";
     std::cout << "libtorch     median " << fmt(tt.median_ms, "%.3f") << " ms (min "
@@ -138,6 +164,8 @@ Runner add_conv_command(CLI::App& app) {
   c->add_option("--repeat", args->repeat, "timed repetitions (default 20)")
       ->check(integer_in(1, 1000000));
   c->add_flag("--bias", args->bias, "add a bias vector");
+  c->add_option("--knobs", args->knobs,
+                "blocked template tiling OC_V,OH_T,OW_T (default: the rule; see nasx tune)");
   c->add_flag("--check", args->check, "compare with LibTorch; exit 1 when max_rel_err > 1e-4");
   c->add_flag("--json", args->json, "print JSON instead of text");
   return [args] { return run_conv(*args); };

@@ -46,11 +46,56 @@ static inline int64_t nasx_min(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t nasx_max(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline float nasx_min(float a, float b) { return a < b ? a : b; }
 static inline float nasx_max(float a, float b) { return a > b ? a : b; }
+// Vectors for the blocked templates (GCC vector extensions: lane-wise arithmetic, and the
+// compiler keeps a kernel's accumulator variables in registers).
+#define NASX_VECTOR(L)                                                                  \
+  typedef float nasx_f32x##L __attribute__((vector_size(4 * L)));                        \
+  static inline nasx_f32x##L nasx_load##L(const float* p) {                             \
+    nasx_f32x##L v;                                                                     \
+    __builtin_memcpy(&v, p, sizeof v);                                                  \
+    return v;                                                                           \
+  }                                                                                     \
+  static inline void nasx_store##L(float* p, nasx_f32x##L v) {                          \
+    __builtin_memcpy(p, &v, sizeof v);                                                  \
+  }                                                                                     \
+  static inline nasx_f32x##L nasx_broadcast##L(float x) { return x - nasx_f32x##L{}; }  \
+  static inline nasx_f32x##L nasx_max(nasx_f32x##L a, nasx_f32x##L b) { return a > b ? a : b; }
+NASX_VECTOR(8)
+NASX_VECTOR(16)
 )";
 
-const char* c_type(Type t) {
+std::string c_type(Type t) {
+  if (t.is_vector()) return "nasx_f32x" + std::to_string(t.lanes);
   return t.is_float() ? "float" : t.is_bool() ? "bool" : "int64_t";
 }
+
+// Vector accesses (lanes > 1) to a buffer with a constant flat index, each a multiple of the
+// lanes: such a local buffer (a register tile of accumulators) becomes one variable per vector.
+class RegisterTile : public IRVisitor {
+ public:
+  explicit RegisterTile(const BufferNode* b) : buffer_(b) {}
+  bool ok = true;
+  int lanes = 0;
+
+ protected:
+  using IRVisitor::visit;
+  void visit(const Load* n) override {
+    if (n->buffer.get() == buffer_) check(n->indices, n->lanes);
+    IRVisitor::visit(n);
+  }
+  void visit(const Store* n) override {
+    if (n->buffer.get() == buffer_) check(n->indices, n->value.type().lanes);
+    IRVisitor::visit(n);
+  }
+
+ private:
+  const BufferNode* buffer_;
+  void check(const std::vector<Expr>& idx, int l) {
+    const int64_t* i = idx.size() == 1 ? as_const_int(idx[0]) : nullptr;
+    if (lanes == 0) lanes = l;
+    ok = ok && i && l > 1 && l == lanes && *i % l == 0;
+  }
+};
 
 class CodeGenCpp : public IRPrinter {
  public:
@@ -109,7 +154,20 @@ class CodeGenCpp : public IRPrinter {
   }
   void visit(const Load* n) override {
     NASX_ASSERT(n->indices.size() == 1, "emit after storage flattening: ", n->buffer->name);
-    IRPrinter::visit(n);
+    if (registers_.count(n->buffer.get())) {
+      os_ << register_name(n->buffer, n->indices[0], n->lanes);
+    } else if (n->lanes > 1) {
+      os_ << "nasx_load" << n->lanes << "(" << name_of(n->buffer) << " + ";
+      visit_expr(n->indices[0]);
+      os_ << ")";
+    } else {
+      IRPrinter::visit(n);
+    }
+  }
+  void visit(const Broadcast* n) override {
+    os_ << "nasx_broadcast" << n->lanes << "(";
+    visit_expr(n->value);
+    os_ << ")";
   }
 
   void visit(const LetStmt* n) override {
@@ -158,6 +216,21 @@ class CodeGenCpp : public IRPrinter {
   void visit(const Store* n) override {
     NASX_ASSERT(n->indices.size() == 1, "emit after storage flattening: ", n->buffer->name);
     indent();
+    int lanes = n->value.type().lanes;
+    if (registers_.count(n->buffer.get())) {
+      os_ << register_name(n->buffer, n->indices[0], lanes) << " = ";
+      visit_expr(n->value);
+      os_ << ";\n";
+      return;
+    }
+    if (lanes > 1) {
+      os_ << "nasx_store" << lanes << "(" << name_of(n->buffer) << " + ";
+      visit_expr(n->indices[0]);
+      os_ << ", ";
+      visit_expr(n->value);
+      os_ << ");\n";
+      return;
+    }
     os_ << name_of(n->buffer) << "[";
     visit_expr(n->indices[0]);
     os_ << "] = ";
@@ -173,6 +246,19 @@ class CodeGenCpp : public IRPrinter {
     os_ << "{\n";
     ++indent_;
     indent();
+    RegisterTile tile(n->buffer.get());
+    tile.visit_stmt(n->body);
+    if (tile.ok && tile.lanes > 1 && floats % tile.lanes == 0) {
+      registers_.insert(n->buffer.get());
+      os_ << "nasx_f32x" << tile.lanes;
+      for (int64_t k = 0; k < floats / tile.lanes; ++k) os_ << (k ? ", " : " ") << name << "_" << k;
+      os_ << ";\n";
+      visit_stmt(n->body);
+      --indent_;
+      indent();
+      os_ << "}\n";
+      return;
+    }
     if (floats <= kMaxStackFloats) {
       os_ << "alignas(64) float " << name << "[" << floats << "];\n";
     } else {
@@ -191,6 +277,11 @@ class CodeGenCpp : public IRPrinter {
  private:
   static constexpr int64_t kMaxStackFloats = 16384;  // 64 KiB: safe on any OpenMP thread stack
   bool in_scratch_ = false;
+  std::set<const BufferNode*> registers_;  // register tiles: one variable per vector
+
+  std::string register_name(const Buffer& b, const Expr& index, int lanes) {
+    return name_of(b) + "_" + std::to_string(*as_const_int(index) / lanes);
+  }
 
   void call(const char* fn, const Expr& a, const Expr& b) {
     os_ << fn << "(";

@@ -1,5 +1,7 @@
 #include "codegen/toolchain.h"
 
+#include "support/cpu.h"
+
 #include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,7 +121,8 @@ ToolchainConfig ToolchainConfig::from_env() {
   c.cxx = env_or("NASX_CXX", env_or("CXX", "g++"));
   bool debug = env_or("NASX_DEBUG", "0") == "1";
   std::string opt = debug ? "-g -O0" : env_or("NASX_CXXFLAGS", "-O3 -march=native");
-  c.flags = "-std=c++17 -shared -fPIC -fopenmp -fno-math-errno " + opt;
+  c.flags = "-std=c++17 -shared -fPIC -fopenmp -fno-math-errno -Wno-psabi " + opt;
+  if (!target_isa().cxx_flags.empty()) c.flags += " " + target_isa().cxx_flags;
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
   if (xdg && *xdg) {

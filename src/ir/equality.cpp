@@ -43,6 +43,8 @@ class Comparer {
         auto *x = a.as<Call>(), *y = b.as<Call>();
         return x->name == y->name && exprs(x->args, y->args);
       }
+      case NodeKind::Broadcast:
+        return expr(a.as<Broadcast>()->value, b.as<Broadcast>()->value);
       default:
         return false;
     }

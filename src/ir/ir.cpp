@@ -29,8 +29,10 @@ const char* for_kind_name(ForKind k) {
   return "?";
 }
 
-Buffer make_buffer(std::string name, std::vector<int64_t> shape, Type elem) {
-  return std::make_shared<const BufferNode>(BufferNode{std::move(name), elem, std::move(shape)});
+Buffer make_buffer(std::string name, std::vector<int64_t> shape, Type elem, Layout layout) {
+  NASX_ASSERT(layout.fits(shape), "layout ", layout.to_string(), " of buffer ", name);
+  return std::make_shared<const BufferNode>(
+      BufferNode{std::move(name), elem, std::move(shape), layout});
 }
 
 Expr::Expr(int64_t v) : node_(std::make_shared<const IntImm>(v)) {}
@@ -93,10 +95,15 @@ Expr Select::make(Expr c, Expr t, Expr f) {
   return Expr(std::make_shared<const Select>(std::move(c), std::move(t), std::move(f)));
 }
 
-Expr Load::make(Buffer b, std::vector<Expr> indices) {
-  NASX_ASSERT(b != nullptr);
+Expr Load::make(Buffer b, std::vector<Expr> indices, int lanes) {
+  NASX_ASSERT(b != nullptr && lanes >= 1 && b->elem.lanes == 1, "load from ", b->name);
   for (const Expr& i : indices) NASX_ASSERT(i.defined() && i.type().is_int(), "load index");
-  return Expr(std::make_shared<const Load>(std::move(b), std::move(indices)));
+  return Expr(std::make_shared<const Load>(std::move(b), std::move(indices), lanes));
+}
+
+Expr Broadcast::make(Expr value, int lanes) {
+  NASX_ASSERT(value.defined() && value.type().lanes == 1 && lanes > 1, "broadcast");
+  return Expr(std::make_shared<const Broadcast>(std::move(value), lanes));
 }
 
 Expr Call::make(Type t, std::string name, std::vector<Expr> args) {
@@ -117,7 +124,9 @@ Stmt For::make(Expr var, Expr min, Expr extent, ForKind kind, Stmt body) {
 }
 
 Stmt Store::make(Buffer b, std::vector<Expr> indices, Expr value) {
-  NASX_ASSERT(b != nullptr && value.defined() && value.type() == b->elem, "store to ", b->name);
+  NASX_ASSERT(
+      b != nullptr && value.defined() && value.type().kind == b->elem.kind && b->elem.lanes == 1,
+      "store to ", b->name);
   for (const Expr& i : indices) NASX_ASSERT(i.defined() && i.type().is_int(), "store index");
   return Stmt(std::make_shared<const Store>(std::move(b), std::move(indices), std::move(value)));
 }

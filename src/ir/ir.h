@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "ir/layout.h"
+
 namespace nasx::ir {
 
 // Binary expression nodes, with the operator the printers use. Div and Mod on integers are floor
@@ -31,7 +33,8 @@ namespace nasx::ir {
 
 // The other node kinds; the second field is unused and keeps one arity for every list.
 #define NASX_IR_OTHER_EXPR_NODES(X) \
-  X(IntImm, "") X(FloatImm, "") X(Var, "") X(Not, "!") X(Select, "") X(Load, "") X(Call, "")
+  X(IntImm, "")                     \
+  X(FloatImm, "") X(Var, "") X(Not, "!") X(Select, "") X(Load, "") X(Call, "") X(Broadcast, "")
 
 #define NASX_IR_STMT_NODES(X) \
   X(LetStmt, "") X(For, "") X(Store, "") X(IfThenElse, "") X(Block, "") X(Allocate, "")
@@ -49,15 +52,21 @@ const char* node_kind_name(NodeKind kind);
 
 enum class ScalarKind { Int, Float, Bool };
 
+// A scalar type, or a vector of `lanes` of them (only floats are vectors: the register tiles of
+// the blocked kernel templates). Vector arithmetic is lane-wise; both operands have the same
+// lanes (a scalar is widened with Broadcast).
 struct Type {
   ScalarKind kind = ScalarKind::Int;
+  int lanes = 1;
   static Type i64() { return {ScalarKind::Int}; }
-  static Type f32() { return {ScalarKind::Float}; }
+  static Type f32(int lanes = 1) { return {ScalarKind::Float, lanes}; }
   static Type boolean() { return {ScalarKind::Bool}; }
-  bool is_int() const { return kind == ScalarKind::Int; }
-  bool is_float() const { return kind == ScalarKind::Float; }
-  bool is_bool() const { return kind == ScalarKind::Bool; }
-  bool operator==(const Type& o) const { return kind == o.kind; }
+  bool is_int() const { return kind == ScalarKind::Int && lanes == 1; }
+  bool is_float() const { return kind == ScalarKind::Float && lanes == 1; }
+  bool is_bool() const { return kind == ScalarKind::Bool && lanes == 1; }
+  bool is_vector() const { return lanes > 1; }
+  Type with_lanes(int n) const { return {kind, n}; }
+  bool operator==(const Type& o) const { return kind == o.kind && lanes == o.lanes; }
 };
 
 struct IRNode {
@@ -113,14 +122,18 @@ class Stmt {
   std::shared_ptr<const StmtNode> node_;
 };
 
-// A buffer: a named, typed, dense array with a shape. Identified by object.
+// A buffer: a named, typed, dense array with a (logical) shape, stored in `layout`. Identified by
+// object.
 struct BufferNode {
   std::string name;
   Type elem;
   std::vector<int64_t> shape;
+  Layout layout;
+  int64_t physical_size() const { return layout.physical_size(shape); }
 };
 using Buffer = std::shared_ptr<const BufferNode>;
-Buffer make_buffer(std::string name, std::vector<int64_t> shape, Type elem = Type::f32());
+Buffer make_buffer(std::string name, std::vector<int64_t> shape, Type elem = Type::f32(),
+                   Layout layout = {});
 
 template <NodeKind K, typename Base>
 struct NodeBase : Base {
@@ -178,13 +191,28 @@ struct Select : NodeBase<NodeKind::Select, ExprNode> {
   static Expr make(Expr c, Expr t, Expr f);
 };
 
-// buffer[indices...]; one index per buffer dimension until storage flattening leaves one.
+// buffer[indices...]; one index per buffer dimension until storage flattening leaves one. With
+// lanes > 1 it loads that many consecutive elements of the flattened buffer, starting at the
+// element the indices name (the buffer's layout must make them consecutive: a blocked channel).
 struct Load : NodeBase<NodeKind::Load, ExprNode> {
   Buffer buffer;
   std::vector<Expr> indices;
-  Load(Buffer b, std::vector<Expr> i)
-      : NodeBase(NodeKind::Load, b->elem), buffer(std::move(b)), indices(std::move(i)) {}
-  static Expr make(Buffer b, std::vector<Expr> indices);
+  int lanes;
+  Load(Buffer b, std::vector<Expr> i, int l)
+      : NodeBase(NodeKind::Load, b->elem.with_lanes(l)),
+        buffer(std::move(b)),
+        indices(std::move(i)),
+        lanes(l) {}
+  static Expr make(Buffer b, std::vector<Expr> indices, int lanes = 1);
+};
+
+// A scalar repeated in every lane of a vector.
+struct Broadcast : NodeBase<NodeKind::Broadcast, ExprNode> {
+  Expr value;
+  int lanes;
+  Broadcast(Expr v, int l)
+      : NodeBase(NodeKind::Broadcast, v.type().with_lanes(l)), value(std::move(v)), lanes(l) {}
+  static Expr make(Expr value, int lanes);
 };
 
 // A pure math function of the C library on floats (sqrt, exp, ...).
@@ -225,6 +253,7 @@ struct For : NodeBase<NodeKind::For, StmtNode> {
   static Stmt make(Expr var, Expr min, Expr extent, ForKind kind, Stmt body);
 };
 
+// A vector value stores its lanes to consecutive elements, like a vector Load reads them.
 struct Store : NodeBase<NodeKind::Store, StmtNode> {
   Buffer buffer;
   std::vector<Expr> indices;

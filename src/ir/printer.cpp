@@ -102,6 +102,12 @@ void IRPrinter::visit(const Load* n) {
     visit_expr(n->indices[i]);
   }
   os_ << "]";
+  if (n->lanes > 1) os_ << "x" << n->lanes;
+}
+void IRPrinter::visit(const Broadcast* n) {
+  os_ << "broadcast" << n->lanes << "(";
+  visit_expr(n->value);
+  os_ << ")";
 }
 void IRPrinter::visit(const Call* n) {
   os_ << n->name << "(";

@@ -1,6 +1,7 @@
 #include "ir/simplify.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "ir/equality.h"
@@ -115,6 +116,37 @@ class Simplifier : public IRMutator {
  protected:
   using IRMutator::visit;
 
+  // Ranges [lo, hi] of the variables of enclosing loops with constant bounds.
+  std::map<const ExprNode*, std::pair<int64_t, int64_t>> ranges_;
+
+  // Bounds of the terms of `f` not divisible by d, plus its constant; nullopt when an atom's range
+  // is unknown.
+  std::optional<std::pair<int64_t, int64_t>> remainder_bounds(const LinearForm& f, int64_t d) {
+    int64_t lo = f.constant, hi = f.constant;
+    for (const auto& [atom, coef] : f.terms) {
+      if (coef % d == 0) continue;
+      auto r = ranges_.find(atom.get());
+      if (r == ranges_.end()) return std::nullopt;
+      int64_t a = coef * r->second.first, b = coef * r->second.second;
+      lo += std::min(a, b);
+      hi += std::max(a, b);
+    }
+    return std::make_pair(lo, hi);
+  }
+  // f = d*q + r with r's range inside one multiple of d: returns (f - r)/d + floor(r/d) and
+  // r - d*floor(r/d), or nullopt.
+  std::optional<std::pair<Expr, Expr>> split_div_mod(const LinearForm& f, int64_t d) {
+    auto b = remainder_bounds(f, d);
+    if (!b || floor_div(b->first, d) != floor_div(b->second, d)) return std::nullopt;
+    int64_t q = floor_div(b->first, d);
+    LinearForm quotient, remainder;
+    for (const auto& [atom, coef] : f.terms)
+      (coef % d == 0 ? quotient : remainder).add_term(atom, coef % d == 0 ? coef / d : coef);
+    quotient.constant = q;
+    remainder.constant = f.constant - q * d;
+    return std::make_pair(quotient.rebuild(), remainder.rebuild());
+  }
+
   Expr visit(const Add* n, const Expr& self) override { return arith(n, self); }
   Expr visit(const Sub* n, const Expr& self) override { return arith(n, self); }
   Expr visit(const Mul* n, const Expr& self) override { return arith(n, self); }
@@ -150,6 +182,7 @@ class Simplifier : public IRMutator {
           f.constant = floor_div(f.constant, *d);
           return f.rebuild();
         }
+        if (auto qr = split_div_mod(f, *d)) return qr->first;
       }
     } else if (as_const_float(a) && as_const_float(b)) {
       return FloatImm::make(float(*as_const_float(a) / *as_const_float(b)));
@@ -164,6 +197,7 @@ class Simplifier : public IRMutator {
     if (d && *d > 0) {
       LinearForm f = linear(a);
       if (f.divisible_by(*d)) return IntImm::make(floor_mod(f.constant, *d));
+      if (auto qr = split_div_mod(f, *d)) return qr->second;
     }
     return a.same_as(n->a) && b.same_as(n->b) ? self : Mod::make(a, b);
   }
@@ -245,7 +279,10 @@ class Simplifier : public IRMutator {
     const int64_t* extent = as_const_int(e);
     if (extent && *extent <= 0) return Block::make({});
     if (extent && *extent == 1) return mutate(substitute(n->body, n->var, m));
+    const int64_t* lo = as_const_int(m);
+    if (lo && extent) ranges_[n->var.get()] = {*lo, *lo + *extent - 1};
     Stmt b = mutate(n->body);
+    ranges_.erase(n->var.get());
     if (is_no_op(b)) return b;
     if (m.same_as(n->min) && e.same_as(n->extent) && b.same_as(n->body)) return self;
     return For::make(n->var, m, e, n->for_kind, b);

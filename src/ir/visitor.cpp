@@ -57,6 +57,9 @@ void IRVisitor::visit(const Load* n) {
 void IRVisitor::visit(const Call* n) {
   for (const Expr& a : n->args) visit_expr(a);
 }
+void IRVisitor::visit(const Broadcast* n) {
+  visit_expr(n->value);
+}
 void IRVisitor::visit(const LetStmt* n) {
   visit_expr(n->value);
   visit_stmt(n->body);
@@ -151,7 +154,11 @@ Expr IRMutator::visit(const Select* n, const Expr& self) {
 Expr IRMutator::visit(const Load* n, const Expr& self) {
   bool changed = false;
   auto idx = mutate_all(n->indices, &changed);
-  return changed ? Load::make(n->buffer, std::move(idx)) : self;
+  return changed ? Load::make(n->buffer, std::move(idx), n->lanes) : self;
+}
+Expr IRMutator::visit(const Broadcast* n, const Expr& self) {
+  Expr v = mutate(n->value);
+  return v.same_as(n->value) ? self : Broadcast::make(v, n->lanes);
 }
 Expr IRMutator::visit(const Call* n, const Expr& self) {
   bool changed = false;

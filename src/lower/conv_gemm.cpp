@@ -88,8 +88,11 @@ Stmt lower_conv_gemm(const ConvProgram& p, size_t si, int64_t batch, const ConvB
     init.push_back(loop(pp, 0, pb, Store::make(acc, {Expr(j), pp}, bias), ForKind::Vectorized));
     w.push_back(Var::make("w" + std::to_string(j), Type::f32()));
     update.push_back(Store::make(acc, {Expr(j), pp}, Load::make(acc, {Expr(j), pp}) + w[j] * cv));
-    // The output plane is contiguous: index it as [n, co, 0, y_begin * OW + position].
-    std::vector<Expr> at{n, Expr(s.co_begin) + co + j, 0, p0 + pp + s.y_begin * p.out_w};
+    // A plain output plane is contiguous: index it as [n, co, 0, y_begin * OW + position].
+    Expr position = p0 + pp + s.y_begin * p.out_w;
+    std::vector<Expr> at{n, Expr(s.co_begin) + co + j, 0, position};
+    if (!b.output->layout.plain() || (b.residual && !b.residual->layout.plain()))
+      at = {n, Expr(s.co_begin) + co + j, position / p.out_w, position % p.out_w};
     Expr v = Load::make(acc, {Expr(j), pp});
     if (b.residual) v = v + Load::make(b.residual, at);
     if (relu) v = ir::max(v, f32(0));

@@ -7,13 +7,18 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "lower/conv_blocked.h"
 
 namespace nasx {
 
+// Arguments carry their layouts (ir/layout.h); a parameter argument may also be packed
+// (`packing`, one per operator parameter, in param_specs() order).
 struct LoweredKernel {
   std::string name;
   std::vector<ir::Buffer> args;
+  std::vector<ParamPacking> packing;
   ir::Stmt body;
+  std::vector<std::string> templates;  // per conv statement: "blocked oc_v=4 ..." or "gemm"
 };
 
 }  // namespace nasx

@@ -1,7 +1,10 @@
 #include "lower/loop_nest.h"
 
+#include "lower/conv_blocked.h"
 #include "lower/conv_gemm.h"
+#include "lower/pipeline.h"
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 
@@ -19,6 +22,7 @@ using ir::f32;
 using ir::For;
 using ir::ForKind;
 using ir::IfThenElse;
+using ir::Layout;
 using ir::LetStmt;
 using ir::Load;
 using ir::make_buffer;
@@ -51,6 +55,18 @@ struct Builder {
   Shape out_shape;
   std::vector<Buffer> inputs, params;
   Buffer output;
+  const LowerOptions& options;
+  std::vector<ParamPacking> packing;
+  std::vector<std::string> templates;
+  bool plain = true;  // every argument in the plain layout
+
+  // Over 4-D activations in any layout: for n, c, y, x (x innermost, vectorized when `vector`).
+  Stmt for_nchw(const Shape& s, const std::function<Stmt(Expr, Expr, Expr, Expr)>& body) {
+    Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
+    Stmt inner = loop(y, 0, s[2], loop(x, 0, s[3], body(n, c, y, x)));
+    inner = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], inner));
+    return loop(nc, 0, s[0] * s[1], inner, ForKind::Parallel);
+  }
 
   // Elementwise over flat buffers of `count` elements: parallel chunks, vectorized inside.
   Stmt elementwise(int64_t count, const std::function<Expr(const Expr&)>& value) {
@@ -69,12 +85,26 @@ struct Builder {
     ConvBuffers cb{inputs[0], output, residual ? inputs[1] : nullptr,
                    p.bias ? params.back() : nullptr,
                    std::vector<Buffer>(params.begin(), params.begin() + p.statements.size())};
+    const int lanes = options.lanes;
     for (size_t si = 0; si < p.statements.size(); ++si) {
       const ConvStatement& s = p.statements[si];
+      if (conv_blocked_applies(p, si, lanes, inputs[0]->layout, output->layout,
+                               residual ? inputs[1]->layout : output->layout)) {
+        ConvKnobs k = si < options.knobs.size()
+                          ? options.knobs[si]
+                          : default_conv_knobs(p, si, lanes, options.registers);
+        if (si < options.knobs.size()) check_conv_knobs(p, si, lanes, options.registers, k);
+        params[si] = cb.weights[si] = conv_blocked_weight(p, si, lanes, &packing[si]);
+        templates.push_back("blocked " + k.to_string());
+        nests.push_back(lower_conv_blocked(p, si, batch, cb, relu, lanes, k));
+        continue;
+      }
       if (conv_gemm_applies(s)) {
+        templates.push_back("gemm");
         nests.push_back(lower_conv_gemm(p, si, batch, cb, relu));
         continue;
       }
+      templates.push_back("direct");
       const Buffer& w = params[si];
       Expr nco = var("n_co"), n = var("n"), co = var("co"), y = var("y"), x = var("x");
       Expr ci = var("ci"), ky = var("ky"), kx = var("kx"), c_in = var("c_in"), iy = var("iy");
@@ -137,6 +167,17 @@ struct Builder {
   }
 
   Stmt concat(const Concat& c) {
+    if (!plain) {
+      std::vector<Stmt> parts;
+      int64_t offset = 0;
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        parts.push_back(for_nchw(in[k], [&](Expr n, Expr ch, Expr y, Expr x) {
+          return Store::make(output, {n, ch + offset, y, x}, Load::make(inputs[k], {n, ch, y, x}));
+        }));
+        offset += c.channels[k];
+      }
+      return Block::make(std::move(parts));
+    }
     std::vector<Stmt> parts;
     int64_t offset = 0;
     for (size_t k = 0; k < inputs.size(); ++k) {
@@ -178,6 +219,17 @@ struct Builder {
 
   Stmt global_avg_pool() {
     const Shape& s = in[0];
+    if (!plain) {
+      Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
+      Expr cur = Load::make(output, {nc});
+      Stmt sum = loop(
+          y, 0, s[2],
+          loop(x, 0, s[3], Store::make(output, {nc}, cur + Load::make(inputs[0], {n, c, y, x}))));
+      Stmt body = Block::make({Store::make(output, {nc}, f32(0)), sum,
+                               Store::make(output, {nc}, cur * f32(1.0 / double(s[2] * s[3])))});
+      body = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], body));
+      return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
+    }
     Expr nc = var("n_c"), i = var("i");
     Expr cur = Load::make(output, {nc});
     Stmt sum =
@@ -214,14 +266,38 @@ Shape view(const Op& op, const Shape& s) {
 }  // namespace
 
 LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
-                              const std::string& name) {
+                              const std::string& name, const LowerOptions& options) {
   Shape out = infer_shape(op, inputs);
-  Builder b{inputs, out, {}, {}, nullptr};
+  Builder b{inputs, out, {}, {}, nullptr, options, {}, {}};
+  const std::vector<Layout>& layouts = options.layouts;
+  NASX_ASSERT(layouts.empty() || layouts.size() == inputs.size() + 1, "layouts of ", op_name(op),
+              ": ", layouts.size(), " for ", inputs.size(), " inputs and the output");
+  for (const Layout& l : layouts) b.plain = b.plain && l.plain();
+  // Elementwise kernels over operands of one layout run over the physical elements.
+  bool same = std::all_of(layouts.begin(), layouts.end(),
+                          [&](const Layout& l) { return l == layouts.front(); });
+  bool flat = std::holds_alternative<Relu>(op) || std::holds_alternative<ResidualAdd>(op);
+  auto layout_of = [&](size_t i) { return layouts.empty() ? Layout{} : layouts[i]; };
+  bool physical_flat = flat && same && !b.plain;
+  auto shape_of = [&](size_t i, const Shape& s) {
+    if (physical_flat) return Shape{layout_of(i).physical_size(s)};
+    return b.plain ? view(op, s) : s;
+  };
+  auto layout_in_kernel = [&](size_t i) {
+    return b.plain || physical_flat ? Layout{} : layout_of(i);
+  };
   for (size_t i = 0; i < inputs.size(); ++i)
-    b.inputs.push_back(make_buffer("in" + std::to_string(i), view(op, inputs[i])));
+    b.inputs.push_back(make_buffer("in" + std::to_string(i), shape_of(i, inputs[i]), Type::f32(),
+                                   layout_in_kernel(i)));
   for (const ParamSpec& p : param_specs(op)) b.params.push_back(make_buffer(p.name, p.shape));
-  b.output = make_buffer(
-      "out", std::holds_alternative<GlobalAvgPool>(op) ? Shape{out[0] * out[1]} : view(op, out));
+  b.packing.resize(b.params.size());
+  Shape out_view = std::holds_alternative<GlobalAvgPool>(op) ? Shape{out[0] * out[1]}
+                   : std::holds_alternative<Flatten>(op)     ? Shape{num_elements(out)}
+                                                             : shape_of(inputs.size(), out);
+  b.output =
+      make_buffer("out", out_view, Type::f32(),
+                  out_view.size() == out.size() ? layout_in_kernel(inputs.size()) : Layout{});
+  if (physical_flat) b.plain = true;
 
   Stmt body = std::visit(
       Overloaded{
@@ -229,12 +305,23 @@ LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
           [&](const FusedConv& f) { return b.conv(f.program, f.residual, f.relu); },
           [&](const BatchNorm& bn) { return b.batch_norm(bn); },
           [&](const Relu&) {
-            return b.elementwise(num_elements(out), [&](const Expr& i) {
+            if (!b.plain)
+              return b.for_nchw(out, [&](Expr n, Expr c, Expr y, Expr x) {
+                return Store::make(b.output, {n, c, y, x},
+                                   max(Load::make(b.inputs[0], {n, c, y, x}), f32(0)));
+              });
+            return b.elementwise(b.output->shape[0], [&](const Expr& i) {
               return max(Load::make(b.inputs[0], {i}), f32(0));
             });
           },
           [&](const ResidualAdd&) {
-            return b.elementwise(num_elements(out), [&](const Expr& i) {
+            if (!b.plain)
+              return b.for_nchw(out, [&](Expr n, Expr c, Expr y, Expr x) {
+                return Store::make(
+                    b.output, {n, c, y, x},
+                    Load::make(b.inputs[0], {n, c, y, x}) + Load::make(b.inputs[1], {n, c, y, x}));
+              });
+            return b.elementwise(b.output->shape[0], [&](const Expr& i) {
               return Load::make(b.inputs[0], {i}) + Load::make(b.inputs[1], {i});
             });
           },
@@ -244,6 +331,13 @@ LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
           [&](const GlobalAvgPool&) { return b.global_avg_pool(); },
           [&](const Linear& l) { return b.linear(l); },
           [&](const Flatten&) {
+            if (!b.plain) {
+              const Shape& s = inputs[0];
+              return b.for_nchw(s, [&](Expr n, Expr c, Expr y, Expr x) {
+                return Store::make(b.output, {((n * s[1] + c) * s[2] + y) * s[3] + x},
+                                   Load::make(b.inputs[0], {n, c, y, x}));
+              });
+            }
             return b.elementwise(num_elements(out),
                                  [&](const Expr& i) { return Load::make(b.inputs[0], {i}); });
           },
@@ -255,6 +349,8 @@ LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
   k.args = b.inputs;
   k.args.insert(k.args.end(), b.params.begin(), b.params.end());
   k.args.push_back(b.output);
+  k.packing = b.packing;
+  k.templates = b.templates;
   k.body = body;
   return k;
 }

@@ -8,11 +8,12 @@
 #pragma once
 
 #include "lower/kernel.h"
+#include "lower/pipeline.h"
 #include "program/ops.h"
 
 namespace nasx {
 
 LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
-                              const std::string& name);
+                              const std::string& name, const LowerOptions& options = {});
 
 }  // namespace nasx

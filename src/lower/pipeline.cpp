@@ -19,7 +19,7 @@ LoweredKernel lower(const Op& op, const std::vector<Shape>& inputs, const std::s
     if (print) std::cerr << "// after " << pass << " (" << k.name << ")\n" << ir::to_string(k.body);
   };
 
-  LoweredKernel k = build_loop_nest(op, inputs, name);
+  LoweredKernel k = build_loop_nest(op, inputs, name, options);
   log("build_loop_nest", k);
   if (!options.schedule.empty()) {
     Expected<ir::Stmt> scheduled = apply_schedule(options.schedule, k.body);

@@ -10,6 +10,11 @@ namespace nasx {
 struct LowerOptions {
   bool print_each_pass = false;  // also on when NASX_PRINT_IR=1
   Schedule schedule;             // applied to the default loop nest; a rejection is a UserError
+  // Layouts of the inputs and the output (empty: all plain). A conv whose output is blocked by
+  // `lanes` uses the blocked template with `knobs` per statement (empty: the default rule).
+  std::vector<ir::Layout> layouts;
+  int lanes = 0, registers = 0;
+  std::vector<ConvKnobs> knobs;
 };
 
 LoweredKernel lower(const Op& op, const std::vector<Shape>& inputs, const std::string& name,

@@ -1,9 +1,11 @@
 #include "runtime/compiled_network.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "graph/fold_batch_norm.h"
 #include "graph/fuse_epilogues.h"
+#include "support/cpu.h"
 #include "support/error.h"
 
 namespace nasx {
@@ -15,11 +17,27 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
   std::vector<Shape> shapes = c.executed_.infer_shapes(batch);
   c.input_shape_ = input_shape;
   c.output_shape_ = shapes.back();
-  c.plan_ = plan_memory(c.executed_, shapes);
+  NetworkLayouts layouts = assign_layouts(c.executed_, shapes, target_isa().lanes);
+  std::vector<int64_t> floats;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    floats.push_back(layouts.nodes[i].physical_size(shapes[i]));
+  c.plan_ = plan_memory(c.executed_, shapes, floats);
+  c.input_layout_ = layouts.input;
+  if (!c.input_layout_.plain())
+    c.staged_input_.assign(c.input_layout_.physical_size(input_shape), 0.0f);  // halo stays 0
 
   std::vector<OpInstance> instances;
-  for (size_t i = 0; i < c.executed_.nodes.size(); ++i)
-    instances.push_back({c.executed_.nodes[i].op, c.executed_.input_shapes(i, shapes, batch)});
+  for (size_t i = 0; i < c.executed_.nodes.size(); ++i) {
+    const Node& n = c.executed_.nodes[i];
+    OpInstance inst{n.op, c.executed_.input_shapes(i, shapes, batch)};
+    for (int k : n.inputs)
+      inst.layouts.push_back(k == kNetworkInput ? layouts.input : layouts.nodes[k]);
+    inst.layouts.push_back(layouts.nodes[i]);
+    if (std::all_of(inst.layouts.begin(), inst.layouts.end(),
+                    [](const ir::Layout& l) { return l.plain(); }))
+      inst.layouts.clear();
+    instances.push_back(std::move(inst));
+  }
   c.ops_ = compile_ops(instances);
 
   // 64-byte aligned arena.
@@ -29,12 +47,17 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
   auto slot = [&](int node) { return base + c.plan_.slot_offset[c.plan_.slot_of[node]]; };
   for (size_t i = 0; i < c.executed_.nodes.size(); ++i) {
     Node& n = c.executed_.nodes[i];
-    Step step{c.ops_[i].function(), {}, {}};
+    Step step{c.ops_[i].function(), {}, {}, shapes[i], layouts.nodes[i]};
     for (int k : n.inputs) {
-      if (k == kNetworkInput) step.input_args.push_back(static_cast<int>(step.args.size()));
-      step.args.push_back(k == kNetworkInput ? nullptr : slot(k));
+      bool staged = k == kNetworkInput && !c.input_layout_.plain();
+      if (k == kNetworkInput && !staged)
+        step.input_args.push_back(static_cast<int>(step.args.size()));
+      step.args.push_back(staged ? c.staged_input_.data() : k == kNetworkInput ? nullptr : slot(k));
     }
-    for (Tensor& p : n.params) step.args.push_back(p.data.data());
+    for (size_t j = 0; j < n.params.size(); ++j) {
+      c.packed_.push_back(c.ops_[i].pack_param(j, n.params[j]));
+      step.args.push_back(c.packed_.back().data());
+    }
     step.args.push_back(slot(static_cast<int>(i)));
     c.steps_.push_back(std::move(step));
   }
@@ -43,8 +66,11 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
 
 void CompiledNetwork::run(const float* input, float* output) {
   claim_kernel_threads();
+  if (!input_layout_.plain())
+    pack_activation(input, staged_input_.data(), input_shape_, input_layout_);
   for (Step& s : steps_) {
     for (int a : s.input_args) s.args[a] = const_cast<float*>(input);  // kernels never write inputs
+    if (s.output_layout.halo > 0) zero_halo(s.args.back(), s.output_shape, s.output_layout);
     s.fn(s.args.data());
   }
   std::memcpy(output, steps_.back().args.back(), num_elements(output_shape_) * sizeof(float));

@@ -8,6 +8,7 @@
 
 #include "graph/network.h"
 #include "runtime/compiled_op.h"
+#include "runtime/layouts.h"
 #include "runtime/memory_plan.h"
 
 namespace nasx {
@@ -33,6 +34,8 @@ class CompiledNetwork {
     KernelFn fn;
     std::vector<float*> args;
     std::vector<int> input_args;  // positions in args that read the network input
+    Shape output_shape;
+    ir::Layout output_layout;  // a halo is zeroed before the step writes the interior
   };
   Network executed_;
   Shape input_shape_, output_shape_;
@@ -40,6 +43,9 @@ class CompiledNetwork {
   std::vector<CompiledOp> ops_;  // keep the libraries loaded
   std::vector<Step> steps_;
   std::unique_ptr<float[]> arena_;
+  std::vector<std::vector<float>> packed_;  // parameters as the kernels read them
+  ir::Layout input_layout_;                 // the input is copied into it when not plain
+  std::vector<float> staged_input_;
 };
 
 }  // namespace nasx

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "codegen/module.h"
+#include "lower/pipeline.h"
 #include "program/ops.h"
 #include "transform/schedule.h"
 
@@ -16,19 +17,54 @@ struct OpInstance {
   Op op;
   std::vector<Shape> inputs;
   Schedule schedule = {};  // schedule transformations on the default loop nest
+  // Layouts of inputs and output (empty: plain; runtime/layouts.h chooses them), and the
+  // blocked template's knobs per conv statement (empty: the default rule).
+  std::vector<ir::Layout> layouts = {};
+  std::vector<ConvKnobs> knobs = {};
+};
+
+// The LowerOptions an instance lowers with (layouts, knobs, the target ISA's vectors).
+LowerOptions lower_options(const OpInstance& op);
+
+// A kernel bound to data in its own layouts: inputs reordered, parameters packed, output
+// allocated. run() is the kernel alone (what a benchmark times); output() reorders back.
+class BoundOp {
+ public:
+  void run() const;
+  Tensor output() const;
+
+ private:
+  friend class CompiledOp;
+  KernelFn fn_ = nullptr;
+  std::vector<std::vector<float>> storage_;
+  std::vector<float*> args_;
+  Shape output_shape_;
+  ir::Layout output_layout_;
 };
 
 class CompiledOp {
  public:
-  CompiledOp(OpInstance inst, Shape output, KernelFn fn, std::shared_ptr<CompiledModule> module)
+  CompiledOp(OpInstance inst, Shape output, KernelFn fn, std::shared_ptr<CompiledModule> module,
+             const LoweredKernel& kernel = {})
       : inst_(std::move(inst)),
         params_(param_specs(inst_.op)),
         output_(std::move(output)),
         fn_(fn),
-        module_(std::move(module)) {}
+        module_(std::move(module)),
+        args_(kernel.args),
+        packing_(kernel.packing),
+        templates_(kernel.templates) {}
 
   const Shape& output_shape() const { return output_; }
   KernelFn function() const { return fn_; }
+  const OpInstance& instance() const { return inst_; }
+  // Per conv statement, the template that lowered it ("blocked oc_v=4 oh_t=1 ow_t=6", "gemm").
+  const std::vector<std::string>& templates() const { return templates_; }
+  // Parameter i as the kernel reads it (packed and in its layout).
+  std::vector<float> pack_param(size_t i, const Tensor& param) const;
+  const ir::Layout& layout_of(size_t arg) const;  // input i, or the output at inputs().size()
+  BoundOp bind(const std::vector<const Tensor*>& inputs,
+               const std::vector<const Tensor*>& params) const;
   // Checks shapes (a mismatch is a UserError), then runs the kernel into `out`.
   void run(const std::vector<const Tensor*>& inputs, const std::vector<const Tensor*>& params,
            Tensor& out) const;
@@ -41,6 +77,11 @@ class CompiledOp {
   Shape output_;
   KernelFn fn_;
   std::shared_ptr<CompiledModule> module_;  // keeps the library loaded
+  std::vector<ir::Buffer> args_;
+  std::vector<ParamPacking> packing_;
+  std::vector<std::string> templates_;
+  void check(const std::vector<const Tensor*>& inputs,
+             const std::vector<const Tensor*>& params) const;
 };
 
 std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops);

@@ -4,7 +4,8 @@
 
 namespace nasx {
 
-MemoryPlan plan_memory(const Network& net, const std::vector<Shape>& shapes) {
+MemoryPlan plan_memory(const Network& net, const std::vector<Shape>& shapes,
+                       const std::vector<int64_t>& floats) {
   size_t n = net.nodes.size();
   std::vector<size_t> last_use(n, 0);
   for (size_t i = 0; i < n; ++i) {
@@ -18,7 +19,7 @@ MemoryPlan plan_memory(const Network& net, const std::vector<Shape>& shapes) {
   plan.slot_of.assign(n, -1);
   std::vector<bool> busy;
   for (size_t i = 0; i < n; ++i) {
-    int64_t need = num_elements(shapes[i]);
+    int64_t need = floats.empty() ? num_elements(shapes[i]) : floats[i];
     plan.unplanned_floats += need;
     int best = -1;
     for (size_t s = 0; s < busy.size(); ++s) {

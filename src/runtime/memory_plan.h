@@ -18,6 +18,8 @@ struct MemoryPlan {
   int64_t unplanned_floats = 0;  // what one buffer per node would take
 };
 
-MemoryPlan plan_memory(const Network& net, const std::vector<Shape>& shapes);
+// `floats`: what each node's output takes in its layout (empty: the shapes' element counts).
+MemoryPlan plan_memory(const Network& net, const std::vector<Shape>& shapes,
+                       const std::vector<int64_t>& floats = {});
 
 }  // namespace nasx

@@ -18,13 +18,10 @@ struct Lowered {
 };
 
 Lowered lower_instance(const OpInstance& op, const std::string& name) {
-  LowerOptions options;
-  options.schedule = op.schedule;
-  Lowered l{lower(op.op, op.inputs, name, options), "", {}};
+  Lowered l{lower(op.op, op.inputs, name, lower_options(op)), "", {}};
   Hasher h;
   for (const ir::Buffer& b : l.kernel.args) {
-    int64_t n = 1;
-    for (int64_t d : b->shape) n *= d;
+    int64_t n = b->physical_size();
     l.arg_floats.push_back(n);
     h.add(std::to_string(n)).add(",");
   }

@@ -4,6 +4,7 @@
 
 #include "codegen/toolchain.h"
 #include "runtime/compiled_op.h"
+#include "support/cpu.h"
 
 namespace nasx {
 namespace {
@@ -21,13 +22,6 @@ std::string cpu_model() {
       }
     }
   return "unknown cpu";
-}
-
-std::string vector_isa() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return "avx512f";
-  if (__builtin_cpu_supports("avx2")) return "avx2";
-  return "sse";
 }
 
 }  // namespace
@@ -48,7 +42,7 @@ Json Target::to_json() const {
 Target detect_target() {
   static const Target t = [] {
     ToolchainConfig config = ToolchainConfig::from_env();
-    return Target{cpu_model(), vector_isa(), compiler_version(config.cxx), kGeneratorVersion,
+    return Target{cpu_model(), target_isa().name, compiler_version(config.cxx), kGeneratorVersion,
                   kernel_threads()};
   }();
   return t;

@@ -86,6 +86,9 @@ TEST(Cli, BadInputIsAClearUserError) {
   expect_user_error("conv --in 6,8,8 --out 8 --kernel 3 --groups 4 --check", "must divide");
   expect_user_error("conv --in 8,8 --out 8 --kernel 3", "C,H,W");
   expect_user_error("conv --in a,b,c --out 8 --kernel 3", "C,H,W");
+  expect_user_error("conv --in 8,8,8, --out 8 --kernel 3", "C,H,W");
+  expect_user_error("conv --in 8,,8 --out 8 --kernel 3", "C,H,W");
+  expect_user_error("conv --in 64,8,8 --out 64 --kernel 3 --knobs 1,1", "OC_V,OH_T,OW_T");
   expect_user_error("conv --in 8,8,8 --out 0 --kernel 3", "--out: 0 is out of range");
   expect_user_error("conv --in 8,8,8 --out 8 --kernel -3", "--kernel: -3 is out of range");
   expect_user_error("conv --in 8,8,8 --out 8 --kernel 3 --stride 0", "--stride: 0 is out of range");

@@ -1,0 +1,302 @@
+#include "lower/conv_blocked.h"
+
+#include <algorithm>
+
+#include "ir/substitute.h"
+#include "support/error.h"
+
+namespace nasx {
+namespace {
+
+using ir::Allocate;
+using ir::Block;
+using ir::Broadcast;
+using ir::Expr;
+using ir::f32;
+using ir::For;
+using ir::ForKind;
+using ir::IfThenElse;
+using ir::Layout;
+using ir::LetStmt;
+using ir::Load;
+using ir::Stmt;
+using ir::Store;
+using ir::Type;
+using ir::Var;
+
+enum class Mode { Wide, Packed, Depthwise };
+
+// How one statement maps onto vectors: units of work (a group's tile of oc_v vectors, or one
+// vector holding several groups), each reading `span` consecutive input channels.
+struct Geometry {
+  Mode mode = Mode::Wide;
+  int64_t cos = 0, cpo = 0, cpg = 0, span = 0;
+  bool check_rows = false;  // the statement's input window is a row tile
+};
+
+std::optional<Geometry> geometry(const ConvProgram& p, const ConvStatement& s, int lanes) {
+  if (lanes <= 0) return std::nullopt;
+  Geometry g;
+  g.cos = s.out_channels();
+  g.cpo = g.cos / s.groups;
+  g.cpg = s.ci_per_group;
+  g.check_rows = s.row_begin != 0 || s.row_end != p.in_h;
+  if (g.cos % lanes != 0 || s.co_begin % lanes != 0) return std::nullopt;
+  if (g.cpg == 1 && g.cpo == 1) {
+    g.mode = Mode::Depthwise;
+    g.span = 1;
+  } else if (g.cpo % lanes == 0) {
+    g.mode = Mode::Wide;
+    g.span = g.cpg;
+  } else if (lanes % g.cpo == 0) {
+    g.mode = Mode::Packed;
+    g.span = lanes / g.cpo * g.cpg;
+  } else {
+    return std::nullopt;
+  }
+  return g;
+}
+
+Expr var(const char* name) {
+  return Var::make(name);
+}
+Stmt loop(const Expr& v, Expr mn, Expr extent, Stmt body, ForKind k = ForKind::Serial) {
+  return For::make(v, std::move(mn), std::move(extent), k, std::move(body));
+}
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+bool fits_registers(const Geometry& g, const ConvKnobs& k, int registers) {
+  (void)g;
+  return k.oh_t * k.ow_t * k.oc_v + k.oc_v + 1 <= registers;
+}
+
+}  // namespace
+
+std::string ConvKnobs::to_string() const {
+  return "oc_v=" + std::to_string(oc_v) + " oh_t=" + std::to_string(oh_t) +
+         " ow_t=" + std::to_string(ow_t);
+}
+
+int64_t conv_halo(const ConvProgram& p) {
+  int64_t halo = 0;
+  for (const ConvStatement& s : p.statements) {
+    int64_t reach = (p.kernel - 1) * p.dilation;
+    halo = std::max(
+        {halo, -s.col_offset, (p.out_w - 1) * p.stride + reach + s.col_offset - (p.in_w - 1)});
+    if (s.row_begin == 0 && s.row_end == p.in_h)
+      halo = std::max({halo, -(s.y_begin * p.stride + s.row_offset),
+                       (s.y_end - 1) * p.stride + reach + s.row_offset - (p.in_h - 1)});
+  }
+  return halo;
+}
+
+bool conv_blocked_applies(const ConvProgram& p, size_t si, int lanes, const Layout& input,
+                          const Layout& output, const Layout& residual) {
+  const ConvStatement& s = p.statements[si];
+  auto g = geometry(p, s, lanes);
+  if (!g) return false;
+  auto blocked = [&](const Layout& l) { return l.block_dim == 1 && l.block == lanes; };
+  if (!blocked(output) || !blocked(residual)) return false;
+  int64_t halo = conv_halo(p);
+  if (halo > 0 && (input.halo_dim != 2 || input.halo < halo)) return false;
+  if (g->mode == Mode::Depthwise && (!blocked(input) || s.ci_base % lanes != 0)) return false;
+  return true;
+}
+
+std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, int lanes, int registers) {
+  const ConvStatement& s = p.statements[si];
+  auto g = geometry(p, s, lanes);
+  NASX_ASSERT(g, "conv_knob_space on a statement the template does not apply to");
+  int64_t rows = s.y_end - s.y_begin;
+  std::vector<ConvKnobs> space;
+  for (int64_t oc_v = 1; oc_v <= 8; ++oc_v) {
+    if (g->mode == Mode::Packed && oc_v > 1) break;
+    int64_t per = g->mode == Mode::Wide ? g->cpo : g->cos;
+    if (per % (oc_v * lanes) != 0) continue;
+    for (int64_t ow_t = 1; ow_t <= std::min<int64_t>(p.out_w, 28); ++ow_t) {
+      int64_t max_rows = (ow_t == p.out_w && !g->check_rows) ? rows : 1;
+      for (int64_t oh_t = 1; oh_t <= max_rows; ++oh_t) {
+        ConvKnobs k{oc_v, oh_t, ow_t};
+        if (oh_t * ow_t > 28 || !fits_registers(*g, k, registers)) break;
+        space.push_back(k);
+      }
+    }
+  }
+  return space;
+}
+
+void check_conv_knobs(const ConvProgram& p, size_t si, int lanes, int registers,
+                      const ConvKnobs& knobs) {
+  std::vector<ConvKnobs> space = conv_knob_space(p, si, lanes, registers);
+  if (std::find(space.begin(), space.end(), knobs) != space.end()) return;
+  std::string oc_v;
+  for (const ConvKnobs& k : space)
+    if (oc_v.find(std::to_string(k.oc_v)) == std::string::npos)
+      oc_v += (oc_v.empty() ? "" : ", ") + std::to_string(k.oc_v);
+  user_error("knobs ", knobs.to_string(), " are not valid for statement S", si, " (", lanes,
+             " lanes, ", registers, " registers): oc_v must be one of {", oc_v,
+             "}, oh_t * ow_t * oc_v + oc_v + 1 <= ", registers, ", ow_t <= ", p.out_w,
+             ", oh_t > 1 only when ow_t covers the row");
+}
+
+ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, int lanes, int registers) {
+  const ConvStatement& s = p.statements[si];
+  auto g = geometry(p, s, lanes);
+  int64_t rows = s.y_end - s.y_begin;
+  ConvKnobs best;
+  double best_score = -1;
+  for (const ConvKnobs& k : conv_knob_space(p, si, lanes, registers)) {
+    // FMAs per tile, discounted for the idle part of remainder tiles and for too few tasks.
+    double eff = double(p.out_w) / double(ceil_div(p.out_w, k.ow_t) * k.ow_t) * double(rows) /
+                 double(ceil_div(rows, k.oh_t) * k.oh_t);
+    int64_t units = (g->mode == Mode::Wide ? g->cpo * s.groups : g->cos) / (k.oc_v * lanes);
+    double tasks = double(units * ceil_div(rows, k.oh_t));
+    double score = double(k.oc_v * k.oh_t * k.ow_t) * eff * eff * std::min(1.0, tasks / 8.0);
+    if (score > best_score + 1e-9) {
+      best_score = score;
+      best = k;
+    }
+  }
+  return best;
+}
+
+ir::Buffer conv_blocked_weight(const ConvProgram& p, size_t si, int lanes, ParamPacking* packing) {
+  const ConvStatement& s = p.statements[si];
+  auto g = geometry(p, s, lanes);
+  NASX_ASSERT(g, "conv_blocked_weight on a statement the template does not apply to");
+  *packing = ParamPacking{g->mode == Mode::Packed, g->cpo, g->cpg, g->span, lanes};
+  return ir::make_buffer("w" + std::to_string(si), {g->cos, g->span, p.kernel, p.kernel},
+                         Type::f32(), Layout::blocked(0, lanes));
+}
+
+std::vector<float> ParamPacking::pack(const Tensor& w, const ir::Buffer& arg) const {
+  const Shape& a = arg->shape;
+  if (!block_diagonal) {
+    NASX_ASSERT(w.shape == a, "packing a weight of another shape");
+    return ir::to_physical(w.data, a, arg->layout);
+  }
+  // Wp[co][j][ky][kx] = W[co][j % cpg][ky][kx] where j's group is co's group, else 0.
+  int64_t co_n = a[0], kk = a[2] * a[3];
+  std::vector<float> dense(co_n * span * kk, 0.0f);
+  for (int64_t co = 0; co < co_n; ++co)
+    for (int64_t j = 0; j < span; ++j) {
+      if ((co % lanes) / co_per_group != j / ci_per_group) continue;
+      for (int64_t t = 0; t < kk; ++t)
+        dense[(co * span + j) * kk + t] = w.data[(co * ci_per_group + j % ci_per_group) * kk + t];
+    }
+  return ir::to_physical(dense, a, arg->layout);
+}
+
+Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const ConvBuffers& b,
+                        bool relu, int lanes, const ConvKnobs& k) {
+  const ConvStatement& s = p.statements[si];
+  auto geo = geometry(p, s, lanes);
+  NASX_ASSERT(geo, "lower_conv_blocked on a statement the template does not apply to");
+  const Geometry& g = *geo;
+  const int64_t V = lanes, B = k.oc_v, K = p.kernel;
+  const int64_t rows = s.y_end - s.y_begin, OW = p.out_w;
+  const int64_t ty_n = ceil_div(rows, k.oh_t), full_ty = rows / k.oh_t, rem_r = rows % k.oh_t;
+  const int64_t full_tx = OW / k.ow_t, rem_c = OW % k.ow_t;
+  // Units: (group, tile of B vectors) when groups span vectors, else one vector each.
+  const int64_t per_group = g.mode == Mode::Wide ? g.cpo / (B * V) : 1;
+  const int64_t units = g.mode == Mode::Wide ? s.groups * per_group : g.cos / (B * V);
+
+  Expr task = var("task"), n = var("n"), u = var("u"), ty = var("ty");
+  Expr co_l, cin0;  // statement-local first output channel, first input channel
+  if (g.mode == Mode::Wide) {
+    Expr grp = u / per_group, t = u % per_group;
+    co_l = grp * g.cpo + t * (B * V);
+    cin0 = Expr(s.ci_base) + grp * g.cpg;
+  } else {
+    co_l = u * (B * V);
+    cin0 = Expr(s.ci_base) + u * (g.mode == Mode::Packed ? g.span : B * V);
+  }
+  const ir::Buffer& w = b.weights[si];
+  ForKind window = K <= 7 ? ForKind::Unrolled : ForKind::Serial;
+  const Layout& in_layout = b.input->layout;
+  const bool split_ci = in_layout.block_dim == 1 && in_layout.block == V && g.span % V == 0 &&
+                        s.ci_base % V == 0 && (g.mode != Mode::Wide || g.cpg % V == 0);
+
+  auto tile = [&](int64_t R, int64_t C, const Expr& y0, const Expr& x0) {
+    ir::Buffer acc = ir::make_buffer("acc", {R * C * B * V});
+    auto at = [&](int64_t r, int64_t c, int64_t v) { return Expr(((r * C + c) * B + v) * V); };
+    std::vector<Stmt> init, update, store;
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t v = 0; v < B; ++v) {
+          Expr co = Expr(s.co_begin) + co_l + v * V;
+          init.push_back(
+              Store::make(acc, {at(r, c, v)},
+                          b.bias ? Load::make(b.bias, {co}, V) : Broadcast::make(f32(0), V)));
+          Expr y = y0 + r, x = x0 + c;
+          Expr val = Load::make(acc, {at(r, c, v)}, V);
+          if (b.residual) val = val + Load::make(b.residual, {n, co, y, x}, V);
+          if (relu) val = ir::max(val, Broadcast::make(f32(0), V));
+          store.push_back(Store::make(b.output, {n, co, y, x}, val));
+        }
+
+    Expr ci = var("ci"), ky = var("ky"), kx = var("kx");
+    std::vector<Expr> wv;
+    std::vector<Stmt> fmas;
+    for (int64_t v = 0; v < B; ++v) wv.push_back(Var::make("w" + std::to_string(v), Type::f32(V)));
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t c = 0; c < C; ++c) {
+        Expr iy = (y0 + r) * p.stride + ky * p.dilation + s.row_offset;
+        Expr ix = (x0 + c) * p.stride + kx * p.dilation + s.col_offset;
+        for (int64_t v = 0; v < B; ++v) {
+          Expr in = g.mode == Mode::Depthwise
+                        ? Load::make(b.input, {n, cin0 + v * V, iy, ix}, V)
+                        : Broadcast::make(Load::make(b.input, {n, cin0 + ci, iy, ix}), V);
+          fmas.push_back(
+              Store::make(acc, {at(r, c, v)}, Load::make(acc, {at(r, c, v)}, V) + in * wv[v]));
+        }
+      }
+    Stmt body = Block::make(fmas);
+    Expr wci = g.mode == Mode::Depthwise ? Expr(0) : ci;
+    for (int64_t v = B - 1; v >= 0; --v)
+      body = LetStmt::make(wv[v], Load::make(w, {co_l + v * V, wci, ky, kx}, V), body);
+    body = loop(kx, 0, K, body, window);
+    if (g.check_rows) {
+      Expr iy = y0 * p.stride + ky * p.dilation + s.row_offset;
+      body = IfThenElse::make(Expr(s.row_begin) <= iy && iy < Expr(s.row_end), body);
+    }
+    body = loop(ky, 0, K, body, window);
+    if (g.mode != Mode::Depthwise) {
+      // Over a blocked input, ci runs as (block, lane) so that the layout's division by the
+      // lanes folds away: ci = cb * V + lane with lane in [0, V).
+      if (split_ci) {
+        Expr cb = var("cb"), lane = var("lane");
+        body = ir::substitute(body, ci, cb * V + lane);
+        body = loop(cb, 0, g.span / V, loop(lane, 0, V, body));
+      } else {
+        body = loop(ci, 0, g.span, body);
+      }
+    }
+    return Allocate::make(acc, Block::make({Block::make(init), body, Block::make(store)}));
+  };
+
+  auto row_tiles = [&](int64_t R, const Expr& y0) {
+    std::vector<Stmt> parts;
+    Expr tx = var("tx");
+    if (full_tx > 0) parts.push_back(loop(tx, 0, full_tx, tile(R, k.ow_t, y0, tx * k.ow_t)));
+    if (rem_c > 0) parts.push_back(tile(R, rem_c, y0, Expr(full_tx * k.ow_t)));
+    return Block::make(parts);
+  };
+
+  Expr y0 = Expr(s.y_begin) + ty * k.oh_t;
+  Stmt body;
+  if (rem_r == 0)
+    body = row_tiles(k.oh_t, y0);
+  else if (full_ty == 0)
+    body = row_tiles(rem_r, y0);
+  else
+    body = IfThenElse::make(ty < Expr(full_ty), row_tiles(k.oh_t, y0), row_tiles(rem_r, y0));
+  body = LetStmt::make(ty, task % ty_n, body);
+  body = LetStmt::make(u, (task / ty_n) % units, body);
+  body = LetStmt::make(n, task / (ty_n * units), body);
+  return loop(task, 0, batch * units * ty_n, body, ForKind::Parallel);
+}
+
+}  // namespace nasx

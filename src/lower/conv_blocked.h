@@ -1,0 +1,63 @@
+// The blocked direct-convolution template (../shared/PERFORMANCE.md): activations in NCHW[V]c
+// (V = the vector lanes: 16 on AVX-512, 8 on AVX2), output channels in the vector lanes, a
+// register tile of oh_t x ow_t output positions x oc_v vectors of accumulators. For each input
+// channel and window tap it loads oc_v weight vectors and broadcasts one input value per
+// position; the epilogue (bias, residual, ReLU) is applied in registers before the one store.
+// Weights are packed once at load as [C_out/V][span][K][K][V]: span is the input channels one
+// vector of output channels reads (the group's, or, when several groups share a vector, theirs
+// side by side with zeros off the block diagonal). Depthwise statements load input vectors
+// instead (channel lanes against channel lanes). The input carries a halo at least as wide as
+// the padding, so only row-tiled statements (spatial_split) test rows, and nothing tests columns.
+// Every statement of a program gets its own template instance and its own knobs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/ir.h"
+#include "lower/conv_gemm.h"
+#include "program/conv_program.h"
+
+namespace nasx {
+
+// A statement's tiling: oc_v output-channel vectors by oh_t rows by ow_t columns.
+struct ConvKnobs {
+  int64_t oc_v = 1, oh_t = 1, ow_t = 1;
+  bool operator==(const ConvKnobs&) const = default;
+  std::string to_string() const;  // "oc_v=4 oh_t=1 ow_t=6"
+};
+
+// How an operator parameter becomes the kernel's argument, done once when weights are loaded.
+struct ParamPacking {
+  bool block_diagonal = false;  // expand [co, cpg, K, K] to [co, span, K, K] with zeros
+  int64_t co_per_group = 0, ci_per_group = 0, span = 0, lanes = 0;
+  std::vector<float> pack(const Tensor& weight, const ir::Buffer& arg) const;
+};
+
+// The halo (zero border on H and W) the input of `p` needs so that no column is tested.
+int64_t conv_halo(const ConvProgram& p);
+
+// Whether statement `s` can use the template with `lanes` lanes, given the input and output
+// layouts (output blocked by lanes, input halo at least conv_halo, depthwise input blocked).
+bool conv_blocked_applies(const ConvProgram& p, size_t statement, int lanes,
+                          const ir::Layout& input, const ir::Layout& output,
+                          const ir::Layout& residual);
+
+// The valid knobs for statement s (register budget), and the deterministic rule's choice.
+std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t statement, int lanes,
+                                       int registers);
+// Checks that `knobs` is in statement s's space (UserError naming the valid choices otherwise).
+void check_conv_knobs(const ConvProgram& p, size_t statement, int lanes, int registers,
+                      const ConvKnobs& knobs);
+ConvKnobs default_conv_knobs(const ConvProgram& p, size_t statement, int lanes, int registers);
+
+// The packed weight argument of statement s (logical shape [co, span, K, K], blocked on dim 0)
+// and how to fill it from the statement's weight tensor.
+ir::Buffer conv_blocked_weight(const ConvProgram& p, size_t statement, int lanes,
+                               ParamPacking* packing);
+
+ir::Stmt lower_conv_blocked(const ConvProgram& p, size_t statement, int64_t batch,
+                            const ConvBuffers& b, bool relu, int lanes, const ConvKnobs& knobs);
+
+}  // namespace nasx
