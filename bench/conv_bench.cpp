@@ -24,6 +24,7 @@
 
 #include <dnnl.hpp>
 
+#include "codegen/toolchain.h"
 #include "graph/fold_batch_norm.h"
 #include "graph/zoo.h"
 #include "runtime/compiled_network.h"
@@ -44,28 +45,42 @@ double now_ms() {
   return std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count();
 }
 
-// The FMA peak of all kernel threads: independent vector FMA chains, as wide as the ISA.
-double measure_peak_gflops() {
+// The FMA peak of all kernel threads: independent chains of vector FMAs as wide as the ISA,
+// compiled by the kernels' own toolchain and flags (the bench itself is not built for the ISA).
+double measure_peak_gflops(int lanes) {
+  std::string v = "float __attribute__((vector_size(" + std::to_string(4 * lanes) + ")))";
+  std::string source = R"(#include <omp.h>
+typedef )" + v + R"( vec;
+extern "C" double nasx_peak(long n) {
+  double total = 0;
+#pragma omp parallel reduction(+ : total)
+  {
+    vec a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {};
+    vec a8 = {}, a9 = {}, a10 = {}, a11 = {}, b = {}, c = {};
+    b += 1.0000001f; c += 1e-9f;
+    for (long i = 0; i < n; ++i) {
+      a0 = a0 * b + c; a1 = a1 * b + c; a2 = a2 * b + c; a3 = a3 * b + c;
+      a4 = a4 * b + c; a5 = a5 * b + c; a6 = a6 * b + c; a7 = a7 * b + c;
+      a8 = a8 * b + c; a9 = a9 * b + c; a10 = a10 * b + c; a11 = a11 * b + c;
+    }
+    vec s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    total += s[0];
+  }
+  return total;
+}
+)";
+  if (lanes == 0) return 0;
+  CompileResult lib = compile_and_load(source);
+  auto peak = reinterpret_cast<double (*)(long)>(lib.library->symbol("nasx_peak"));
+  claim_kernel_threads();
+  const long n = 20'000'000;
   double best = 0;
   for (int round = 0; round < 3; ++round) {
     double t0 = now_ms();
-    const long n = 20'000'000;
-    double total = 0;
-#pragma omp parallel reduction(+ : total)
-    {
-      typedef float v16 __attribute__((vector_size(64)));
-      v16 a[16];
-      for (int i = 0; i < 16; ++i) a[i] = (v16){} + float(i) * 1e-9f;
-      v16 b = (v16){} + 1.0000001f, c = (v16){} + 1e-9f;
-      for (long i = 0; i < n; ++i) {
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; ++j) a[j] = a[j] * b + c;
-      }
-      for (int i = 0; i < 16; ++i) total += a[i][0];
-    }
+    volatile double sink = peak(n);
+    (void)sink;
     double ms = now_ms() - t0;
-    double flops = double(n) * 16 * 16 * 2 * omp_get_max_threads();
-    if (total != 12345) best = std::max(best, flops / (ms * 1e6));
+    best = std::max(best, double(n) * 12 * lanes * 2 * kernel_threads() / (ms * 1e6));
   }
   return best;
 }
@@ -88,16 +103,19 @@ class DnnlConv {
     using tag = dnnl::memory::format_tag;
     const ConvStatement& s = p.statements[0];
     int64_t g = s.groups, pad = -s.row_offset;
-    dnnl::memory::dims src{1, p.in_channels, p.in_h, p.in_w}, dst{1, p.out_channels, p.out_h, p.out_w};
-    dnnl::memory::dims wei = g > 1 ? dnnl::memory::dims{g, p.out_channels / g, s.ci_per_group, p.kernel, p.kernel}
-                                   : dnnl::memory::dims{p.out_channels, p.in_channels, p.kernel, p.kernel};
+    dnnl::memory::dims src{1, p.in_channels, p.in_h, p.in_w},
+        dst{1, p.out_channels, p.out_h, p.out_w};
+    dnnl::memory::dims wei =
+        g > 1 ? dnnl::memory::dims{g, p.out_channels / g, s.ci_per_group, p.kernel, p.kernel}
+              : dnnl::memory::dims{p.out_channels, p.in_channels, p.kernel, p.kernel};
     int64_t pad_r_h = (p.out_h - 1) * p.stride + (p.kernel - 1) * p.dilation + 1 - p.in_h - pad;
     int64_t pad_r_w = (p.out_w - 1) * p.stride + (p.kernel - 1) * p.dilation + 1 - p.in_w - pad;
     dnnl::convolution_forward::desc d(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
         dnnl::memory::desc(src, dt::f32, tag::any), dnnl::memory::desc(wei, dt::f32, tag::any),
-        dnnl::memory::desc({p.out_channels}, dt::f32, tag::a), dnnl::memory::desc(dst, dt::f32, tag::any),
-        {p.stride, p.stride}, {p.dilation - 1, p.dilation - 1}, {pad, pad}, {pad_r_h, pad_r_w});
+        dnnl::memory::desc({p.out_channels}, dt::f32, tag::a),
+        dnnl::memory::desc(dst, dt::f32, tag::any), {p.stride, p.stride},
+        {p.dilation - 1, p.dilation - 1}, {pad, pad}, {pad_r_h, pad_r_w});
     dnnl::post_ops ops;
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     dnnl::primitive_attr attr;
@@ -198,7 +216,8 @@ int run(int argc, char** argv) {
     } else if (a == "--json") {
       json_path = next();
     } else {
-      std::cerr << "usage: nasx-bench [--models A,B] [--repeat N] [--torch] [--quick] [--json FILE]\n";
+      std::cerr
+          << "usage: nasx-bench [--models A,B] [--repeat N] [--torch] [--quick] [--json FILE]\n";
       return 2;
     }
   }
@@ -206,7 +225,7 @@ int run(int argc, char** argv) {
   omp_set_num_threads(kernel_threads());
   set_torch_threads(kernel_threads());
   const Isa& isa = target_isa();
-  double peak = measure_peak_gflops();
+  double peak = measure_peak_gflops(isa.lanes);
   std::printf("nasx-bench: %d threads, ISA %s, measured FMA peak %.0f GFLOP/s, oneDNN %d.%d\n",
               kernel_threads(), isa.name.c_str(), peak, dnnl_version()->major,
               dnnl_version()->minor);
@@ -220,8 +239,8 @@ int run(int argc, char** argv) {
                                              {128, 16, 16, 128, 3, 1, 1, 1, 1, true},
                                              {256, 8, 8, 256, 3, 1, 1, 1, 1, true},
                                              {512, 4, 4, 512, 3, 1, 1, 1, 1, true}}) {
-    std::string tag = std::to_string(base.in_channels) + "ch " + std::to_string(base.in_h) +
-                      "x" + std::to_string(base.in_w);
+    std::string tag = std::to_string(base.in_channels) + "ch " + std::to_string(base.in_h) + "x" +
+                      std::to_string(base.in_w);
     for (int64_t g : {2, 4, 8, 16, 32}) {
       ConvSpec s = base;
       s.groups = g;
@@ -249,12 +268,14 @@ int run(int argc, char** argv) {
     Tensor x = Tensor::random_normal(inst.inputs[0], 7);
     std::vector<Tensor> params;
     uint64_t seed = 8;
-    for (const ParamSpec& ps : param_specs(inst.op)) params.push_back(Tensor::random_normal(ps.shape, seed++));
+    for (const ParamSpec& ps : param_specs(inst.op))
+      params.push_back(Tensor::random_normal(ps.shape, seed++));
     std::vector<const Tensor*> pp;
     for (const Tensor& t : params) pp.push_back(&t);
     BoundOp bound = op.bind({&x}, pp);
     Row r{l.name, "", "", {}, {}, {}};
-    for (const std::string& t : op.templates()) r.templates += (r.templates.empty() ? "" : "; ") + t;
+    for (const std::string& t : op.templates())
+      r.templates += (r.templates.empty() ? "" : "; ") + t;
     std::vector<std::function<void()>> fns{[&] { bound.run(); }};
     std::unique_ptr<DnnlConv> dn;
     if (l.program.statements.size() == 1) {
@@ -271,7 +292,8 @@ int run(int argc, char** argv) {
       r.gflops_dnnl = flops / (r.dnnl.median_ms * 1e6);
       dnnl_ms[shape_key(l.program)] = r.dnnl.median_ms;
     }
-    if (with_torch) r.torch = time_torch_reference(inst.op, {x}, params, 3, std::max(5, repeat / 5));
+    if (with_torch)
+      r.torch = time_torch_reference(inst.op, {x}, params, 3, std::max(5, repeat / 5));
     double ratio = dn ? r.dnnl.median_ms / r.nasx.median_ms : 0;
     std::printf("%-44s %9.4f %9.4f %6.2fx %6.0f%% %5.0f%% %5.0f%%  %s / %s\n",
                 l.name.substr(0, 44).c_str(), r.nasx.median_ms, dn ? r.dnnl.median_ms : 0.0, ratio,
@@ -294,8 +316,9 @@ int run(int argc, char** argv) {
     }
     return n ? std::exp(s / n) : 0.0;
   };
-  std::printf("\ngeometric mean of oneDNN/nasx time: network layers %.2fx, transformed layers %.2fx\n",
-              geomean(true), geomean(false));
+  std::printf(
+      "\ngeometric mean of oneDNN/nasx time: network layers %.2fx, transformed layers %.2fx\n",
+      geomean(true), geomean(false));
 
   Json out;
   out["machine"] = {{"threads", kernel_threads()}, {"isa", isa.name}, {"peak_gflops", peak}};
@@ -311,14 +334,16 @@ int run(int argc, char** argv) {
   out["geomean_network_layers"] = geomean(true);
   out["geomean_transformed_layers"] = geomean(false);
 
-  std::printf("\n%-20s %12s %16s %8s\n", "end to end (batch 1)", "nasx ms", "oneDNN conv sum", "ratio");
+  std::printf("\n%-20s %12s %16s %8s\n", "end to end (batch 1)", "nasx ms", "oneDNN conv sum",
+              "ratio");
   for (const std::string& m : models) {
     double sum = 0;
     for (const Layer& l : per_model[m]) sum += dnnl_ms[shape_key(l.program)];
     CompiledNetwork net = CompiledNetwork::compile(build_zoo_model(m), 1);
     Tensor x = Tensor::random_normal(net.input_shape(), 1);
     Tensor y(net.output_shape());
-    TimingStats t = measure([&] { net.run(x.data.data(), y.data.data()); }, 3, std::max(10, repeat / 2));
+    TimingStats t =
+        measure([&] { net.run(x.data.data(), y.data.data()); }, 3, std::max(10, repeat / 2));
     std::printf("%-20s %12.3f %16.3f %7.2fx  (spread %.0f%%)\n", m.c_str(), t.median_ms, sum,
                 sum / t.median_ms, 100.0 * (t.max_ms - t.min_ms) / t.median_ms);
     out["end_to_end"].push_back({{"model", m},

@@ -60,6 +60,7 @@ static inline float nasx_max(float a, float b) { return a > b ? a : b; }
   }                                                                                     \
   static inline nasx_f32x##L nasx_broadcast##L(float x) { return x - nasx_f32x##L{}; }  \
   static inline nasx_f32x##L nasx_max(nasx_f32x##L a, nasx_f32x##L b) { return a > b ? a : b; }
+NASX_VECTOR(4)
 NASX_VECTOR(8)
 NASX_VECTOR(16)
 )";

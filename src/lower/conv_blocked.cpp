@@ -32,6 +32,7 @@ struct Geometry {
   Mode mode = Mode::Wide;
   int64_t cos = 0, cpo = 0, cpg = 0, span = 0;
   bool check_rows = false;  // the statement's input window is a row tile
+  int64_t vw = 0;           // vector width of the computation (divides the layout's lanes)
 };
 
 std::optional<Geometry> geometry(const ConvProgram& p, const ConvStatement& s, int lanes) {
@@ -41,20 +42,30 @@ std::optional<Geometry> geometry(const ConvProgram& p, const ConvStatement& s, i
   g.cpo = g.cos / s.groups;
   g.cpg = s.ci_per_group;
   g.check_rows = s.row_begin != 0 || s.row_end != p.in_h;
-  if (g.cos % lanes != 0 || s.co_begin % lanes != 0) return std::nullopt;
+  auto aligned = [&](int64_t w) { return g.cos % w == 0 && s.co_begin % w == 0; };
   if (g.cpg == 1 && g.cpo == 1) {
+    if (!aligned(lanes)) return std::nullopt;
     g.mode = Mode::Depthwise;
     g.span = 1;
-  } else if (g.cpo % lanes == 0) {
-    g.mode = Mode::Wide;
-    g.span = g.cpg;
-  } else if (lanes % g.cpo == 0) {
+    g.vw = lanes;
+    return g;
+  }
+  // Groups of whole vectors, using narrower vectors (inside the same blocked layout) when a
+  // group has fewer channels than the lanes: no lane computes a zero.
+  for (int64_t w = lanes; w >= 4 && w * 4 >= lanes; w /= 2)
+    if (g.cpo % w == 0 && aligned(w)) {
+      g.mode = Mode::Wide;
+      g.span = g.cpg;
+      g.vw = w;
+      return g;
+    }
+  if (lanes % g.cpo == 0 && aligned(lanes)) {
     g.mode = Mode::Packed;
     g.span = lanes / g.cpo * g.cpg;
-  } else {
-    return std::nullopt;
+    g.vw = lanes;
+    return g;
   }
-  return g;
+  return std::nullopt;
 }
 
 Expr var(const char* name) {
@@ -114,7 +125,7 @@ std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, int lane
   for (int64_t oc_v = 1; oc_v <= 8; ++oc_v) {
     if (g->mode == Mode::Packed && oc_v > 1) break;
     int64_t per = g->mode == Mode::Wide ? g->cpo : g->cos;
-    if (per % (oc_v * lanes) != 0) continue;
+    if (per % (oc_v * g->vw) != 0) continue;
     for (int64_t ow_t = 1; ow_t <= std::min<int64_t>(p.out_w, 28); ++ow_t) {
       int64_t max_rows = (ow_t == p.out_w && !g->check_rows) ? rows : 1;
       for (int64_t oh_t = 1; oh_t <= max_rows; ++oh_t) {
@@ -151,7 +162,7 @@ ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, int lanes, int reg
     // FMAs per tile, discounted for the idle part of remainder tiles and for too few tasks.
     double eff = double(p.out_w) / double(ceil_div(p.out_w, k.ow_t) * k.ow_t) * double(rows) /
                  double(ceil_div(rows, k.oh_t) * k.oh_t);
-    int64_t units = (g->mode == Mode::Wide ? g->cpo * s.groups : g->cos) / (k.oc_v * lanes);
+    int64_t units = (g->mode == Mode::Wide ? g->cpo * s.groups : g->cos) / (k.oc_v * g->vw);
     double tasks = double(units * ceil_div(rows, k.oh_t));
     double score = double(k.oc_v * k.oh_t * k.ow_t) * eff * eff * std::min(1.0, tasks / 8.0);
     if (score > best_score + 1e-9) {
@@ -166,9 +177,9 @@ ir::Buffer conv_blocked_weight(const ConvProgram& p, size_t si, int lanes, Param
   const ConvStatement& s = p.statements[si];
   auto g = geometry(p, s, lanes);
   NASX_ASSERT(g, "conv_blocked_weight on a statement the template does not apply to");
-  *packing = ParamPacking{g->mode == Mode::Packed, g->cpo, g->cpg, g->span, lanes};
+  *packing = ParamPacking{g->mode == Mode::Packed, g->cpo, g->cpg, g->span, g->vw};
   return ir::make_buffer("w" + std::to_string(si), {g->cos, g->span, p.kernel, p.kernel},
-                         Type::f32(), Layout::blocked(0, lanes));
+                         Type::f32(), Layout::blocked(0, g->vw));
 }
 
 std::vector<float> ParamPacking::pack(const Tensor& w, const ir::Buffer& arg) const {
@@ -195,7 +206,7 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
   auto geo = geometry(p, s, lanes);
   NASX_ASSERT(geo, "lower_conv_blocked on a statement the template does not apply to");
   const Geometry& g = *geo;
-  const int64_t V = lanes, B = k.oc_v, K = p.kernel;
+  const int64_t V = g.vw, L = lanes, B = k.oc_v, K = p.kernel;
   const int64_t rows = s.y_end - s.y_begin, OW = p.out_w;
   const int64_t ty_n = ceil_div(rows, k.oh_t), full_ty = rows / k.oh_t, rem_r = rows % k.oh_t;
   const int64_t full_tx = OW / k.ow_t, rem_c = OW % k.ow_t;
@@ -216,8 +227,8 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
   const ir::Buffer& w = b.weights[si];
   ForKind window = K <= 7 ? ForKind::Unrolled : ForKind::Serial;
   const Layout& in_layout = b.input->layout;
-  const bool split_ci = in_layout.block_dim == 1 && in_layout.block == V && g.span % V == 0 &&
-                        s.ci_base % V == 0 && (g.mode != Mode::Wide || g.cpg % V == 0);
+  const bool split_ci = in_layout.block_dim == 1 && in_layout.block == L && g.span % L == 0 &&
+                        s.ci_base % L == 0 && (g.mode != Mode::Wide || g.cpg % L == 0);
 
   auto tile = [&](int64_t R, int64_t C, const Expr& y0, const Expr& x0) {
     ir::Buffer acc = ir::make_buffer("acc", {R * C * B * V});
@@ -265,11 +276,11 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
     body = loop(ky, 0, K, body, window);
     if (g.mode != Mode::Depthwise) {
       // Over a blocked input, ci runs as (block, lane) so that the layout's division by the
-      // lanes folds away: ci = cb * V + lane with lane in [0, V).
+      // lanes folds away: ci = cb * L + lane with lane in [0, L).
       if (split_ci) {
         Expr cb = var("cb"), lane = var("lane");
-        body = ir::substitute(body, ci, cb * V + lane);
-        body = loop(cb, 0, g.span / V, loop(lane, 0, V, body));
+        body = ir::substitute(body, ci, cb * L + lane);
+        body = loop(cb, 0, g.span / L, loop(lane, 0, L, body));
       } else {
         body = loop(ci, 0, g.span, body);
       }

@@ -11,7 +11,7 @@
 namespace nasx {
 
 // Bumped whenever generated code changes for the same operator: old records then stop matching.
-inline constexpr const char* kGeneratorVersion = "nasx-gen-1";
+inline constexpr const char* kGeneratorVersion = "nasx-gen-2";
 
 struct Target {
   std::string cpu;        // /proc/cpuinfo's model name
