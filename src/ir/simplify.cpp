@@ -269,7 +269,11 @@ class Simplifier : public IRMutator {
     Expr v = mutate(n->value);
     if (v.as<IntImm>() || v.as<FloatImm>() || v.as<Var>())
       return mutate(substitute(n->body, n->var, v));
+    // x % c with a positive constant c lies in [0, c).
+    if (const Mod* m = v.as<Mod>(); m && as_const_int(m->b) && *as_const_int(m->b) > 0)
+      ranges_[n->var.get()] = {0, *as_const_int(m->b) - 1};
     Stmt b = mutate(n->body);
+    ranges_.erase(n->var.get());
     if (is_no_op(b)) return b;
     return v.same_as(n->value) && b.same_as(n->body) ? self : LetStmt::make(n->var, v, b);
   }

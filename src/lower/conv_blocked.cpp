@@ -281,6 +281,13 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
         Expr cb = var("cb"), lane = var("lane");
         body = ir::substitute(body, ci, cb * L + lane);
         body = loop(cb, 0, g.span / L, loop(lane, 0, L, body));
+      } else if (in_layout.block_dim == 1) {
+        // Otherwise the channel's block and lane are computed once per ci, not per load.
+        Expr cin = cin0 + ci, cb = var("cb"), lane = var("lane"), c = var("c");
+        body = ir::substitute(body, ci, cb * L + lane - cin0);
+        body = LetStmt::make(lane, c % L, body);
+        body = LetStmt::make(cb, c / L, body);
+        body = loop(ci, 0, g.span, LetStmt::make(c, cin, body));
       } else {
         body = loop(ci, 0, g.span, body);
       }

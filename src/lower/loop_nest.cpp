@@ -60,10 +60,29 @@ struct Builder {
   std::vector<std::string> templates;
   bool plain = true;  // every argument in the plain layout
 
-  // Over 4-D activations in any layout: for n, c, y, x (x innermost, vectorized when `vector`).
+  // The lanes of the blocked layout the loops should follow: the output's, else the first
+  // input's; 0 when neither is blocked.
+  int64_t follow_lanes(const Shape& s) const {
+    for (const Buffer& b : {output, inputs.empty() ? output : inputs[0]})
+      if (b->layout.block_dim == 1 && b->shape.size() == 4 && s[1] % b->layout.block == 0)
+        return b->layout.block;
+    return 0;
+  }
+
+  // Over 4-D activations in any layout: for n, c, y, x. Over a blocked layout the channel runs
+  // as (block, lane) with the lane innermost and vectorized, in memory order.
   Stmt for_nchw(const Shape& s, const std::function<Stmt(Expr, Expr, Expr, Expr)>& body) {
-    Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
-    Stmt inner = loop(y, 0, s[2], loop(x, 0, s[3], body(n, c, y, x)));
+    Expr n = var("n"), y = var("y"), x = var("x");
+    if (int64_t lanes = follow_lanes(s)) {
+      Expr ncb = var("n_cb"), cb = var("cb"), lane = var("lane");
+      Stmt inner = loop(lane, 0, lanes, body(n, cb * lanes + lane, y, x), ForKind::Vectorized);
+      inner = loop(y, 0, s[2], loop(x, 0, s[3], inner));
+      int64_t blocks = s[1] / lanes;
+      inner = LetStmt::make(cb, ncb % blocks, LetStmt::make(n, ncb / blocks, inner));
+      return loop(ncb, 0, s[0] * blocks, inner, ForKind::Parallel);
+    }
+    Expr nc = var("n_c"), c = var("c");
+    Stmt inner = loop(y, 0, s[2], loop(x, 0, s[3], body(n, c, y, x), ForKind::Vectorized));
     inner = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], inner));
     return loop(nc, 0, s[0] * s[1], inner, ForKind::Parallel);
   }
@@ -151,6 +170,14 @@ struct Builder {
 
   Stmt batch_norm(const BatchNorm& b) {
     const Shape& s = in[0];
+    if (!plain)
+      return for_nchw(s, [&](Expr n, Expr c, Expr y, Expr x) {
+        Expr scale = Load::make(params[0], {c}) /
+                     Call::make(Type::f32(), "sqrtf", {Load::make(params[3], {c}) + f32(b.eps)});
+        Expr shift = Load::make(params[1], {c}) - Load::make(params[2], {c}) * scale;
+        Expr value = Load::make(inputs[0], {n, c, y, x}) * scale + shift;
+        return Store::make(output, {n, c, y, x}, b.relu ? max(value, f32(0)) : value);
+      });
     Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
     Expr scale = fvar("scale"), shift = fvar("shift");
     Expr value = Load::make(inputs[0], {n, c, y, x}) * scale + shift;
@@ -220,15 +247,20 @@ struct Builder {
   Stmt global_avg_pool() {
     const Shape& s = in[0];
     if (!plain) {
-      Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
-      Expr cur = Load::make(output, {nc});
-      Stmt sum = loop(
-          y, 0, s[2],
-          loop(x, 0, s[3], Store::make(output, {nc}, cur + Load::make(inputs[0], {n, c, y, x}))));
-      Stmt body = Block::make({Store::make(output, {nc}, f32(0)), sum,
-                               Store::make(output, {nc}, cur * f32(1.0 / double(s[2] * s[3])))});
-      body = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], body));
-      return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
+      // Sums in the output (plain [N*C]), read in the input's memory order.
+      Stmt zero = for_nchw({s[0], s[1], 1, 1}, [&](Expr n, Expr c, Expr, Expr) {
+        return Store::make(output, {n * s[1] + c}, f32(0));
+      });
+      Stmt sum = for_nchw(s, [&](Expr n, Expr c, Expr y, Expr x) {
+        Expr at = n * s[1] + c;
+        return Store::make(output, {at},
+                           Load::make(output, {at}) + Load::make(inputs[0], {n, c, y, x}));
+      });
+      Stmt scale = for_nchw({s[0], s[1], 1, 1}, [&](Expr n, Expr c, Expr, Expr) {
+        Expr at = n * s[1] + c;
+        return Store::make(output, {at}, Load::make(output, {at}) * f32(1.0 / double(s[2] * s[3])));
+      });
+      return Block::make({zero, sum, scale});
     }
     Expr nc = var("n_c"), i = var("i");
     Expr cur = Load::make(output, {nc});
