@@ -4,18 +4,20 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "cli/commands.h"
-#include "support/format.h"
 #include "cli/model.h"
 #include "cli/options.h"
 #include "graph/zoo.h"
 #include "runtime/compiled_network.h"
+#include "support/format.h"
 #include "support/json.h"
 #include "support/npy.h"
 #include "torch/reference.h"
 #include "torch/twin.h"
+#include "tune/tune.h"
 
 namespace nasx::cli {
 namespace {
@@ -24,7 +26,12 @@ CompiledNetwork compile_with_progress(Network net, int64_t batch) {
   progress("compiling " + net.name + " (batch " + std::to_string(batch) + ", " +
            std::to_string(net.nodes.size()) + " layers)...");
   auto t0 = std::chrono::steady_clock::now();
-  CompiledNetwork c = CompiledNetwork::compile(std::move(net), batch);
+  // Kernels take their tuned knobs when `nasx tune` left records (tune/tune.h).
+  std::optional<RecordStore> records;
+  if (std::filesystem::is_regular_file(default_records_path()))
+    records.emplace(default_records_path(), detect_target());
+  CompiledNetwork c = CompiledNetwork::compile(std::move(net), batch,
+                                               records ? apply_records(*records) : KnobChooser{});
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress("compiled in " + fmt(s, "%.1f") + " s (" + std::to_string(c.executed().nodes.size()) +
            " fused kernels)");

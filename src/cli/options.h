@@ -4,8 +4,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdint>
 #include <string>
+
+#include "support/error.h"
 
 namespace nasx::cli {
 
@@ -27,6 +30,37 @@ inline CLI::Validator integer_in(int64_t lo, int64_t hi) {
         return "";
       },
       "INT in " + range);
+}
+
+// "15m", "90s", "1h", "2m30s" or plain seconds.
+inline double parse_duration(const std::string& text) {
+  double total = 0;
+  size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(text.substr(i), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    NASX_USER_CHECK(used > 0 && std::isfinite(v) && v >= 0, "--budget: cannot read '", text,
+                    "' (examples: 15m, 90s, 1h, 2m30s)");
+    i += used;
+    double unit = 1;
+    if (i < text.size()) {
+      char u = text[i++];
+      NASX_USER_CHECK(u == 's' || u == 'm' || u == 'h', "--budget: unknown unit '",
+                      std::string(1, u), "' in '", text, "' (use s, m or h)");
+      unit = u == 'h' ? 3600 : u == 'm' ? 60 : 1;
+    }
+    total += v * unit;
+    any = true;
+  }
+  NASX_USER_CHECK(any && total > 0, "--budget must be positive, got '", text, "'");
+  NASX_USER_CHECK(total <= 7 * 24 * 3600, "--budget is limited to a week, got '", text, "'");
+  return total;
 }
 
 inline constexpr int64_t kMaxSeed = INT64_MAX;

@@ -22,37 +22,6 @@ struct SearchArgs {
   bool json = false;
 };
 
-// "15m", "90s", "1h", "2m30s" or plain seconds.
-double parse_duration(const std::string& text) {
-  double total = 0;
-  size_t i = 0;
-  bool any = false;
-  while (i < text.size()) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(text.substr(i), &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    NASX_USER_CHECK(used > 0 && std::isfinite(v) && v >= 0, "--budget: cannot read '", text,
-                    "' (examples: 15m, 90s, 1h, 2m30s)");
-    i += used;
-    double unit = 1;
-    if (i < text.size()) {
-      char u = text[i++];
-      NASX_USER_CHECK(u == 's' || u == 'm' || u == 'h', "--budget: unknown unit '",
-                      std::string(1, u), "' in '", text, "' (use s, m or h)");
-      unit = u == 'h' ? 3600 : u == 'm' ? 60 : 1;
-    }
-    total += v * unit;
-    any = true;
-  }
-  NASX_USER_CHECK(any && total > 0, "--budget must be positive, got '", text, "'");
-  NASX_USER_CHECK(total <= 7 * 24 * 3600, "--budget is limited to a week, got '", text, "'");
-  return total;
-}
-
 int run_search_command(SearchArgs& a) {
   a.options.seed = static_cast<uint64_t>(a.seed);
   a.options.budget_s = parse_duration(a.budget);

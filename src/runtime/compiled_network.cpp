@@ -10,7 +10,24 @@
 
 namespace nasx {
 
-CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
+std::vector<OpInstance> network_instances(const Network& executed, const std::vector<Shape>& shapes,
+                                          int64_t batch, const NetworkLayouts& layouts) {
+  std::vector<OpInstance> instances;
+  for (size_t i = 0; i < executed.nodes.size(); ++i) {
+    const Node& n = executed.nodes[i];
+    OpInstance inst{n.op, executed.input_shapes(i, shapes, batch)};
+    for (int k : n.inputs)
+      inst.layouts.push_back(k == kNetworkInput ? layouts.input : layouts.nodes[k]);
+    inst.layouts.push_back(layouts.nodes[i]);
+    if (std::all_of(inst.layouts.begin(), inst.layouts.end(),
+                    [](const ir::Layout& l) { return l.plain(); }))
+      inst.layouts.clear();
+    instances.push_back(std::move(inst));
+  }
+  return instances;
+}
+
+CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobChooser& knobs) {
   CompiledNetwork c;
   Shape input_shape = net.input_shape(batch);
   c.executed_ = fuse_epilogues(fold_batch_norm(std::move(net)));
@@ -26,18 +43,9 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch) {
   if (!c.input_layout_.plain())
     c.staged_input_.assign(c.input_layout_.physical_size(input_shape), 0.0f);  // halo stays 0
 
-  std::vector<OpInstance> instances;
-  for (size_t i = 0; i < c.executed_.nodes.size(); ++i) {
-    const Node& n = c.executed_.nodes[i];
-    OpInstance inst{n.op, c.executed_.input_shapes(i, shapes, batch)};
-    for (int k : n.inputs)
-      inst.layouts.push_back(k == kNetworkInput ? layouts.input : layouts.nodes[k]);
-    inst.layouts.push_back(layouts.nodes[i]);
-    if (std::all_of(inst.layouts.begin(), inst.layouts.end(),
-                    [](const ir::Layout& l) { return l.plain(); }))
-      inst.layouts.clear();
-    instances.push_back(std::move(inst));
-  }
+  std::vector<OpInstance> instances = network_instances(c.executed_, shapes, batch, layouts);
+  if (knobs)
+    for (OpInstance& inst : instances) knobs(inst);
   c.ops_ = compile_ops(instances);
 
   // 64-byte aligned arena.

@@ -3,6 +3,7 @@
 // array prepared at compile time. run() allocates nothing.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -13,12 +14,20 @@
 
 namespace nasx {
 
+// Chooses an instance's knobs before it is compiled (the tuner's records: tune/tune.h).
+using KnobChooser = std::function<void(OpInstance&)>;
+
+// One operator instance per node of a folded, fused network, with the layouts of
+// runtime/layouts.h: what CompiledNetwork compiles, and what the tuner tunes.
+std::vector<OpInstance> network_instances(const Network& executed, const std::vector<Shape>& shapes,
+                                          int64_t batch, const NetworkLayouts& layouts);
+
 class CompiledNetwork {
  public:
   // Compiles `net` for this batch size (shapes are compile-time constants in the kernels).
   // Takes the network by value: pass std::move(net) when the caller no longer needs it, and the
   // weights are folded in place instead of copied.
-  static CompiledNetwork compile(Network net, int64_t batch);
+  static CompiledNetwork compile(Network net, int64_t batch, const KnobChooser& knobs = {});
 
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }

@@ -51,13 +51,14 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
     fault_of.push_back(requests[i].fault);
     todo.push_back(std::move(l));
   }
-  auto label_of = [&](const std::string& w) {
+  auto request_of = [&](const std::string& w) -> const MeasureRequest& {
     for (size_t i = 0; i < requests.size(); ++i)
-      if (workload[i] == w) return requests[i].label;
-    return std::string();
+      if (workload[i] == w) return requests[i];
+    return requests.front();
   };
   auto fail = [&](const Lowered& l, const std::string& why) {
-    records.add(MeasureRecord{l.workload, label_of(l.workload), "failed", why, {}});
+    const MeasureRequest& q = request_of(l.workload);
+    records.add(MeasureRecord{l.workload, q.label, "failed", why, q.group, q.choice, {}});
   };
 
   // Compile all in one library; when that fails, one library each, so only the guilty fail.
@@ -87,7 +88,9 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
     for (size_t k : members) jobs.push_back({todo[k].kernel.name, todo[k].arg_floats, fault_of[k]});
     run_in_worker(library, jobs, options, [&](size_t j, const JobResult& r) {
       const Lowered& l = todo[members[j]];
-      MeasureRecord m{l.workload, label_of(l.workload), r.ok ? "ok" : "failed", r.error, r.stats};
+      const MeasureRequest& q = request_of(l.workload);
+      MeasureRecord m{l.workload, q.label, r.ok ? "ok" : "failed", r.error, q.group,
+                      q.choice,   r.stats};
       if (r.transient)
         transient[l.workload] = m;  // reported, not recorded
       else

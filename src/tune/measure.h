@@ -17,9 +17,10 @@ namespace nasx {
 
 struct MeasureRequest {
   OpInstance op;
-  std::string label;   // for records and messages, e.g. "layer1.0.conv1 group(4)"
-  bool fresh = false;  // measure even when a record exists
-  std::string fault;   // test hook, passed to the worker ("crash" | "hang")
+  std::string label;          // for records and messages, e.g. "layer1.0.conv1 group(4)"
+  bool fresh = false;         // measure even when a record exists
+  std::string fault;          // test hook, passed to the worker ("crash" | "hang")
+  std::string group, choice;  // tuning: the kernel and the variant (tune/records.h)
 };
 
 // The workload key of an operator instance: a hash of its lowered kernel and argument sizes.

@@ -14,6 +14,8 @@ RecordStore::RecordStore(const std::string& path, Target target)
       r.label = j.value("label", "");
       r.status = j.at("status").get<std::string>();
       r.error = j.value("error", "");
+      r.group = j.value("group", "");
+      r.choice = j.value("choice", "");
       if (r.ok()) {
         r.stats.median_ms = j.at("median_ms").get<double>();
         r.stats.min_ms = j.at("min_ms").get<double>();
@@ -33,6 +35,14 @@ const MeasureRecord* RecordStore::find(const std::string& workload) const {
   return it == records_.end() ? nullptr : &it->second;
 }
 
+const MeasureRecord* RecordStore::best(const std::string& group) const {
+  const MeasureRecord* best = nullptr;
+  for (const auto& [w, r] : records_)
+    if (r.group == group && r.ok() && (!best || r.stats.median_ms < best->stats.median_ms))
+      best = &r;
+  return best;
+}
+
 void RecordStore::add(const MeasureRecord& r) {
   Json j{{"target", key_}, {"workload", r.workload}, {"label", r.label}, {"status", r.status}};
   if (r.ok()) {
@@ -42,6 +52,10 @@ void RecordStore::add(const MeasureRecord& r) {
     j["repeats"] = r.stats.repeats;
   } else {
     j["error"] = r.error;
+  }
+  if (!r.group.empty()) {
+    j["group"] = r.group;
+    j["choice"] = r.choice;
   }
   file_.append(j);
   records_[r.workload] = r;

@@ -6,6 +6,8 @@
 //   {"target": "...", "workload": "9f2c...", "label": "layer1.0.conv1 group(4)",
 //    "status": "ok", "median_ms": 0.12, "min_ms": 0.11, "max_ms": 0.15, "repeats": 15}
 // status: ok | failed (compile error, crash, or timeout; `error` says which).
+// Tuning adds "group" (the kernel being tuned: the workload of its default variant) and
+// "choice" (the variant's knobs); best(group) is the fastest measured variant of a kernel.
 #pragma once
 
 #include <map>
@@ -20,6 +22,7 @@ namespace nasx {
 
 struct MeasureRecord {
   std::string workload, label, status = "ok", error;
+  std::string group, choice;  // tuning only
   TimingStats stats;
   bool ok() const { return status == "ok"; }
 };
@@ -28,7 +31,8 @@ class RecordStore {
  public:
   RecordStore(const std::string& path, Target target);
   const MeasureRecord* find(const std::string& workload) const;
-  void add(const MeasureRecord& record);  // appended to the file at once
+  const MeasureRecord* best(const std::string& group) const;  // fastest ok variant, or null
+  void add(const MeasureRecord& record);                      // appended to the file at once
   size_t size() const { return records_.size(); }
   const Target& target() const { return target_; }
 

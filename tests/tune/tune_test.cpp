@@ -6,10 +6,13 @@
 #include <fstream>
 
 #include "codegen/toolchain.h"
+#include "graph/zoo.h"
 #include "program/conv_program.h"
+#include "support/cpu.h"
 #include "support/journal.h"
 #include "tune/measure.h"
 #include "tune/records.h"
+#include "tune/tune.h"
 #include "tune/worker.h"
 
 namespace nasx {
@@ -104,10 +107,10 @@ TEST(Records, ReadBackSkipCorruptAndOtherTargets) {
   other.cpu = "another cpu";
   {
     RecordStore s(file, t);
-    s.add({"w1", "first", "ok", "", {1.0, 0.9, 1.2, 5}});
-    s.add({"w2", "second", "failed", "crashed", {}});
+    s.add({"w1", "first", "ok", "", "", "", {1.0, 0.9, 1.2, 5}});
+    s.add({"w2", "second", "failed", "crashed", "", "", {}});
     RecordStore o(file, other);
-    o.add({"w3", "elsewhere", "ok", "", {2.0, 2.0, 2.0, 1}});
+    o.add({"w3", "elsewhere", "ok", "", "", "", {2.0, 2.0, 2.0, 1}});
   }
   {
     std::ofstream f(file, std::ios::app);
@@ -152,6 +155,48 @@ TEST(MeasureOps, EqualWorkloadsShareOneRecordAndAreNotMeasuredTwice) {
   // A fresh store on the same file resumes from it.
   RecordStore again(file, detect_target());
   EXPECT_EQ(again.size(), 2u);
+  fs::remove_all(d);
+}
+
+// An interrupted tuning (here: stopped by its budget after the first kernel) resumes where it
+// stopped, measuring nothing twice; the network compiled with the best records computes the
+// same as with the rule's knobs, and the chooser hands out each kernel's best variant.
+TEST(Tune, ResumesWithoutRemeasuringAndAppliesTheBestRecords) {
+  if (target_isa().lanes == 0) GTEST_SKIP() << "no vector ISA";
+  fs::path d = fresh_dir("tune");
+  std::string file = (d / "tuning.jsonl").string();
+  Network net = build_zoo_model("resnet18_cifar", {0, 8});
+  TuneOptions o;
+  o.variants = 2;
+  o.budget_seconds = 1e-9;  // stops after the first kernel, as an interruption would
+  RecordStore first(file, detect_target());
+  TuneSummary s1 = tune_network(net, 1, first, o);
+  EXPECT_EQ(s1.tuned, 1);
+  EXPECT_GT(s1.kernels, 3);
+  EXPECT_EQ(JsonLines(file).read_all().size(), size_t(s1.measured));
+
+  o.budget_seconds = 600;
+  RecordStore second(file, detect_target());
+  TuneSummary s2 = tune_network(net, 1, second, o);
+  EXPECT_EQ(s2.tuned, s2.kernels);
+  EXPECT_EQ(JsonLines(file).read_all().size(), size_t(s1.measured + s2.measured));
+  TuneSummary s3 = tune_network(net, 1, second, o);
+  EXPECT_EQ(s3.measured, 0);
+  EXPECT_LE(s2.best_ms, s2.rule_ms);
+
+  CompiledNetwork rule = CompiledNetwork::compile(net, 1);
+  int chosen = 0;
+  KnobChooser best = apply_records(second);
+  CompiledNetwork tuned = CompiledNetwork::compile(net, 1, [&](OpInstance& inst) {
+    best(inst);
+    chosen += inst.knobs.empty() ? 0 : 1;
+  });
+  EXPECT_GT(chosen, 3);
+  Tensor x = Tensor::random_normal(rule.input_shape(), 3);
+  Tensor a = rule.run(x), b = tuned.run(x);
+  ASSERT_EQ(a.data.size(), b.data.size());
+  for (size_t i = 0; i < a.data.size(); ++i)
+    ASSERT_NEAR(a.data[i], b.data[i], 1e-4f * (1 + std::abs(a.data[i])));
   fs::remove_all(d);
 }
 
