@@ -16,9 +16,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -35,6 +37,8 @@
 #include "support/timing.h"
 #include "torch/reference.h"
 #include "transform/sequence.h"
+#include "tune/target.h"
+#include "tune/tune.h"
 
 namespace nasx {
 namespace {
@@ -296,7 +300,8 @@ int run(int argc, char** argv) {
       r.torch = time_torch_reference(inst.op, {x}, params, 3, std::max(5, repeat / 5));
     double ratio = dn ? r.dnnl.median_ms / r.nasx.median_ms : 0;
     std::printf("%-44s %9.4f %9.4f %6.2fx %6.0f%% %5.0f%% %5.0f%%  %s / %s\n",
-                l.name.substr(0, 44).c_str(), r.nasx.median_ms, dn ? r.dnnl.median_ms : 0.0, ratio,
+                (l.name.size() > 44 ? l.name.substr(l.name.size() - 44) : l.name).c_str(),
+                r.nasx.median_ms, dn ? r.dnnl.median_ms : 0.0, ratio,
                 100.0 * (r.nasx.max_ms - r.nasx.min_ms) / r.nasx.median_ms,
                 100.0 * r.gflops_nasx / peak, dn ? 100.0 * r.gflops_dnnl / peak : 0.0,
                 r.templates.c_str(), r.dnnl_impl.c_str());
@@ -334,20 +339,31 @@ int run(int argc, char** argv) {
   out["geomean_network_layers"] = geomean(true);
   out["geomean_transformed_layers"] = geomean(false);
 
-  std::printf("\n%-20s %12s %16s %8s\n", "end to end (batch 1)", "nasx ms", "oneDNN conv sum",
-              "ratio");
+  // End to end: the rule's knobs, and the tuned ones when `nasx tune` left records, interleaved.
+  std::optional<RecordStore> records;
+  if (std::filesystem::is_regular_file(default_records_path()))
+    records.emplace(default_records_path(), detect_target());
+  std::printf("\n%-20s %12s %12s %16s %8s %8s\n", "end to end (batch 1)", "nasx ms", "tuned ms",
+              "oneDNN conv sum", "ratio", "tuned");
   for (const std::string& m : models) {
     double sum = 0;
     for (const Layer& l : per_model[m]) sum += dnnl_ms[shape_key(l.program)];
     CompiledNetwork net = CompiledNetwork::compile(build_zoo_model(m), 1);
+    CompiledNetwork tuned = CompiledNetwork::compile(
+        build_zoo_model(m), 1, records ? apply_records(*records) : KnobChooser{});
     Tensor x = Tensor::random_normal(net.input_shape(), 1);
-    Tensor y(net.output_shape());
-    TimingStats t =
-        measure([&] { net.run(x.data.data(), y.data.data()); }, 3, std::max(10, repeat / 2));
-    std::printf("%-20s %12.3f %16.3f %7.2fx  (spread %.0f%%)\n", m.c_str(), t.median_ms, sum,
-                sum / t.median_ms, 100.0 * (t.max_ms - t.min_ms) / t.median_ms);
+    Tensor y(net.output_shape()), z(net.output_shape());
+    std::vector<TimingStats> t = interleaved({[&] { net.run(x.data.data(), y.data.data()); },
+                                              [&] { tuned.run(x.data.data(), z.data.data()); }},
+                                             3, std::max(10, repeat / 2));
+    std::printf("%-20s %12.3f %12.3f %16.3f %7.2fx %7.2fx  (spread %.0f%%, %.0f%%)%s\n", m.c_str(),
+                t[0].median_ms, t[1].median_ms, sum, sum / t[0].median_ms, sum / t[1].median_ms,
+                100.0 * (t[0].max_ms - t[0].min_ms) / t[0].median_ms,
+                100.0 * (t[1].max_ms - t[1].min_ms) / t[1].median_ms,
+                records ? "" : "  (no tuning records: run nasx tune)");
     out["end_to_end"].push_back({{"model", m},
-                                 {"nasx_ms", {t.median_ms, t.min_ms, t.max_ms}},
+                                 {"nasx_ms", {t[0].median_ms, t[0].min_ms, t[0].max_ms}},
+                                 {"tuned_ms", {t[1].median_ms, t[1].min_ms, t[1].max_ms}},
                                  {"onednn_conv_sum_ms", sum}});
   }
   if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";

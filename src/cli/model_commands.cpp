@@ -27,11 +27,8 @@ CompiledNetwork compile_with_progress(Network net, int64_t batch) {
            std::to_string(net.nodes.size()) + " layers)...");
   auto t0 = std::chrono::steady_clock::now();
   // Kernels take their tuned knobs when `nasx tune` left records (tune/tune.h).
-  std::optional<RecordStore> records;
-  if (std::filesystem::is_regular_file(default_records_path()))
-    records.emplace(default_records_path(), detect_target());
-  CompiledNetwork c = CompiledNetwork::compile(std::move(net), batch,
-                                               records ? apply_records(*records) : KnobChooser{});
+  DefaultTuning tuning;
+  CompiledNetwork c = CompiledNetwork::compile(std::move(net), batch, tuning.chooser());
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress("compiled in " + fmt(s, "%.1f") + " s (" + std::to_string(c.executed().nodes.size()) +
            " fused kernels)");

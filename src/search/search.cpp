@@ -22,6 +22,7 @@
 #include "torch/twin.h"
 #include "transform/sequence.h"
 #include "tune/measure.h"
+#include "tune/tune.h"
 
 namespace nasx {
 namespace {
@@ -219,7 +220,8 @@ Json run_search(const SearchOptions& o) {
   // ---- 2. baseline ----
   Progress bp("baseline", 2);
   auto t_compile = Clock::now();
-  CompiledNetwork base_compiled = CompiledNetwork::compile(base, o.infer_batch);
+  DefaultTuning tuning;  // kernels with `nasx tune` records take their best knobs
+  CompiledNetwork base_compiled = CompiledNetwork::compile(base, o.infer_batch, tuning.chooser());
   double compile_s = since(t_compile);
   Tensor input = Tensor::random_normal(base.input_shape(o.infer_batch), o.seed + 1);
   fs::path baseline_file = dir / "baseline.json";
@@ -482,7 +484,8 @@ Json run_search(const SearchOptions& o) {
   }
   Network final_net = result.build();
   Progress vp("verify", 3);
-  CompiledNetwork final_compiled = CompiledNetwork::compile(final_net, o.infer_batch);
+  CompiledNetwork final_compiled =
+      CompiledNetwork::compile(final_net, o.infer_batch, DefaultTuning().chooser());
   vp.step("compiled");
   Agreement agreement = compare(final_compiled.run(input), TorchTwin(final_net).forward(input));
   NASX_ASSERT(agreement.max_rel_err <= 1e-4,

@@ -1,6 +1,7 @@
 #include "tune/tune.h"
 
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "support/log.h"
 #include "support/progress.h"
 #include "tune/measure.h"
+#include "tune/target.h"
 
 namespace nasx {
 namespace {
@@ -137,6 +139,11 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
   }
   progress.finish();
   return summary;
+}
+
+DefaultTuning::DefaultTuning() {
+  std::string path = default_records_path();
+  if (std::filesystem::is_regular_file(path)) records_.emplace(path, detect_target());
 }
 
 KnobChooser apply_records(const RecordStore& records) {

@@ -7,6 +7,7 @@
 // CompiledNetwork::compile the fastest recorded variant of each kernel.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "graph/network.h"
@@ -38,6 +39,17 @@ KnobChooser apply_records(const RecordStore& records);
 // $XDG_CACHE_HOME/nasx/tuning.jsonl (or ~/.cache/nasx/...): where `nasx tune` writes by default
 // and where the runtime looks for records.
 std::string default_records_path();
+
+// The default records file's best variants, when it exists (run, bench, check and the search's
+// compiled networks use it); an empty chooser otherwise.
+class DefaultTuning {
+ public:
+  DefaultTuning();
+  KnobChooser chooser() const { return records_ ? apply_records(*records_) : KnobChooser{}; }
+
+ private:
+  std::optional<RecordStore> records_;
+};
 
 std::string knobs_to_string(const std::vector<ConvKnobs>& knobs);  // "4,1,6;2,1,8"
 std::vector<ConvKnobs> knobs_from_string(const std::string& text);
