@@ -4,24 +4,34 @@
 
 #include "graph/fold_batch_norm.h"
 #include "graph/fuse_epilogues.h"
+#include "runtime/layouts.h"
+#include "support/cpu.h"
 #include "tune/measure.h"
+#include "tune/tune.h"
 
 namespace nasx {
 
 std::map<std::string, OpInstance> executed_kernels(const Network& net, int64_t batch) {
+  // The kernels exactly as CompiledNetwork compiles them: layouts, and tuned knobs where the
+  // default tuning records have them.
+  static const DefaultTuning tuning;
+  KnobChooser knobs = tuning.chooser();
   Network executed = fuse_epilogues(fold_batch_norm(net));
   std::vector<Shape> shapes = executed.infer_shapes(batch);
+  NetworkLayouts layouts = assign_layouts(executed, shapes, target_isa().lanes);
+  std::vector<OpInstance> instances = network_instances(executed, shapes, batch, layouts);
   std::map<std::string, OpInstance> out;
-  for (size_t i = 0; i < executed.nodes.size(); ++i)
-    out.emplace(executed.nodes[i].name,
-                OpInstance{executed.nodes[i].op, executed.input_shapes(i, shapes, batch)});
+  for (size_t i = 0; i < executed.nodes.size(); ++i) {
+    if (knobs) knobs(instances[i]);
+    out.emplace(executed.nodes[i].name, std::move(instances[i]));
+  }
   return out;
 }
 
 namespace {
 
 bool same_kernel(const OpInstance& a, const OpInstance& b) {
-  return a.op == b.op && a.inputs == b.inputs;
+  return a.op == b.op && a.inputs == b.inputs && a.layouts == b.layouts && a.knobs == b.knobs;
 }
 
 TimingStats add(TimingStats a, const TimingStats& b) {
