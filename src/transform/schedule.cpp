@@ -80,15 +80,45 @@ Rejection reject(RejectKind k, const ScheduleTransform& t, const std::string& me
   return Rejection{k, to_string(t), message};
 }
 
-Expected<const For*> find_loop(const Stmt& s, const std::string& name, const ScheduleTransform& t) {
+// "y" or "y#2": a loop's name and, when several loops share it (one nest per statement of a
+// split, peeled or row-tiled program), its position among them in program order.
+std::pair<std::string, int64_t> parse_address(const std::string& address) {
+  size_t hash = address.find('#');
+  if (hash == std::string::npos) return {address, -1};
+  try {
+    size_t used = 0;
+    int64_t k = std::stoll(address.substr(hash + 1), &used);
+    if (used == address.size() - hash - 1 && k >= 0) return {address.substr(0, hash), k};
+  } catch (const std::exception&) {
+  }
+  return {address, -2};
+}
+
+Expected<const For*> find_loop(const Stmt& s, const std::string& address,
+                               const ScheduleTransform& t) {
+  auto [name, k] = parse_address(address);
+  if (k == -2)
+    return reject(RejectKind::NoSuchLoop, t,
+                  "'" + address + "' is not a loop address (name or name#k)");
   LoopFinder f;
   f.visit_stmt(s);
   auto it = f.loops.find(name);
   if (it == f.loops.end()) return reject(RejectKind::NoSuchLoop, t, "no loop named '" + name + "'");
-  if (it->second.size() > 1)
+  int64_t n = static_cast<int64_t>(it->second.size());
+  if (k >= n)
     return reject(RejectKind::NoSuchLoop, t,
-                  std::to_string(it->second.size()) + " loops are named '" + name + "'");
-  return it->second[0];
+                  "no loop " + address + ": " + std::to_string(n) + " loop" +
+                      (n == 1 ? " is" : "s are") + " named '" + name + "'");
+  if (k < 0 && n > 1)
+    return reject(RejectKind::NoSuchLoop, t,
+                  std::to_string(n) + " loops are named '" + name + "': address one as " + name +
+                      "#0 .. " + name + "#" + std::to_string(n - 1));
+  return it->second[k < 0 ? 0 : k];
+}
+
+// The name new loops derive from: the address without its position.
+std::string base_name(const std::string& address) {
+  return address.substr(0, address.find('#'));
 }
 
 // Every stored buffer is read back only at the stored index; with `moves`, each store's index
@@ -167,8 +197,10 @@ struct Nesting {
   }
 };
 
-Expected<Nesting> perfectly_inner(const For* outer, const std::string& inner,
+Expected<Nesting> perfectly_inner(const Stmt& root, const For* outer, const std::string& inner,
                                   const ScheduleTransform& t) {
+  auto named = find_loop(root, inner, t);
+  if (!named.ok()) return named.rejection();
   Nesting n;
   Stmt s = outer->body;
   while (const LetStmt* l = s.as<LetStmt>()) {
@@ -176,7 +208,7 @@ Expected<Nesting> perfectly_inner(const For* outer, const std::string& inner,
     s = l->body;
   }
   n.inner = s.as<For>();
-  if (!n.inner || n.inner->var.as<Var>()->name_hint != inner)
+  if (!n.inner || n.inner != named.value())
     return reject(RejectKind::NotPerfectlyNested, t,
                   "the body of loop " + to_string(outer->var) + " is not exactly loop " + inner);
   std::vector<Expr> bound{outer->var};
@@ -193,7 +225,7 @@ Expected<Stmt> split(const Stmt& s, const SplitLoop& sp, const ScheduleTransform
   auto loop = find_loop(s, sp.loop, t);
   if (!loop.ok()) return loop.rejection();
   const For* f = loop.value();
-  Expr outer = Var::make(sp.loop + "o"), inner = Var::make(sp.loop + "i");
+  Expr outer = Var::make(base_name(sp.loop) + "o"), inner = Var::make(base_name(sp.loop) + "i");
   Expr extent = simplify(f->extent);
   Expr value = f->min + outer * sp.factor + inner;
   Stmt body = substitute(f->body, f->var, value);
@@ -209,7 +241,7 @@ Expected<Stmt> split(const Stmt& s, const SplitLoop& sp, const ScheduleTransform
 Expected<Stmt> reorder(const Stmt& s, const Reorder& r, const ScheduleTransform& t) {
   auto outer = find_loop(s, r.outer, t);
   if (!outer.ok()) return outer.rejection();
-  auto inner = perfectly_inner(outer.value(), r.inner, t);
+  auto inner = perfectly_inner(s, outer.value(), r.inner, t);
   if (!inner.ok()) return inner.rejection();
   const For *a = outer.value(), *b = inner.value().inner;
   if (auto why = dependence(a, false)) return reject(RejectKind::Dependence, t, *why);
@@ -222,10 +254,10 @@ Expected<Stmt> reorder(const Stmt& s, const Reorder& r, const ScheduleTransform&
 Expected<Stmt> fuse(const Stmt& s, const FuseLoops& fl, const ScheduleTransform& t) {
   auto outer = find_loop(s, fl.outer, t);
   if (!outer.ok()) return outer.rejection();
-  auto inner = perfectly_inner(outer.value(), fl.inner, t);
+  auto inner = perfectly_inner(s, outer.value(), fl.inner, t);
   if (!inner.ok()) return inner.rejection();
   const For *a = outer.value(), *b = inner.value().inner;
-  Expr fused = Var::make(fl.outer + "_" + fl.inner);
+  Expr fused = Var::make(base_name(fl.outer) + "_" + base_name(fl.inner));
   Expr eb = simplify(b->extent);
   Stmt body = substitute(inner.value().wrap(b->body), {{a->var.get(), a->min + fused / eb},
                                                        {b->var.get(), b->min + fused % eb}});
@@ -330,7 +362,7 @@ Expected<Stmt> apply_schedule(const ScheduleTransform& t, const Stmt& s) {
           [&](const Tile& tl) -> Expected<Stmt> {
             auto y = find_loop(s, tl.outer, t);
             if (!y.ok()) return y.rejection();
-            auto x = perfectly_inner(y.value(), tl.inner, t);
+            auto x = perfectly_inner(s, y.value(), tl.inner, t);
             if (!x.ok()) return x.rejection();
             auto a = split(s, {tl.outer, tl.outer_factor}, t);
             if (!a.ok()) return a;
@@ -355,12 +387,13 @@ Expected<Stmt> apply_schedule(const Schedule& schedule, const Stmt& s) {
   return cur;
 }
 
-std::vector<std::string> unique_loop_names(const Stmt& s) {
+std::vector<std::string> loop_addresses(const Stmt& s) {
   LoopFinder f;
   f.visit_stmt(s);
   std::vector<std::string> out;
   for (const auto& [name, list] : f.loops)
-    if (list.size() == 1) out.push_back(name);
+    for (size_t k = 0; k < list.size(); ++k)
+      out.push_back(list.size() == 1 ? name : name + "#" + std::to_string(k));
   return out;
 }
 

@@ -1,8 +1,11 @@
 // Schedule transformations on the loop nest: they never change what is computed (up to the
-// reassociation of floating-point sums when loops of a reduction are reordered). A loop is named
-// by its variable (the names the lowering gives: y, ci, ky, k, tile, ...); a name must identify
-// exactly one loop. Each transformation checks its preconditions in apply_schedule() and returns a
-// Rejection naming the violated one.
+// reassociation of floating-point sums when loops of a reduction are reordered). A loop is
+// addressed by its variable's name (the names the lowering gives: y, ci, ky, k, tile, ...) when
+// that names one loop, else as name#k, the k-th loop of that name in program order: a split,
+// peeled or row-tiled convolution has one nest per statement, so y#1 is the second statement's
+// y. Addresses are printed and parsed as written (`split(y#1, 4); vectorize(x#0)`). Each
+// transformation checks its preconditions in apply_schedule() and returns a Rejection naming the
+// violated one.
 //
 //   split(x, f)        x -> xo in [0, ceil(e/f)), xi in [0, f), x = min + xo*f + xi; a guard
 //                      keeps xi in range when f does not divide the extent. Requires f >= 1.
@@ -76,7 +79,9 @@ Schedule parse_schedule(const std::string& text);
 Expected<ir::Stmt> apply_schedule(const ScheduleTransform& t, const ir::Stmt& s);
 Expected<ir::Stmt> apply_schedule(const Schedule& schedule, const ir::Stmt& s);
 
-// The names of the loops in s that a schedule can address (each names exactly one loop).
-std::vector<std::string> unique_loop_names(const ir::Stmt& s);
+// Every loop of s as a schedule addresses it: its name when no other loop has it, else
+// name#k, the k-th loop of that name in program order (statement k's, in a multi-statement
+// convolution's nest).
+std::vector<std::string> loop_addresses(const ir::Stmt& s);
 
 }  // namespace nasx

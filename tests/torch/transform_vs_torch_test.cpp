@@ -150,10 +150,11 @@ TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
       f = next.value();
       seq.push_back(t);
     }
-    // Then 0-2 schedule transformations on loops that exist (uniquely) in this kernel.
+    // Then 0-2 schedule transformations on any of this kernel's loops (name#k addresses the
+    // loops of multi-statement programs).
     Shape in = f.program.input_shape(pick({1, 2}));
     ir::Stmt nest = build_loop_nest(f.program, {in}, "k").body;
-    std::vector<std::string> loops = unique_loop_names(nest);
+    std::vector<std::string> loops = loop_addresses(nest);
     Schedule schedule;
     int wanted = static_cast<int>(pick({0, 1, 2}));
     for (int tries = 0; static_cast<int>(schedule.size()) < wanted && tries < 10 && !loops.empty();
@@ -182,7 +183,7 @@ TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
       if (!next.ok()) continue;
       nest = next.value();
       schedule.push_back(t);
-      loops = unique_loop_names(nest);
+      loops = loop_addresses(nest);
     }
     cases.push_back({f.program, {in}, schedule});
     traces.push_back(print_sequence(seq) + " | " + print_schedule(schedule));

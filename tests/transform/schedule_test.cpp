@@ -6,6 +6,9 @@
 #include "lower/loop_nest.h"
 #include "runtime/compiled_op.h"
 #include "transform/schedule.h"
+#include "transform/sequence.h"
+
+#include <algorithm>
 
 namespace nasx {
 namespace {
@@ -101,6 +104,27 @@ TEST(Schedule, MustRejectTable) {
       << nested.rejection().to_string();
 }
 
+// A name shared by several loops must be addressed with its position; every loop has an address.
+TEST(Schedule, LoopsOfMultiStatementProgramsAreAddressable) {
+  ConvProgram tiles = apply_sequence(parse_sequence("spatial_split(2)"), depthwise()).value();
+  ir::Stmt s = nest(tiles, tiles.input_shape(1));
+  Expected<ir::Stmt> ambiguous = apply_schedule(parse_schedule("split(y, 2)"), s);
+  ASSERT_FALSE(ambiguous.ok());
+  EXPECT_EQ(ambiguous.rejection().kind, RejectKind::NoSuchLoop);
+  EXPECT_NE(ambiguous.rejection().message.find("y#0 .. y#1"), std::string::npos)
+      << ambiguous.rejection().message;
+  EXPECT_FALSE(apply_schedule(parse_schedule("split(y#2, 2)"), s).ok());
+  EXPECT_FALSE(apply_schedule(parse_schedule("split(y#x, 2)"), s).ok());
+  EXPECT_TRUE(apply_schedule(parse_schedule("split(y#1, 2)"), s).ok());
+  std::vector<std::string> a = loop_addresses(s);
+  EXPECT_NE(std::find(a.begin(), a.end(), "y#0"), a.end());
+  EXPECT_NE(std::find(a.begin(), a.end(), "y#1"), a.end());
+  EXPECT_EQ(std::find(a.begin(), a.end(), "y"), a.end());
+  for (const std::string& loop : a) EXPECT_TRUE(apply_schedule(SplitLoop{loop, 2}, s).ok()) << loop;
+  EXPECT_EQ(print_schedule(parse_schedule("split(y#1, 2); vectorize(x#0)")),
+            "split(y#1, 2); vectorize(x#0)");
+}
+
 TEST(Schedule, PrintsAndParses) {
   std::string text =
       "split(x, 4); reorder(a, b); fuse(a, b); tile(y, x, 2, 8); unroll(ky); "
@@ -120,7 +144,16 @@ TEST(Schedule, OutputIsUnchanged) {
     std::string schedule;
   };
   ConvProgram dw = depthwise(), dn = dense();
+  // Multi-statement programs: one nest per statement, loops addressed as name#k.
+  ConvProgram split = apply_sequence(parse_sequence("split(2)"), dn).value();
+  ConvProgram tiles = apply_sequence(parse_sequence("spatial_split(2)"), dw).value();
+  ConvProgram peel = apply_sequence(parse_sequence("peel(4); group(2)"), dn).value();
   std::vector<Case> cases = {
+      {split, split.input_shape(2), "split(k#1, 5); unroll(ki)"},
+      {split, split.input_shape(2), "split(task#0, 3); split(tile#1, 2)"},
+      {tiles, tiles.input_shape(2), "split(y#1, 2); split(y#0, 3)"},
+      {tiles, tiles.input_shape(1), "split(ci#0, 1); reorder(cio, cii)"},
+      {peel, peel.input_shape(1), "split(k, 4); split(y, 3)"},
       {dw, dw.input_shape(2), "split(y, 5)"},
       {dw, dw.input_shape(2), "split(n_co, 3)"},
       {dw, dw.input_shape(2), "unroll(y)"},
