@@ -200,7 +200,9 @@ struct Row {
 int run(int argc, char** argv) {
   std::vector<std::string> models{"resnet34_cifar", "resnext29_2x64d", "densenet121_cifar"};
   int repeat = 50;
-  bool with_torch = false, quick = false;
+  bool with_torch = false, quick = false, force_knobs = false, end_to_end = true;
+  std::string filter;
+  ConvKnobs knobs;
   std::string json_path;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -218,11 +220,22 @@ int run(int argc, char** argv) {
       with_torch = true;
     } else if (a == "--quick") {
       quick = true;
+    } else if (a == "--filter") {
+      filter = next();
+    } else if (a == "--knobs") {
+      std::stringstream ks(next());
+      char c1 = 0, c2 = 0;
+      if (!(ks >> knobs.oc_v >> c1 >> knobs.oh_t >> c2 >> knobs.ow_t) || c1 != ',' || c2 != ',')
+        throw UserError("--knobs expects OC_V,OH_T,OW_T");
+      force_knobs = true;
+    } else if (a == "--no-end-to-end") {
+      end_to_end = false;
     } else if (a == "--json") {
       json_path = next();
     } else {
       std::cerr
-          << "usage: nasx-bench [--models A,B] [--repeat N] [--torch] [--quick] [--json FILE]\n";
+          << "usage: nasx-bench [--models A,B] [--repeat N] [--torch] [--quick] [--json FILE]\n"
+             "                  [--filter SUBSTRING] [--knobs OC_V,OH_T,OW_T] [--no-end-to-end]\n";
       return 2;
     }
   }
@@ -266,8 +279,11 @@ int run(int argc, char** argv) {
   std::printf("\n%-44s %9s %9s %7s %7s %6s %6s  %s\n", "layer", "nasx ms", "oneDNN ms", "ratio",
               "spread", "%peak", "%peakD", "nasx template / oneDNN impl");
   for (const Layer& l : layers) {
+    if (!filter.empty() && l.name.find(filter) == std::string::npos) continue;
     OpInstance inst{FusedConv{l.program, false, true}, {l.program.input_shape(1)}};
     inst.layouts = op_layouts(inst.op, inst.inputs, isa.lanes);
+    if (force_knobs && !inst.layouts.back().plain())  // every statement; invalid ones are refused
+      inst.knobs.assign(l.program.statements.size(), knobs);
     CompiledOp op = compile_op(inst);
     Tensor x = Tensor::random_normal(inst.inputs[0], 7);
     std::vector<Tensor> params;
@@ -344,7 +360,7 @@ int run(int argc, char** argv) {
     records.emplace(default_records_path(), detect_target());
   std::printf("\n%-20s %12s %12s %16s %8s %8s\n", "end to end (batch 1)", "nasx ms", "tuned ms",
               "oneDNN convs", "ratio", "tuned");
-  for (const std::string& m : models) {
+  for (const std::string& m : end_to_end ? models : std::vector<std::string>{}) {
     // oneDNN runs the same convolutions back to back, each with its own weights (as a network
     // would: they do not all fit in cache), timed as one call beside nasx's whole network.
     std::vector<std::unique_ptr<DnnlConv>> convs;
