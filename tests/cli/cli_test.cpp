@@ -299,6 +299,8 @@ TEST(Cli, ProxyCommandsRejectBadInput) {
             0);
   expect_user_error("legal " + arch + " --scope everywhere --data synthetic", "--scope must be");
   expect_user_error("legal " + arch + " --tau -1 --data synthetic", "--tau must be positive");
+  expect_user_error("legal " + arch + " --tau inf --data synthetic", "positive and finite");
+  expect_user_error("legal " + arch + " --tau nan --data synthetic", "positive and finite");
 }
 
 TEST(Cli, ModelCommandsRejectBadInput) {
