@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ir/substitute.h"
+#include "support/cpu.h"
 #include "support/error.h"
 
 namespace nasx {
@@ -126,6 +127,10 @@ std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, int lane
     if (g->mode == Mode::Packed && oc_v > 1) break;
     int64_t per = g->mode == Mode::Wide ? g->cpo : g->cos;
     if (per % (oc_v * g->vw) != 0) continue;
+    // Cache budget: a tile reduces over span x K x K taps of oc_v weight vectors; they should
+    // stay in the L2 while the task's other tiles reuse them (oc_v = 1 is always kept).
+    int64_t weights = g->span * p.kernel * p.kernel * oc_v * g->vw * 4;
+    if (oc_v > 1 && weights > target_isa().l2_bytes) continue;
     for (int64_t ow_t = 1; ow_t <= std::min<int64_t>(p.out_w, 28); ++ow_t) {
       int64_t max_rows = (ow_t == p.out_w && !g->check_rows) ? rows : 1;
       for (int64_t oh_t = 1; oh_t <= max_rows; ++oh_t) {
@@ -147,7 +152,8 @@ void check_conv_knobs(const ConvProgram& p, size_t si, int lanes, int registers,
     if (oc_v.find(std::to_string(k.oc_v)) == std::string::npos)
       oc_v += (oc_v.empty() ? "" : ", ") + std::to_string(k.oc_v);
   user_error("knobs ", knobs.to_string(), " are not valid for statement S", si, " (", lanes,
-             " lanes, ", registers, " registers): oc_v must be one of {", oc_v,
+             " lanes, ", registers, " registers, ", target_isa().l2_bytes >> 10,
+             " KiB L2): oc_v must be one of {", oc_v,
              "}, oh_t * ow_t * oc_v + oc_v + 1 <= ", registers, ", ow_t <= ", p.out_w,
              ", oh_t > 1 only when ow_t covers the row");
 }

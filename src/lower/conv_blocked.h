@@ -44,7 +44,9 @@ bool conv_blocked_applies(const ConvProgram& p, size_t statement, int lanes,
                           const ir::Layout& input, const ir::Layout& output,
                           const ir::Layout& residual);
 
-// The valid knobs for statement s (register budget), and the deterministic rule's choice.
+// The valid knobs for statement s, pruned by the register budget and by the cache budget (a
+// tile's weights, oc_v vectors over the whole reduction, within this CPU's L2), and the
+// deterministic rule's choice.
 std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t statement, int lanes,
                                        int registers);
 // Checks that `knobs` is in statement s's space (UserError naming the valid choices otherwise).

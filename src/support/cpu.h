@@ -4,15 +4,17 @@
 // it can be tested and benchmarked there; NASX_ISA=none turns the blocked templates off.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace nasx {
 
 struct Isa {
-  std::string name;       // "avx512f", "avx2" or "none"
-  int lanes = 0;          // floats per vector register; 0 for none
-  int registers = 0;      // vector registers (32 on AVX-512, 16 on AVX2)
-  std::string cxx_flags;  // added to the compiler's flags (-mno-avx512f when forced down)
+  std::string name;            // "avx512f", "avx2" or "none"
+  int lanes = 0;               // floats per vector register; 0 for none
+  int registers = 0;           // vector registers (32 on AVX-512, 16 on AVX2)
+  std::string cxx_flags;       // added to the compiler's flags (-mno-avx512f when forced down)
+  int64_t l2_bytes = 1 << 20;  // per-core L2 (sysfs; 1 MiB when unknown): the knobs' cache budget
 };
 
 const Isa& target_isa();
