@@ -64,6 +64,9 @@ int run_conv(const ConvArgs& a) {
   ConvSpec spec{chw[0],   chw[1], chw[2],     a.out,    a.kernel,
                 a.stride, a.pad,  a.dilation, a.groups, a.bias};
   ConvProgram program = ConvProgram::make(spec);
+  NASX_USER_CHECK(num_elements(program.input_shape(a.batch)) <= (int64_t(1) << 31) &&
+                      num_elements(program.output_shape(a.batch)) <= (int64_t(1) << 31),
+                  "--batch ", a.batch, ": the input or output would have more than 2^31 elements");
   Op op = program;
   Shape in_shape = program.input_shape(a.batch);
 

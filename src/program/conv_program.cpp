@@ -1,5 +1,7 @@
 #include "program/conv_program.h"
 
+#include <utility>
+
 #include <algorithm>
 #include <sstream>
 
@@ -30,6 +32,22 @@ ConvProgram ConvProgram::make(const ConvSpec& s) {
                   ") must divide the input channels (", s.in_channels, ")");
   NASX_USER_CHECK(s.out_channels % s.groups == 0, "conv: groups (", s.groups,
                   ") must divide the output channels (", s.out_channels, ")");
+  // Size limits, checked before anything is allocated or generated: every extent at most 2^20
+  // and every tensor of one image at most 2^31 elements (8 GiB of floats).
+  constexpr int64_t kMaxExtent = int64_t(1) << 20, kMaxElements = int64_t(1) << 31;
+  for (auto [name, v] : {std::pair<const char*, int64_t>{"input channels", s.in_channels},
+                         {"input height", s.in_h},
+                         {"input width", s.in_w},
+                         {"output channels", s.out_channels},
+                         {"kernel", s.kernel},
+                         {"stride", s.stride},
+                         {"dilation", s.dilation},
+                         {"padding", s.pad}})
+    NASX_USER_CHECK(v <= kMaxExtent, "conv: ", name, " ", v, " exceeds the limit of ", kMaxExtent);
+  NASX_USER_CHECK(s.in_channels * s.in_h * s.in_w <= kMaxElements, "conv: the input ",
+                  s.in_channels, "x", s.in_h, "x", s.in_w, " has more than 2^31 elements");
+  NASX_USER_CHECK(s.out_channels * (s.in_channels / s.groups) * s.kernel * s.kernel <= kMaxElements,
+                  "conv: the weights have more than 2^31 elements");
   int64_t span = s.dilation * (s.kernel - 1) + 1;
   NASX_USER_CHECK(span <= s.in_h + 2 * s.pad && span <= s.in_w + 2 * s.pad, "conv: kernel ",
                   s.kernel, " (dilation ", s.dilation, ", spans ", span,
@@ -46,6 +64,8 @@ ConvProgram ConvProgram::make(const ConvSpec& s) {
   p.bias = s.bias;
   p.out_h = (s.in_h + 2 * s.pad - span) / s.stride + 1;
   p.out_w = (s.in_w + 2 * s.pad - span) / s.stride + 1;
+  NASX_USER_CHECK(s.out_channels * p.out_h * p.out_w <= kMaxElements, "conv: the output ",
+                  s.out_channels, "x", p.out_h, "x", p.out_w, " has more than 2^31 elements");
   ConvStatement st;
   st.co_begin = 0;
   st.co_end = s.out_channels;

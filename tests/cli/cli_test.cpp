@@ -87,6 +87,9 @@ TEST(Cli, BadInputIsAClearUserError) {
   expect_user_error("conv --in 8,8 --out 8 --kernel 3", "C,H,W");
   expect_user_error("conv --in a,b,c --out 8 --kernel 3", "C,H,W");
   expect_user_error("conv --in 8,8,8, --out 8 --kernel 3", "C,H,W");
+  expect_user_error("conv --in 100000,1000,1000 --out 8 --kernel 1", "more than 2^31 elements");
+  expect_user_error("conv --in 3,9999999999999,32 --out 8 --kernel 1", "exceeds the limit");
+  expect_user_error("conv --in 512,512,512 --out 512 --kernel 3 --batch 4096", "--batch 4096");
   expect_user_error("conv --in 8,,8 --out 8 --kernel 3", "C,H,W");
   expect_user_error("conv --in 64,8,8 --out 64 --kernel 3 --knobs 1,1", "OC_V,OH_T,OW_T");
   expect_user_error("conv --in 8,8,8 --out 0 --kernel 3", "--out: 0 is out of range");
