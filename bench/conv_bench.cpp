@@ -223,10 +223,7 @@ int run(int argc, char** argv) {
     } else if (a == "--filter") {
       filter = next();
     } else if (a == "--knobs") {
-      std::stringstream ks(next());
-      char c1 = 0, c2 = 0;
-      if (!(ks >> knobs.oc_v >> c1 >> knobs.oh_t >> c2 >> knobs.ow_t) || c1 != ',' || c2 != ',')
-        throw UserError("--knobs expects OC_V,OH_T,OW_T");
+      knobs = knobs_from_string(next()).front();
       force_knobs = true;
     } else if (a == "--no-end-to-end") {
       end_to_end = false;

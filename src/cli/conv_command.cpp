@@ -82,10 +82,7 @@ int run_conv(const ConvArgs& a) {
 
   OpInstance inst{op, {in_shape}};
   inst.layouts = op_layouts(op, inst.inputs, target_isa().lanes);
-  if (!a.knobs.empty()) {
-    std::vector<int64_t> k = parse_ints(a.knobs, "--knobs", "OC_V,OH_T,OW_T");
-    for (size_t i = 0; i < program.statements.size(); ++i) inst.knobs.push_back({k[0], k[1], k[2]});
-  }
+  if (!a.knobs.empty()) inst.knobs = knobs_from_string(a.knobs);
   CompiledOp kernel = compile_op(inst);
   BoundOp bound = kernel.bind({&input}, param_ptrs);  // inputs reordered, weights packed
   bound.run();

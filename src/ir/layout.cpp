@@ -28,18 +28,25 @@ int64_t Layout::physical_size(const std::vector<int64_t>& logical) const {
   return n;
 }
 
-int64_t Layout::offset(const std::vector<int64_t>& logical,
-                       const std::vector<int64_t>& index) const {
-  std::vector<int64_t> p = physical_shape(logical);
+namespace {
+// The offset of `index` given the physical shape `p` (computed once by loops over elements).
+int64_t offset_in(const Layout& l, const std::vector<int64_t>& p,
+                  const std::vector<int64_t>& index) {
   int64_t flat = 0;
-  for (size_t d = 0; d < logical.size(); ++d) {
+  for (size_t d = 0; d < index.size(); ++d) {
     int64_t i = index[d];
-    if (static_cast<int>(d) == block_dim) i /= block;
-    if (halo_dim >= 0 && static_cast<int>(d) >= halo_dim) i += halo;
+    if (static_cast<int>(d) == l.block_dim) i /= l.block;
+    if (l.halo_dim >= 0 && static_cast<int>(d) >= l.halo_dim) i += l.halo;
     flat = flat * p[d] + i;
   }
-  if (block_dim >= 0) flat = flat * block + index[block_dim] % block;
+  if (l.block_dim >= 0) flat = flat * l.block + index[l.block_dim] % l.block;
   return flat;
+}
+}  // namespace
+
+int64_t Layout::offset(const std::vector<int64_t>& logical,
+                       const std::vector<int64_t>& index) const {
+  return offset_in(*this, physical_shape(logical), index);
 }
 
 std::string Layout::to_string() const {
@@ -58,9 +65,10 @@ template <typename F>
 void for_each_element(const std::vector<int64_t>& logical, const Layout& layout, F f) {
   int64_t count = 1;
   for (int64_t d : logical) count *= d;
+  std::vector<int64_t> physical = layout.physical_shape(logical);
   std::vector<int64_t> index(logical.size(), 0);
   for (int64_t flat = 0; flat < count; ++flat) {
-    f(flat, layout.offset(logical, index));
+    f(flat, offset_in(layout, physical, index));
     for (int d = static_cast<int>(logical.size()) - 1; d >= 0; --d) {
       if (++index[d] < logical[d]) break;
       index[d] = 0;

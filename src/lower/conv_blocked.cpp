@@ -1,6 +1,7 @@
 #include "lower/conv_blocked.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include "ir/substitute.h"
 #include "support/cpu.h"
@@ -89,6 +90,33 @@ bool fits_registers(const Geometry& g, const ConvKnobs& k, int registers) {
 std::string ConvKnobs::to_string() const {
   return "oc_v=" + std::to_string(oc_v) + " oh_t=" + std::to_string(oh_t) +
          " ow_t=" + std::to_string(ow_t);
+}
+
+std::string knobs_to_string(const std::vector<ConvKnobs>& knobs) {
+  std::string s;
+  for (const ConvKnobs& k : knobs)
+    s += (s.empty() ? "" : ";") + std::to_string(k.oc_v) + "," + std::to_string(k.oh_t) + "," +
+         std::to_string(k.ow_t);
+  return s;
+}
+
+std::vector<ConvKnobs> knobs_from_string(const std::string& text) {
+  std::vector<ConvKnobs> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = std::min(text.find(';', start), text.size());
+    std::string item = text.substr(start, end - start);
+    ConvKnobs k;
+    char c1 = 0, c2 = 0;
+    std::istringstream is(item);
+    bool ok = static_cast<bool>(is >> k.oc_v >> c1 >> k.oh_t >> c2 >> k.ow_t) && c1 == ',' &&
+              c2 == ',' && (is >> std::ws).eof();
+    NASX_USER_CHECK(ok, "bad knobs '", text,
+                    "': expected OC_V,OH_T,OW_T per statement, separated by ';'");
+    out.push_back(k);
+    start = end + 1;
+  }
+  return out;
 }
 
 int64_t conv_halo(const ConvProgram& p) {

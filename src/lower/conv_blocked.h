@@ -28,6 +28,11 @@ struct ConvKnobs {
   std::string to_string() const;  // "oc_v=4 oh_t=1 ow_t=6"
 };
 
+// Knobs per statement as text, for records and options: "4,1,6;2,1,8" (OC_V,OH_T,OW_T each).
+// Parsing is strict (UserError naming the text).
+std::string knobs_to_string(const std::vector<ConvKnobs>& knobs);
+std::vector<ConvKnobs> knobs_from_string(const std::string& text);
+
 // How an operator parameter becomes the kernel's argument, done once when weights are loaded.
 struct ParamPacking {
   bool block_diagonal = false;  // expand [co, cpg, K, K] to [co, span, K, K] with zeros

@@ -105,6 +105,9 @@ struct Builder {
                    p.bias ? params.back() : nullptr,
                    std::vector<Buffer>(params.begin(), params.begin() + p.statements.size())};
     const int lanes = options.lanes;
+    NASX_USER_CHECK(options.knobs.empty() || options.knobs.size() == p.statements.size(),
+                    "knobs for ", options.knobs.size(), " statements given to a convolution with ",
+                    p.statements.size());
     for (size_t si = 0; si < p.statements.size(); ++si) {
       const ConvStatement& s = p.statements[si];
       if (conv_blocked_applies(p, si, lanes, inputs[0]->layout, output->layout,
@@ -329,7 +332,7 @@ LoweredKernel build_loop_nest(const Op& op, const std::vector<Shape>& inputs,
   b.output =
       make_buffer("out", out_view, Type::f32(),
                   out_view.size() == out.size() ? layout_in_kernel(inputs.size()) : Layout{});
-  if (physical_flat) b.plain = true;
+  if (physical_flat) b.plain = true;  // from here on: the builders index the (flat) views
 
   Stmt body = std::visit(
       Overloaded{

@@ -55,6 +55,12 @@ std::string op_name(const Op& op) {
   return names[op.index()];
 }
 
+const ConvProgram* conv_program_of(const Op& op) {
+  if (const auto* p = std::get_if<ConvProgram>(&op)) return p;
+  if (const auto* f = std::get_if<FusedConv>(&op)) return &f->program;
+  return nullptr;
+}
+
 int64_t op_arity(const Op& op) {
   if (std::holds_alternative<ResidualAdd>(op)) return 2;
   if (auto* f = std::get_if<FusedConv>(&op)) return f->residual ? 2 : 1;

@@ -81,5 +81,7 @@ Shape infer_shape(const Op& op, const std::vector<Shape>& inputs);
 std::vector<ParamSpec> param_specs(const Op& op);
 int64_t param_count(const Op& op);
 int64_t op_macs(const Op& op, const std::vector<Shape>& inputs);
+// The convolution of a ConvProgram or FusedConv operator; null for the others.
+const ConvProgram* conv_program_of(const Op& op);
 
 }  // namespace nasx

@@ -10,31 +10,35 @@
 
 namespace nasx {
 
-std::vector<OpInstance> network_instances(const Network& executed, const std::vector<Shape>& shapes,
-                                          int64_t batch, const NetworkLayouts& layouts) {
-  std::vector<OpInstance> instances;
-  for (size_t i = 0; i < executed.nodes.size(); ++i) {
-    const Node& n = executed.nodes[i];
-    OpInstance inst{n.op, executed.input_shapes(i, shapes, batch)};
-    for (int k : n.inputs)
-      inst.layouts.push_back(k == kNetworkInput ? layouts.input : layouts.nodes[k]);
-    inst.layouts.push_back(layouts.nodes[i]);
+NetworkKernels network_kernels(Network net, int64_t batch) {
+  NetworkKernels k;
+  k.executed = fuse_epilogues(fold_batch_norm(std::move(net)));
+  k.shapes = k.executed.infer_shapes(batch);
+  k.layouts = assign_layouts(k.executed, k.shapes, target_isa().lanes);
+  for (size_t i = 0; i < k.executed.nodes.size(); ++i) {
+    const Node& n = k.executed.nodes[i];
+    OpInstance inst{n.op, k.executed.input_shapes(i, k.shapes, batch)};
+    for (int in : n.inputs)
+      inst.layouts.push_back(in == kNetworkInput ? k.layouts.input : k.layouts.nodes[in]);
+    inst.layouts.push_back(k.layouts.nodes[i]);
     if (std::all_of(inst.layouts.begin(), inst.layouts.end(),
                     [](const ir::Layout& l) { return l.plain(); }))
       inst.layouts.clear();
-    instances.push_back(std::move(inst));
+    k.instances.push_back(std::move(inst));
   }
-  return instances;
+  return k;
 }
 
 CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobChooser& knobs) {
   CompiledNetwork c;
   Shape input_shape = net.input_shape(batch);
-  c.executed_ = fuse_epilogues(fold_batch_norm(std::move(net)));
-  std::vector<Shape> shapes = c.executed_.infer_shapes(batch);
+  NetworkKernels k = network_kernels(std::move(net), batch);
+  c.executed_ = std::move(k.executed);
+  const std::vector<Shape>& shapes = k.shapes;
+  const NetworkLayouts& layouts = k.layouts;
+  std::vector<OpInstance>& instances = k.instances;
   c.input_shape_ = input_shape;
   c.output_shape_ = shapes.back();
-  NetworkLayouts layouts = assign_layouts(c.executed_, shapes, target_isa().lanes);
   std::vector<int64_t> floats;
   for (size_t i = 0; i < shapes.size(); ++i)
     floats.push_back(layouts.nodes[i].physical_size(shapes[i]));
@@ -43,7 +47,6 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobC
   if (!c.input_layout_.plain())
     c.staged_input_.assign(c.input_layout_.physical_size(input_shape), 0.0f);  // halo stays 0
 
-  std::vector<OpInstance> instances = network_instances(c.executed_, shapes, batch, layouts);
   if (knobs)
     for (OpInstance& inst : instances) knobs(inst);
   c.ops_ = compile_ops(instances);

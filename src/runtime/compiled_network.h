@@ -17,10 +17,16 @@ namespace nasx {
 // Chooses an instance's knobs before it is compiled (the tuner's records: tune/tune.h).
 using KnobChooser = std::function<void(OpInstance&)>;
 
-// One operator instance per node of a folded, fused network, with the layouts of
-// runtime/layouts.h: what CompiledNetwork compiles, and what the tuner tunes.
-std::vector<OpInstance> network_instances(const Network& executed, const std::vector<Shape>& shapes,
-                                          int64_t batch, const NetworkLayouts& layouts);
+// A network as CompiledNetwork compiles it: BatchNorm folded, epilogues fused, shapes, the
+// layouts of runtime/layouts.h, and one operator instance per node. The tuner and the search
+// time exactly these kernels. Takes the network by value (std::move it to fold in place).
+struct NetworkKernels {
+  Network executed;
+  std::vector<Shape> shapes;
+  NetworkLayouts layouts;
+  std::vector<OpInstance> instances;
+};
+NetworkKernels network_kernels(Network net, int64_t batch);
 
 class CompiledNetwork {
  public:

@@ -11,12 +11,6 @@ namespace {
 
 using ir::Layout;
 
-const ConvProgram* conv_of(const Op& op) {
-  if (const auto* p = std::get_if<ConvProgram>(&op)) return p;
-  if (const auto* f = std::get_if<FusedConv>(&op)) return &f->program;
-  return nullptr;
-}
-
 bool blocked(const Layout& l, int lanes) {
   return l.block_dim == 1 && l.block == lanes;
 }
@@ -25,12 +19,10 @@ bool blocked(const Layout& l, int lanes) {
 Layout output_layout(const Op& op, const std::vector<Layout>& in, const Shape& out, int lanes) {
   if (lanes <= 0 || out.size() != 4 || out[1] % lanes != 0) return {};
   Layout want = Layout::blocked(1, lanes);
-  if (const ConvProgram* p = conv_of(op)) {
-    // The residual (a FusedConv's second input) must already be blocked.
-    Layout residual = in.size() > 1 ? in[1] : want;
-    for (size_t s = 0; s < p->statements.size(); ++s)
-      if (!conv_blocked_applies(*p, s, lanes, in[0], want, residual)) return {};
-    return want;
+  if (conv_program_of(op)) {
+    std::vector<Layout> with_output = in;
+    with_output.push_back(want);
+    return blocked_conv(op, with_output, lanes) ? want : Layout{};
   }
   if (std::holds_alternative<GlobalAvgPool>(op) || std::holds_alternative<Flatten>(op) ||
       std::holds_alternative<Linear>(op))
@@ -50,6 +42,16 @@ Layout with_halo(Layout l, int64_t halo) {
 
 }  // namespace
 
+bool blocked_conv(const Op& op, const std::vector<Layout>& layouts, int lanes) {
+  const ConvProgram* p = conv_program_of(op);
+  if (!p || layouts.size() < 2) return false;
+  // The residual (a FusedConv's second input) must be blocked like the output.
+  const Layout& residual = layouts.size() > 2 ? layouts[1] : layouts.back();
+  for (size_t s = 0; s < p->statements.size(); ++s)
+    if (!conv_blocked_applies(*p, s, lanes, layouts[0], layouts.back(), residual)) return false;
+  return true;
+}
+
 NetworkLayouts assign_layouts(const Network& net, const std::vector<Shape>& shapes, int lanes) {
   size_t n = net.nodes.size();
   // Halo each tensor needs: the widest padding of the convolutions reading it.
@@ -57,7 +59,7 @@ NetworkLayouts assign_layouts(const Network& net, const std::vector<Shape>& shap
   int64_t input_halo = 0;
   if (lanes > 0)
     for (const Node& node : net.nodes)
-      if (const ConvProgram* p = conv_of(node.op)) {
+      if (const ConvProgram* p = conv_program_of(node.op)) {
         int k = node.inputs[0];
         (k == kNetworkInput ? input_halo : halo[k]) =
             std::max(k == kNetworkInput ? input_halo : halo[k], conv_halo(*p));
@@ -77,7 +79,7 @@ NetworkLayouts assign_layouts(const Network& net, const std::vector<Shape>& shap
 
 std::vector<Layout> op_layouts(const Op& op, const std::vector<Shape>& inputs, int lanes) {
   std::vector<Layout> all_plain(inputs.size() + 1);
-  const ConvProgram* p = conv_of(op);
+  const ConvProgram* p = conv_program_of(op);
   if (!p || lanes <= 0) return all_plain;
   std::vector<Layout> in;
   Layout first = inputs[0][1] % lanes == 0 ? Layout::blocked(1, lanes) : Layout{};
@@ -91,13 +93,11 @@ std::vector<Layout> op_layouts(const Op& op, const std::vector<Shape>& inputs, i
 }
 
 void pack_activation(const float* src, float* dst, const Shape& s, const Layout& l) {
-  int64_t lanes = l.block_dim >= 0 ? l.block : 1, h = l.halo;
-  int64_t hp = s[2] + 2 * h, wp = s[3] + 2 * h;
+  int64_t lanes = l.block_dim >= 0 ? l.block : 1;  // consecutive x lie this far apart
   for (int64_t n = 0; n < s[0]; ++n)
     for (int64_t c = 0; c < s[1]; ++c)
       for (int64_t y = 0; y < s[2]; ++y) {
-        float* d =
-            dst + (((n * (s[1] / lanes) + c / lanes) * hp + y + h) * wp + h) * lanes + c % lanes;
+        float* d = dst + l.offset(s, {n, c, y, 0});
         const float* r = src + ((n * s[1] + c) * s[2] + y) * s[3];
         for (int64_t x = 0; x < s[3]; ++x) d[x * lanes] = r[x];
       }

@@ -20,6 +20,10 @@ struct NetworkLayouts {
 
 NetworkLayouts assign_layouts(const Network& net, const std::vector<Shape>& shapes, int lanes);
 
+// Whether every statement of `op`'s convolution takes the blocked template with these layouts
+// (inputs..., output): what decides a blocked output, and which kernels the tuner tunes.
+bool blocked_conv(const Op& op, const std::vector<ir::Layout>& layouts, int lanes);
+
 // Layouts for one operator run on its own (inputs..., output), chosen the same way; all plain
 // when the operator gains nothing from blocking.
 std::vector<ir::Layout> op_layouts(const Op& op, const std::vector<Shape>& inputs, int lanes);

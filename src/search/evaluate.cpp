@@ -2,10 +2,7 @@
 
 #include <set>
 
-#include "graph/fold_batch_norm.h"
-#include "graph/fuse_epilogues.h"
-#include "runtime/layouts.h"
-#include "support/cpu.h"
+#include "runtime/compiled_network.h"
 #include "tune/measure.h"
 #include "tune/tune.h"
 
@@ -16,14 +13,11 @@ std::map<std::string, OpInstance> executed_kernels(const Network& net, int64_t b
   // default tuning records have them.
   static const DefaultTuning tuning;
   KnobChooser knobs = tuning.chooser();
-  Network executed = fuse_epilogues(fold_batch_norm(net));
-  std::vector<Shape> shapes = executed.infer_shapes(batch);
-  NetworkLayouts layouts = assign_layouts(executed, shapes, target_isa().lanes);
-  std::vector<OpInstance> instances = network_instances(executed, shapes, batch, layouts);
+  NetworkKernels k = network_kernels(net, batch);
   std::map<std::string, OpInstance> out;
-  for (size_t i = 0; i < executed.nodes.size(); ++i) {
-    if (knobs) knobs(instances[i]);
-    out.emplace(executed.nodes[i].name, std::move(instances[i]));
+  for (size_t i = 0; i < k.executed.nodes.size(); ++i) {
+    if (knobs) knobs(k.instances[i]);
+    out.emplace(k.executed.nodes[i].name, std::move(k.instances[i]));
   }
   return out;
 }

@@ -485,7 +485,7 @@ Json run_search(const SearchOptions& o) {
   Network final_net = result.build();
   Progress vp("verify", 3);
   CompiledNetwork final_compiled =
-      CompiledNetwork::compile(final_net, o.infer_batch, DefaultTuning().chooser());
+      CompiledNetwork::compile(final_net, o.infer_batch, tuning.chooser());
   vp.step("compiled");
   Agreement agreement = compare(final_compiled.run(input), TorchTwin(final_net).forward(input));
   NASX_ASSERT(agreement.max_rel_err <= 1e-4,

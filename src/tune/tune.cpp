@@ -7,8 +7,6 @@
 #include <sstream>
 
 #include "codegen/toolchain.h"
-#include "graph/fold_batch_norm.h"
-#include "graph/fuse_epilogues.h"
 #include "lower/pipeline.h"
 #include "runtime/layouts.h"
 #include "support/cpu.h"
@@ -22,44 +20,12 @@
 namespace nasx {
 namespace {
 
-const ConvProgram* conv_of(const Op& op) {
-  if (const auto* p = std::get_if<ConvProgram>(&op)) return p;
-  if (const auto* f = std::get_if<FusedConv>(&op)) return &f->program;
-  return nullptr;
-}
-
 // Whether every statement of the instance's conv takes the blocked template.
-bool blocked_conv(const OpInstance& inst) {
-  if (!conv_of(inst.op) || inst.layouts.empty()) return false;
-  LoweredKernel k = lower(inst.op, inst.inputs, "k", lower_options(inst));
-  for (const std::string& t : k.templates)
-    if (t.rfind("blocked", 0) != 0) return false;
-  return !k.templates.empty();
+bool blocked(const OpInstance& inst) {
+  return blocked_conv(inst.op, inst.layouts, target_isa().lanes);
 }
 
 }  // namespace
-
-std::string knobs_to_string(const std::vector<ConvKnobs>& knobs) {
-  std::string s;
-  for (const ConvKnobs& k : knobs)
-    s += (s.empty() ? "" : ";") + std::to_string(k.oc_v) + "," + std::to_string(k.oh_t) + "," +
-         std::to_string(k.ow_t);
-  return s;
-}
-
-std::vector<ConvKnobs> knobs_from_string(const std::string& text) {
-  std::vector<ConvKnobs> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ';');) {
-    ConvKnobs k;
-    char c1 = 0, c2 = 0;
-    std::stringstream is(item);
-    NASX_USER_CHECK(is >> k.oc_v >> c1 >> k.oh_t >> c2 >> k.ow_t && c1 == ',' && c2 == ',',
-                    "tuning record: bad knobs '", text, "'");
-    out.push_back(k);
-  }
-  return out;
-}
 
 std::string default_records_path() {
   return (ToolchainConfig::from_env().cache_dir / "tuning.jsonl").string();
@@ -73,16 +39,15 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
     log(LogLevel::Warn, "tune: no vector ISA on this CPU; nothing to tune");
     return summary;
   }
-  Network executed = fuse_epilogues(fold_batch_norm(net));
-  std::vector<Shape> shapes = executed.infer_shapes(batch);
-  NetworkLayouts layouts = assign_layouts(executed, shapes, isa.lanes);
-  std::vector<OpInstance> instances = network_instances(executed, shapes, batch, layouts);
+  NetworkKernels plan = network_kernels(net, batch);
+  const Network& executed = plan.executed;
+  const std::vector<OpInstance>& instances = plan.instances;
 
   // The distinct kernels: the workload of the rule's variant names each.
   std::vector<std::pair<std::string, size_t>> kernels;  // (group, node)
   std::set<std::string> seen;
   for (size_t i = 0; i < instances.size(); ++i) {
-    if (!blocked_conv(instances[i])) continue;
+    if (!blocked(instances[i])) continue;
     std::string group = workload_key(instances[i]);
     if (seen.insert(group).second) kernels.push_back({group, i});
   }
@@ -100,7 +65,7 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
     }
     check_interrupted();
     const OpInstance& base = instances[node];
-    const ConvProgram& p = *conv_of(base.op);
+    const ConvProgram& p = *conv_program_of(base.op);
     std::vector<std::vector<ConvKnobs>> spaces;
     std::vector<ConvKnobs> rule;
     for (size_t s = 0; s < p.statements.size(); ++s) {
@@ -126,9 +91,9 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
       requests.push_back(
           {inst, executed.nodes[node].name + " " + choice, false, "", group, choice});
     }
-    for (const MeasureRequest& r : requests)
-      if (!records.find(workload_key(r.op))) ++summary.measured;
+    size_t known = records.size();
     std::vector<MeasureRecord> got = measure_ops(requests, records);
+    summary.measured += static_cast<int>(records.size() - known);  // new workloads only
     const MeasureRecord* best = records.best(group);
     if (got.front().ok() && best) {
       summary.rule_ms += got.front().stats.median_ms;
@@ -148,7 +113,7 @@ DefaultTuning::DefaultTuning() {
 
 KnobChooser apply_records(const RecordStore& records) {
   return [&records](OpInstance& inst) {
-    if (!blocked_conv(inst)) return;
+    if (!blocked(inst)) return;
     if (const MeasureRecord* best = records.best(workload_key(inst)))
       inst.knobs = knobs_from_string(best->choice);
   };

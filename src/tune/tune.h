@@ -51,7 +51,4 @@ class DefaultTuning {
   std::optional<RecordStore> records_;
 };
 
-std::string knobs_to_string(const std::vector<ConvKnobs>& knobs);  // "4,1,6;2,1,8"
-std::vector<ConvKnobs> knobs_from_string(const std::string& text);
-
 }  // namespace nasx

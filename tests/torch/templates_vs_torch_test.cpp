@@ -25,11 +25,6 @@ T pick(std::mt19937_64& rng, std::initializer_list<T> values) {
   return *(values.begin() + uniform(rng, 0, int64_t(values.size()) - 1));
 }
 
-const ConvProgram& program_of(const Op& op) {
-  if (const auto* f = std::get_if<FusedConv>(&op)) return f->program;
-  return std::get<ConvProgram>(op);
-}
-
 // Lays out each case as the runtime would; with `random_knobs`, draws each statement's knobs.
 void check_templates(std::vector<OpInstance> cases, uint64_t seed, bool random_knobs) {
   const char* forced = std::getenv("NASX_ISA");
@@ -41,7 +36,7 @@ void check_templates(std::vector<OpInstance> cases, uint64_t seed, bool random_k
   std::mt19937_64 rng(seed);
   for (OpInstance& c : cases) {
     c.layouts = op_layouts(c.op, c.inputs, isa.lanes);
-    const ConvProgram& p = program_of(c.op);
+    const ConvProgram& p = *conv_program_of(c.op);
     if (!random_knobs || c.layouts.back().plain()) continue;
     for (size_t s = 0; s < p.statements.size(); ++s) {
       std::vector<ConvKnobs> space = conv_knob_space(p, s, isa.lanes, isa.registers);
@@ -52,7 +47,7 @@ void check_templates(std::vector<OpInstance> cases, uint64_t seed, bool random_k
   for (size_t i = 0; i < cases.size(); ++i) {
     const OpInstance& c = cases[i];
     std::string what = op_name(c.op) + " case " + std::to_string(i) + " batch " +
-                       std::to_string(c.inputs[0][0]) + "\n" + program_of(c.op).to_string();
+                       std::to_string(c.inputs[0][0]) + "\n" + conv_program_of(c.op)->to_string();
     for (const std::string& t : compiled[i].templates()) {
       what += " [" + t + "]";
       EXPECT_EQ(t.rfind("blocked", 0), 0u) << "the template must apply: " << what;
