@@ -1,6 +1,7 @@
 #include "lower/conv_blocked.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include "ir/substitute.h"
@@ -190,17 +191,30 @@ ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, int lanes, int reg
   const ConvStatement& s = p.statements[si];
   auto g = geometry(p, s, lanes);
   int64_t rows = s.y_end - s.y_begin;
+  // Measured on resnet34_cifar's layers (docs/performance.md): tiles of about half the register
+  // file of accumulators beat fuller ones (24 of 32 on AVX-512, 12 of 16 on AVX2 lose 10-40%:
+  // the broadcasts and weight vectors then compete for the rest), and among equal tiles two
+  // weight vectors (each broadcast feeds two FMAs) beat one or four on AVX-512; with 16
+  // registers, more positions per tile (fewer passes over the weights) beat two vectors.
+  const int64_t max_acc = registers / 2 + 2;
   ConvKnobs best;
   double best_score = -1;
+  auto preference = [&](const ConvKnobs& k) {
+    int64_t two = -std::abs(k.oc_v - 2), positions = k.oh_t * k.ow_t;
+    return registers >= 32 ? std::make_pair(two, positions) : std::make_pair(positions, two);
+  };
   for (const ConvKnobs& k : conv_knob_space(p, si, lanes, registers)) {
+    int64_t acc = k.oc_v * k.oh_t * k.ow_t;
+    if (acc > max_acc) continue;
     // FMAs per tile, discounted for the idle part of remainder tiles and for too few tasks.
     double eff = double(p.out_w) / double(ceil_div(p.out_w, k.ow_t) * k.ow_t) * double(rows) /
                  double(ceil_div(rows, k.oh_t) * k.oh_t);
     int64_t units = (g->mode == Mode::Wide ? g->cpo * s.groups : g->cos) / (k.oc_v * g->vw);
     double tasks = double(units * ceil_div(rows, k.oh_t));
-    double score = double(k.oc_v * k.oh_t * k.ow_t) * eff * eff * std::min(1.0, tasks / 8.0);
-    if (score > best_score + 1e-9) {
-      best_score = score;
+    double score = double(acc) * eff * eff * std::min(1.0, tasks / 8.0);
+    if (score > best_score + 1e-9 ||
+        (score > best_score - 1e-9 && preference(k) > preference(best))) {
+      best_score = std::max(score, best_score);
       best = k;
     }
   }
