@@ -21,5 +21,7 @@ Runner add_tune_command(CLI::App& app);
 std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app);
 // fisher, legal
 std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app);
+// train, eval
+std::vector<std::pair<std::string, Runner>> add_train_commands(CLI::App& app);
 
 }  // namespace nasx::cli

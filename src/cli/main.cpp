@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   };
   for (auto& c : nasx::cli::add_model_commands(app)) commands.push_back(std::move(c));
   for (auto& c : nasx::cli::add_proxy_commands(app)) commands.push_back(std::move(c));
+  for (auto& c : nasx::cli::add_train_commands(app)) commands.push_back(std::move(c));
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     std::string names;

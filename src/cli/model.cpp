@@ -12,13 +12,14 @@ bool is_arch_file(const std::string& model) {
   return is_arch_path(model);
 }
 
-Network load_model(const std::string& model, uint64_t seed, int64_t image_size) {
+Network load_model(const std::string& model, uint64_t seed, int64_t image_size, double width) {
   if (is_arch_file(model)) {
     Arch arch = Arch::read(model);  // its own seed and image size
     if (image_size > 0) arch.image_size = image_size;
+    if (width > 0) arch.width = width;
     return arch.build();
   }
-  return build_zoo_model(model, {seed, image_size});
+  return build_zoo_model(model, {seed, image_size, width > 0 ? width : 1.0});
 }
 
 void progress(const std::string& message) {

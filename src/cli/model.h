@@ -9,7 +9,9 @@
 namespace nasx::cli {
 
 bool is_arch_file(const std::string& model);
-Network load_model(const std::string& model, uint64_t seed, int64_t image_size = 0);
+// `width` > 0 scales the channels (of an ARCH.json's base too, before its steps replay).
+Network load_model(const std::string& model, uint64_t seed, int64_t image_size = 0,
+                   double width = 0);
 
 // A one-line progress note on stderr for long steps (compilation), silent with NASX_LOG=error.
 void progress(const std::string& message);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/model.h"
+#include "graph/weights.h"
 #include "cli/options.h"
 #include "graph/zoo.h"
 #include "runtime/compiled_network.h"
@@ -138,48 +139,6 @@ struct RunArgs {
   bool partial_weights = false;
 };
 
-// Loads <layer>.<param>.npy files (PyTorch state_dict names) from a directory. Every parameter
-// tensor of the network must be there (a missing one is named), unless `partial` asks to keep
-// the seeded initialisation for the others. num_batches_tracked counters are ignored.
-void load_weights(Network& net, const std::string& dir, bool partial) {
-  namespace fs = std::filesystem;
-  NASX_USER_CHECK(fs::is_directory(dir), "--weights ", dir,
-                  " is not a directory of <layer>.<param>.npy files");
-  std::map<std::string, Tensor*> slots;
-  for (Node& n : net.nodes) {
-    std::vector<ParamSpec> specs = param_specs(n.op);
-    for (size_t p = 0; p < specs.size(); ++p) slots[n.name + "." + specs[p].name] = &n.params[p];
-  }
-  std::set<std::string> loaded_keys;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".npy") continue;
-    std::string key = entry.path().stem().string();
-    if (key.size() > 20 && key.compare(key.size() - 20, 20, ".num_batches_tracked") == 0) continue;
-    auto it = slots.find(key);
-    NASX_USER_CHECK(it != slots.end(), "--weights: ", entry.path().string(),
-                    " names no parameter of ", net.name, " (expected <layer>.<param>.npy)");
-    Tensor t = read_npy(entry.path().string());
-    NASX_USER_CHECK(t.shape == it->second->shape, "--weights: ", entry.path().string(),
-                    " has shape ", shape_string(t.shape), ", ", key, " needs ",
-                    shape_string(it->second->shape));
-    *it->second = std::move(t);
-    loaded_keys.insert(key);
-  }
-  std::vector<std::string> missing;
-  for (const auto& [key, slot] : slots)
-    if (!loaded_keys.count(key)) missing.push_back(key);
-  if (!missing.empty() && !partial) {
-    std::string list;
-    for (size_t i = 0; i < missing.size() && i < 5; ++i)
-      list += (i ? ", " : "") + missing[i] + ".npy";
-    user_error("--weights ", dir, " lacks ", missing.size(), " of the ", slots.size(),
-               " parameter tensors of ", net.name, " (", list, missing.size() > 5 ? ", ..." : "",
-               "); pass --partial-weights to keep the seeded initialisation for those");
-  }
-  progress("loaded " + std::to_string(loaded_keys.size()) + " of " + std::to_string(slots.size()) +
-           " parameter tensors from " + dir);
-}
-
 int run_run(const RunArgs& a) {
   Network net = load_model(a.model, a.seed);
   Tensor input = read_npy(a.input);
@@ -187,7 +146,10 @@ int run_run(const RunArgs& a) {
                       input.shape == net.input_shape(input.shape[0]),
                   a.input, ": ", net.name, " expects an input of shape [N,", net.input_chw[0], ",",
                   net.input_chw[1], ",", net.input_chw[2], "], got ", shape_string(input.shape));
-  if (!a.weights.empty()) load_weights(net, a.weights, a.partial_weights);
+  if (!a.weights.empty()) {
+    int64_t n = load_weights(net, a.weights, a.partial_weights);
+    progress("loaded " + std::to_string(n) + " parameter tensors from " + a.weights);
+  }
   CompiledNetwork compiled = compile_with_progress(std::move(net), input.shape[0]);
   write_npy(a.output, compiled.run(input));
   progress("wrote " + a.output);

@@ -32,6 +32,30 @@ inline CLI::Validator integer_in(int64_t lo, int64_t hi) {
       "INT in " + range);
 }
 
+// A finite real number in (lo, hi] (lo_open) or [lo, hi].
+inline CLI::Validator number_in(double lo, double hi, bool lo_open = false) {
+  std::string range =
+      (lo_open ? "(" : "[") + CLI::detail::to_string(lo) + ", " + CLI::detail::to_string(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, lo_open, range](std::string& text) -> std::string {
+        size_t used = 0;
+        double v = 0;
+        try {
+          v = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || !std::isfinite(v))
+          return "'" + text + "' is not a finite number";
+        if (v < lo || (lo_open && v == lo) || v > hi) return text + " is out of range " + range;
+        return "";
+      },
+      "NUMBER in " + range);
+}
+
+// --width: the channel scale of a zoo model (or of an ARCH.json's base).
+inline constexpr double kMaxWidth = 16;
+
 // "15m", "90s", "1h", "2m30s" or plain seconds.
 inline double parse_duration(const std::string& text) {
   double total = 0;

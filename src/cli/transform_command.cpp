@@ -4,11 +4,11 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "support/format.h"
 #include "cli/model.h"
 #include "cli/options.h"
 #include "graph/arch.h"
 #include "graph/zoo.h"
+#include "support/format.h"
 #include "support/json.h"
 
 namespace nasx::cli {
@@ -18,6 +18,7 @@ struct TransformArgs {
   std::string model, out;
   std::vector<std::string> apply;
   uint64_t seed = 0;
+  double width = 0;  // 0: the model's own
   bool json = false;
 };
 
@@ -33,6 +34,7 @@ int run_transform(const TransformArgs& a) {
     arch.base = a.model;
     arch.seed = a.seed;
   }
+  if (a.width > 0) arch.width = a.width;
   Network before = arch.build();
   Network net = before;
   size_t first_new = arch.steps.size();
@@ -86,6 +88,9 @@ Runner add_transform_command(CLI::App& app) {
   t->add_option("--out", args->out, "architecture file to write (.json)")->required();
   t->add_option("--seed", args->seed, "seed of the base model's weights (default 0)")
       ->check(integer_in(0, kMaxSeed));
+  t->add_option("--width", args->width,
+                "scale every channel count of the base model (default 1; recorded in ARCH.json)")
+      ->check(number_in(0, kMaxWidth, true));
   t->add_flag("--json", args->json, "print JSON");
   return [args] { return run_transform(*args); };
 }

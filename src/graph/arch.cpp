@@ -24,9 +24,10 @@ Json arch_steps_json(const std::vector<ArchStep>& steps) {
 
 Json Arch::to_json() const {
   Json steps_json = arch_steps_json(steps);
-  return Json{
-      {"format", "nasx-arch"},    {"version", 1},       {"base", base},       {"seed", seed},
-      {"image_size", image_size}, {"applied", applied}, {"steps", steps_json}};
+  Json j{{"format", "nasx-arch"},    {"version", 1},       {"base", base},       {"seed", seed},
+         {"image_size", image_size}, {"applied", applied}, {"steps", steps_json}};
+  if (width != 1.0) j["width"] = width;
+  return j;
 }
 
 Arch Arch::from_json(const Json& j, const std::string& origin) {
@@ -69,6 +70,12 @@ Arch Arch::from_json(const Json& j, const std::string& origin) {
   a.base = string_at(j, "base", "");
   a.seed = static_cast<uint64_t>(integer_at("seed", 0, 0, INT64_MAX));
   a.image_size = integer_at("image_size", 0, 0, 4096);
+  if (j.contains("width")) {
+    const Json& w = j["width"];
+    if (!w.is_number()) bad("\"width\" must be a number, got " + w.dump());
+    a.width = w.get<double>();
+    if (!(a.width > 0 && a.width <= 16)) bad("\"width\" must be in (0, 16], got " + w.dump());
+  }
   if (j.contains("applied")) a.applied = strings_at(j, "applied", "");
   if (!j.contains("steps") || !j["steps"].is_array()) bad("\"steps\" must be a list");
   for (size_t k = 0; k < j["steps"].size(); ++k) {
@@ -99,7 +106,7 @@ void Arch::write(const std::string& path) const {
 }
 
 Network Arch::build() const {
-  Network net = build_zoo_model(base, {seed, image_size});
+  Network net = build_zoo_model(base, {seed, image_size, width});
   for (const ArchStep& st : steps)
     transform_layers(net, st.layers, parse_sequence(st.sequence), seed);
   return net;

@@ -31,6 +31,7 @@ struct Arch {
   std::string base;
   uint64_t seed = 0;
   int64_t image_size = 0;
+  double width = 1.0;  // the base's channel scale (ZooOptions::width); written only when not 1
   std::vector<std::string> applied;
   std::vector<ArchStep> steps;
 

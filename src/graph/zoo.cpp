@@ -15,13 +15,17 @@ uint64_t stream(uint64_t seed, const std::string& layer, const std::string& para
 // Appends layers with torchvision's names and initialisation; tracks the current shape.
 class Builder {
  public:
-  Builder(std::string name, std::string family, int64_t image, int64_t classes, uint64_t seed)
-      : seed_(seed) {
+  Builder(std::string name, std::string family, int64_t image, int64_t classes, uint64_t seed,
+          double width)
+      : seed_(seed), width_(width) {
     net_.name = std::move(name);
     net_.family = std::move(family);
     net_.input_chw = {3, image, image};
     net_.num_classes = classes;
   }
+
+  // A channel count of the model at full width, scaled by --width.
+  int64_t ch(int64_t c) const { return std::max<int64_t>(1, std::llround(double(c) * width_)); }
 
   Shape shape(int node) const {
     return node == kNetworkInput ? net_.input_shape(1) : shapes_[node];
@@ -83,6 +87,7 @@ class Builder {
   Network net_;
   std::vector<Shape> shapes_;
   uint64_t seed_;
+  double width_;
 };
 
 struct ResNetSpec {
@@ -93,22 +98,22 @@ struct ResNetSpec {
 
 // torchvision's ResNet / ResNeXt; the CIFAR variant swaps the stem and the class count.
 Network resnet(const std::string& name, const ResNetSpec& spec, bool cifar, int64_t image,
-               uint64_t seed) {
-  Builder b(name, spec.groups > 1 ? "resnext" : "resnet", image, cifar ? 10 : 1000, seed);
-  int x = cifar ? b.conv("conv1", kNetworkInput, 64, 3, 1, 1)
-                : b.conv("conv1", kNetworkInput, 64, 7, 2, 3);
+               uint64_t seed, double width) {
+  Builder b(name, spec.groups > 1 ? "resnext" : "resnet", image, cifar ? 10 : 1000, seed, width);
+  int x = cifar ? b.conv("conv1", kNetworkInput, b.ch(64), 3, 1, 1)
+                : b.conv("conv1", kNetworkInput, b.ch(64), 7, 2, 3);
   x = b.relu("relu", b.bn("bn1", x));
   if (!cifar) x = b.maxpool("maxpool", x, 3, 2, 1);
   int64_t expansion = spec.bottleneck ? 4 : 1;
   for (int stage = 0; stage < 4; ++stage) {
-    int64_t planes = int64_t(64) << stage;
+    int64_t planes = b.ch(int64_t(64) << stage);
     for (int blk = 0; blk < spec.blocks[stage]; ++blk) {
       std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(blk) + ".";
       int64_t stride = (stage > 0 && blk == 0) ? 2 : 1;
       int64_t in_c = b.shape(x)[1];
       int identity = x, y;
       if (spec.bottleneck) {
-        int64_t width = planes * spec.width_per_group / 64 * spec.groups;
+        int64_t width = b.ch((int64_t(64) << stage) * spec.width_per_group / 64) * spec.groups;
         y = b.relu(p + "relu1", b.bn(p + "bn1", b.conv(p + "conv1", x, width, 1, 1, 0)));
         y = b.relu(p + "relu2",
                    b.bn(p + "bn2", b.conv(p + "conv2", y, width, 3, stride, 1, spec.groups)));
@@ -130,12 +135,12 @@ Network resnet(const std::string& name, const ResNetSpec& spec, bool cifar, int6
 // ResNeXt-29 for CIFAR (Xie et al. 2017): 3 stages of 3 bottleneck blocks, outputs 256/512/1024,
 // bottleneck width cardinality x base_width x 2^stage, grouped 3x3 conv, stride 2 at stages 2-3.
 Network resnext29(const std::string& name, int64_t cardinality, int64_t base_width, int64_t image,
-                  uint64_t seed) {
-  Builder b(name, "resnext", image, 10, seed);
-  int x = b.relu("relu", b.bn("bn1", b.conv("conv1", kNetworkInput, 64, 3, 1, 1)));
+                  uint64_t seed, double scale) {
+  Builder b(name, "resnext", image, 10, seed, scale);
+  int x = b.relu("relu", b.bn("bn1", b.conv("conv1", kNetworkInput, b.ch(64), 3, 1, 1)));
   for (int stage = 0; stage < 3; ++stage) {
-    int64_t out_c = int64_t(256) << stage;
-    int64_t width = cardinality * base_width << stage;
+    int64_t out_c = b.ch(int64_t(256) << stage);
+    int64_t width = cardinality * b.ch(base_width << stage);
     for (int blk = 0; blk < 3; ++blk) {
       std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(blk) + ".";
       int64_t stride = (stage > 0 && blk == 0) ? 2 : 1;
@@ -162,10 +167,11 @@ struct DenseNetSpec {
 
 // torchvision's DenseNet; the CIFAR variant has a 3x3 stride-1 conv0 and no pool0.
 Network densenet(const std::string& name, const DenseNetSpec& spec, bool cifar, int64_t image,
-                 uint64_t seed) {
-  Builder b(name, "densenet", image, cifar ? 10 : 1000, seed);
-  int x = cifar ? b.conv("features.conv0", kNetworkInput, spec.init_features, 3, 1, 1)
-                : b.conv("features.conv0", kNetworkInput, spec.init_features, 7, 2, 3);
+                 uint64_t seed, double width) {
+  Builder b(name, "densenet", image, cifar ? 10 : 1000, seed, width);
+  const int64_t growth = b.ch(spec.growth);
+  int x = cifar ? b.conv("features.conv0", kNetworkInput, b.ch(spec.init_features), 3, 1, 1)
+                : b.conv("features.conv0", kNetworkInput, b.ch(spec.init_features), 7, 2, 3);
   x = b.relu("features.relu0", b.bn("features.norm0", x));
   if (!cifar) x = b.maxpool("features.pool0", x, 3, 2, 1);
   for (size_t blk = 0; blk < spec.blocks.size(); ++blk) {
@@ -174,9 +180,9 @@ Network densenet(const std::string& name, const DenseNetSpec& spec, bool cifar, 
     for (int l = 0; l < spec.blocks[blk]; ++l) {
       std::string p = bp + "denselayer" + std::to_string(l + 1) + ".";
       int y = b.relu(p + "relu1", b.bn(p + "norm1", features));
-      y = b.conv(p + "conv1", y, spec.bn_size * spec.growth, 1, 1, 0);
+      y = b.conv(p + "conv1", y, spec.bn_size * growth, 1, 1, 0);
       y = b.relu(p + "relu2", b.bn(p + "norm2", y));
-      y = b.conv(p + "conv2", y, spec.growth, 3, 1, 1);
+      y = b.conv(p + "conv2", y, growth, 3, 1, 1);
       features = b.cat(p + "cat", {features, y});
     }
     x = features;
@@ -241,16 +247,20 @@ Network build_zoo_model(const std::string& name, const ZooOptions& o) {
   int64_t image = o.image_size > 0 ? o.image_size : (cifar_family ? 32 : 224);
   NASX_USER_CHECK(image >= (cifar_family ? 8 : 32), "image size ", image, " is too small for ",
                   name);
+  NASX_USER_CHECK(std::isfinite(o.width) && o.width > 0 && o.width <= 16,
+                  "width must be in (0, 16], got ", o.width);
   std::string base = cifar ? name.substr(0, name.size() - 6) : name;
-  if (base == "resnet18") return resnet(name, {false, {2, 2, 2, 2}}, cifar, image, o.seed);
-  if (base == "resnet34") return resnet(name, {false, {3, 4, 6, 3}}, cifar, image, o.seed);
-  if (base == "resnet50") return resnet(name, {true, {3, 4, 6, 3}}, cifar, image, o.seed);
+  if (base == "resnet18") return resnet(name, {false, {2, 2, 2, 2}}, cifar, image, o.seed, o.width);
+  if (base == "resnet34") return resnet(name, {false, {3, 4, 6, 3}}, cifar, image, o.seed, o.width);
+  if (base == "resnet50") return resnet(name, {true, {3, 4, 6, 3}}, cifar, image, o.seed, o.width);
   if (name == "resnext50_32x4d")
-    return resnet(name, {true, {3, 4, 6, 3}, 32, 4}, false, image, o.seed);
-  if (name == "resnext29_8x64d") return resnext29(name, 8, 64, image, o.seed);
-  if (name == "resnext29_2x64d") return resnext29(name, 2, 64, image, o.seed);
-  if (base == "densenet121") return densenet(name, {32, 64, {6, 12, 24, 16}}, cifar, image, o.seed);
-  if (base == "densenet161") return densenet(name, {48, 96, {6, 12, 36, 24}}, cifar, image, o.seed);
+    return resnet(name, {true, {3, 4, 6, 3}, 32, 4}, false, image, o.seed, o.width);
+  if (name == "resnext29_8x64d") return resnext29(name, 8, 64, image, o.seed, o.width);
+  if (name == "resnext29_2x64d") return resnext29(name, 2, 64, image, o.seed, o.width);
+  if (base == "densenet121")
+    return densenet(name, {32, 64, {6, 12, 24, 16}}, cifar, image, o.seed, o.width);
+  if (base == "densenet161")
+    return densenet(name, {48, 96, {6, 12, 36, 24}}, cifar, image, o.seed, o.width);
   std::string known;
   for (const ZooEntry& e : zoo_models()) known += (known.empty() ? "" : ", ") + e.name;
   user_error("unknown model '", name, "' (the zoo has: ", known, ")");

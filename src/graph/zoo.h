@@ -30,6 +30,9 @@ bool is_zoo_model(const std::string& name);
 struct ZooOptions {
   uint64_t seed = 0;
   int64_t image_size = 0;  // 0: the model's own (224 or 32); tests use smaller ImageNet inputs
+  // Scales every channel count (stem, stages, bottleneck widths per group, growth rate) and
+  // rounds to the nearest integer (at least 1); the classifier keeps its classes. 1: the model.
+  double width = 1.0;
 };
 
 // Builds a zoo model; UserError naming the known models for an unknown name.

@@ -120,10 +120,16 @@ std::string DatasetSpec::to_string() const {
   return dir.empty() ? kind : kind + ":" + dir;
 }
 
-Minibatch load_minibatch(const DatasetSpec& spec, const Shape& chw, int64_t classes, int64_t batch,
-                         uint64_t seed) {
+namespace {
+
+// `batch` examples drawn by the seeded permutation, or the whole split (shuffled) for kWholeSplit.
+constexpr int64_t kWholeSplit = -1;
+
+Minibatch load_examples(const DatasetSpec& spec, const Shape& chw, int64_t classes, int64_t batch,
+                        uint64_t seed) {
   torch::NoGradGuard no_grad;
   if (spec.kind == "synthetic") {
+    if (batch == kWholeSplit) batch = spec.train ? 2048 : 512;
     NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
     Minibatch m{Tensor::random_normal({batch, chw[0], chw[1], chw[2]}, seed), {}};
     std::mt19937_64 rng(seed + 1);
@@ -141,6 +147,7 @@ Minibatch load_minibatch(const DatasetSpec& spec, const Shape& chw, int64_t clas
     int64_t n;
     read_idx(prefix + "-images-idx3-ubyte.gz", prefix + "-labels-idx1-ubyte.gz", &pixels, &labels,
              &n);
+    if (batch == kWholeSplit) batch = n;
     std::vector<int64_t> idx = draw(n, batch, seed, "the Fashion-MNIST split");
     torch::Tensor x = torch::empty({batch, 1, 28, 28});
     std::vector<int64_t> y;
@@ -171,6 +178,7 @@ Minibatch load_minibatch(const DatasetSpec& spec, const Shape& chw, int64_t clas
     bytes += part;
   }
   int64_t n = static_cast<int64_t>(bytes.size() / 3073);
+  if (batch == kWholeSplit) batch = n;
   std::vector<int64_t> idx = draw(n, batch, seed, "the CIFAR-10 split");
   torch::Tensor x = torch::empty({batch, 3, 32, 32});
   std::vector<int64_t> y;
@@ -186,13 +194,25 @@ Minibatch load_minibatch(const DatasetSpec& spec, const Shape& chw, int64_t clas
                       "CIFAR-10");
 }
 
-Tensor augment(const Tensor& images, int64_t pad, uint64_t seed) {
+}  // namespace
+
+Minibatch load_minibatch(const DatasetSpec& spec, const Shape& chw, int64_t classes, int64_t batch,
+                         uint64_t seed) {
+  NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
+  return load_examples(spec, chw, classes, batch, seed);
+}
+
+Minibatch load_split(const DatasetSpec& spec, const Shape& chw, int64_t classes, int64_t limit,
+                     uint64_t seed) {
+  NASX_USER_CHECK(limit >= 0, "the number of examples must not be negative, got ", limit);
+  return load_examples(spec, chw, classes, limit == 0 ? kWholeSplit : limit, seed);
+}
+
+torch::Tensor augment_batch(const torch::Tensor& x, int64_t pad, std::mt19937_64& rng) {
   torch::NoGradGuard no_grad;
-  torch::Tensor x = to_torch(images);
   int64_t n = x.size(0), h = x.size(2), w = x.size(3);
   torch::Tensor padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
   torch::Tensor out = torch::empty_like(x);
-  std::mt19937_64 rng(seed);
   for (int64_t i = 0; i < n; ++i) {
     int64_t dy = std::uniform_int_distribution<int64_t>(0, 2 * pad)(rng);
     int64_t dx = std::uniform_int_distribution<int64_t>(0, 2 * pad)(rng);
@@ -200,7 +220,12 @@ Tensor augment(const Tensor& images, int64_t pad, uint64_t seed) {
     if (std::uniform_int_distribution<int>(0, 1)(rng)) crop = crop.flip({2});
     out[i].copy_(crop);
   }
-  return from_torch(out);
+  return out;
+}
+
+Tensor augment(const Tensor& images, int64_t pad, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return from_torch(augment_batch(to_torch(images), pad, rng));
 }
 
 }  // namespace nasx

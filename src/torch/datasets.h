@@ -36,6 +36,11 @@ struct Minibatch {
 Minibatch load_minibatch(const DatasetSpec& spec, const Shape& chw, int64_t classes, int64_t batch,
                          uint64_t seed);
 
+// A whole split (limit 0), or `limit` examples of it drawn by the seeded permutation; in the
+// permutation's order. The synthetic "splits" hold 2048 (train) and 512 (test) images.
+Minibatch load_split(const DatasetSpec& spec, const Shape& chw, int64_t classes, int64_t limit,
+                     uint64_t seed);
+
 // Training augmentation: random crop with zero padding `pad` and horizontal flip, seeded.
 Tensor augment(const Tensor& images, int64_t pad, uint64_t seed);
 

@@ -62,7 +62,8 @@ torch::Tensor conv_program(const ConvProgram& p, const torch::Tensor& in,
 }  // namespace
 
 torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& in,
-                            const std::vector<torch::Tensor>& w, bool training) {
+                            const std::vector<torch::Tensor>& w, bool training,
+                            bool update_running) {
   return std::visit(
       Overloaded{
           [&](const ConvProgram& p) { return conv_program(p, in[0], w); },
@@ -74,7 +75,9 @@ torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& in,
           [&](const BatchNorm& b) {
             torch::Tensor y =
                 training
-                    ? torch::batch_norm(in[0], w[0], w[1], {}, {}, true, 0.1, b.eps, false)
+                    ? torch::batch_norm(in[0], w[0], w[1], update_running ? w[2] : torch::Tensor(),
+                                        update_running ? w[3] : torch::Tensor(), true, 0.1, b.eps,
+                                        false)
                     : torch::batch_norm(in[0], w[0], w[1], w[2], w[3], false, 0.1, b.eps, false);
             return b.relu ? torch::relu(y) : y;
           },

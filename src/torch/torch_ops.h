@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <random>
 #include <vector>
 
 #include "program/ops.h"
@@ -11,9 +12,14 @@
 
 namespace nasx {
 
-// In training mode, batch norm uses the batch's statistics (and does not update running ones).
+// In training mode, batch norm uses the batch's statistics; it updates the running ones (params 2
+// and 3, in place, momentum 0.1) only when `update_running` is set (training, not the proxies).
 torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& inputs,
-                            const std::vector<torch::Tensor>& params, bool training = false);
+                            const std::vector<torch::Tensor>& params, bool training = false,
+                            bool update_running = false);
+
+// Random crop (zero padding `pad`) and horizontal flip of each image, drawn from `rng`.
+torch::Tensor augment_batch(const torch::Tensor& images, int64_t pad, std::mt19937_64& rng);
 torch::Tensor to_torch(const Tensor& t);  // a copy
 Tensor from_torch(const torch::Tensor& t);
 

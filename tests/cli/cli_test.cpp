@@ -318,3 +318,57 @@ TEST(Cli, ModelCommandsRejectBadInput) {
 }
 
 }  // namespace
+
+namespace {
+
+// nasx train / eval as a user runs them: a short run, its checkpoint evaluated by LibTorch and by
+// the compiled runtime (within 0.1 point), and the bad inputs that must be exit code 2.
+TEST(Cli, TrainEvalAndTheirBadInput) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / "nasx_cli_train";
+  fs::remove_all(dir);
+  std::string ck = (dir / "ck").string();
+  Result t = nasx(
+      "train resnet18_cifar --width 0.125 --epochs 1 --subset 128 --test-subset 64 "
+      "--batch 32 --json --out " +
+      ck);
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_NE(t.out.find("test accuracy"), std::string::npos) << t.out;  // progress on stderr
+  auto accuracy = [&](const std::string& extra) {
+    Result r =
+        nasx("eval resnet18_cifar --width 0.125 --json --weights " + ck + extra, "NASX_LOG=error ");
+    EXPECT_EQ(r.code, 0) << r.out;
+    return nasx::Json::parse(r.out)["test_accuracy"].get<double>();
+  };
+  double lt = accuracy(""), compiled = accuracy(" --compiled");
+  EXPECT_LE(std::abs(lt - compiled), 0.1) << lt << " vs " << compiled;
+
+  struct Case {
+    std::string args, message;
+  };
+  fs::create_directories(dir / "corrupt");
+  std::ofstream(dir / "corrupt" / "checkpoint.json") << "{\"format\": \"nasx-checkpoint\", \"epo";
+  for (const Case& c : std::vector<Case>{
+           {"train resnet18_cifar --width 0.125 --epochs 1 --data fashion-mnist:/nonexistent "
+            "--out " +
+                (dir / "x").string(),
+            "Fashion-MNIST directory /nonexistent does not exist"},
+           {"eval resnet18_cifar --width 0.125 --weights " + (dir / "corrupt").string(),
+            "corrupt checkpoint"},
+           {"eval resnet18_cifar --width 0.25 --weights " + ck, "has shape"},
+           {"eval resnet34_cifar --width 0.125 --weights " + ck, "lacks"},
+           {"train resnet18_cifar --width 0.125 --epochs 1 --subset 128 --out " + ck,
+            "already holds a checkpoint"},
+           {"train resnet18_cifar --width 0.125 --epochs 2 --subset 128 --resume --out " + ck,
+            "other options"},
+           {"train resnet18_cifar --width 0 --out " + ck, "--width: 0 is out of range"},
+           {"train resnet18_cifar --lr nan --out " + ck, "--lr: 'nan' is not a finite number"}}) {
+    Result r = nasx(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+  }
+  EXPECT_FALSE(fs::exists(dir / "x" / "checkpoint.json"));
+  fs::remove_all(dir);
+}
+
+}  // namespace

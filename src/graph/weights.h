@@ -1,0 +1,19 @@
+// A network's tensors as a folder of <layer>.<param>.npy files (PyTorch state_dict names:
+// conv1.weight, bn1.running_mean, fc.bias, ...): what --weights reads and what checkpoints hold.
+#pragma once
+
+#include <string>
+
+#include "graph/network.h"
+
+namespace nasx {
+
+// Loads every parameter tensor of `net` from `dir`. A file naming no tensor of the network, a
+// shape mismatch (both shapes named) and, unless `partial`, a missing tensor (named) are
+// UserErrors; num_batches_tracked counters are ignored. Returns how many tensors were loaded.
+int64_t load_weights(Network& net, const std::string& dir, bool partial);
+
+// Writes every parameter tensor of `net` into `dir` (created if needed).
+void save_weights(const Network& net, const std::string& dir);
+
+}  // namespace nasx

@@ -1,0 +1,294 @@
+#include "torch/train.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "graph/weights.h"
+#include "runtime/compiled_network.h"
+#include "support/error.h"
+#include "support/file.h"
+#include "support/hash.h"
+#include "torch/torch_ops.h"
+
+namespace nasx {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kFormat = "nasx-checkpoint";
+
+// The network's tensors as LibTorch tensors: parameters tracking gradients, batch-norm running
+// statistics as buffers (updated in place by the forward pass).
+struct Model {
+  std::vector<std::vector<torch::Tensor>> values;
+  std::vector<torch::Tensor> parameters;
+
+  explicit Model(const Network& net) {
+    for (const Node& n : net.nodes) {
+      bool bn = std::holds_alternative<BatchNorm>(n.op);
+      std::vector<torch::Tensor> p;
+      for (size_t i = 0; i < n.params.size(); ++i) {
+        torch::Tensor v = to_torch(n.params[i]);
+        if (!(bn && i >= 2)) {
+          v.requires_grad_(true);
+          parameters.push_back(v);
+        }
+        p.push_back(v);
+      }
+      values.push_back(std::move(p));
+    }
+  }
+
+  torch::Tensor forward(const Network& net, const torch::Tensor& x, bool training) const {
+    std::vector<torch::Tensor> v(net.nodes.size());
+    for (size_t i = 0; i < net.nodes.size(); ++i) {
+      std::vector<torch::Tensor> in;
+      for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? x : v[k]);
+      v[i] = torch_forward(net.nodes[i].op, in, values[i], training, training);
+    }
+    return v.back();
+  }
+
+  void copy_to(Network& net) const {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < net.nodes.size(); ++i)
+      for (size_t p = 0; p < values[i].size(); ++p)
+        net.nodes[i].params[p] = from_torch(values[i][p]);
+  }
+};
+
+double accuracy_of(const Network& net, const Model& model, const torch::Tensor& images,
+                   const torch::Tensor& labels, int64_t batch) {
+  torch::InferenceMode guard;
+  int64_t n = images.size(0), correct = 0;
+  for (int64_t b = 0; b < n; b += batch) {
+    int64_t e = std::min(n, b + batch);
+    torch::Tensor out = model.forward(net, images.slice(0, b, e), false);
+    correct += out.argmax(1).eq(labels.slice(0, b, e)).sum().item<int64_t>();
+  }
+  return n == 0 ? 0.0 : 100.0 * double(correct) / double(n);
+}
+
+std::string epoch_dir(int64_t epoch) {
+  return "epoch-" + std::to_string(epoch);
+}
+
+Json read_checkpoint_json(const std::string& dir) {
+  std::string path = dir + "/checkpoint.json";
+  NASX_USER_CHECK(fs::is_regular_file(path), dir, " holds no checkpoint (", path, " is missing)");
+  std::ifstream f(path);
+  NASX_USER_CHECK(f.good(), "cannot read ", path);
+  Json j;
+  try {
+    j = Json::parse(f);
+  } catch (const Json::parse_error& e) {
+    user_error(path, ": corrupt checkpoint: not valid JSON (", e.what(), ")");
+  }
+  bool ok = j.is_object() && j.value("format", "") == kFormat && j.contains("epoch") &&
+            j["epoch"].is_number_integer() && j.contains("state") && j["state"].is_string() &&
+            j.contains("history") && j["history"].is_array();
+  NASX_USER_CHECK(ok, path, ": corrupt checkpoint (expected format \"", kFormat,
+                  "\" with \"epoch\", \"state\" and \"history\")");
+  return j;
+}
+
+// Seeds of the independent random streams, from (seed, purpose, epoch, step).
+uint64_t stream(uint64_t seed, const std::string& what, int64_t epoch, int64_t step = 0) {
+  return Hasher()
+      .add(std::to_string(seed))
+      .add(what)
+      .add(std::to_string(epoch) + ":" + std::to_string(step))
+      .low();
+}
+
+}  // namespace
+
+Json TrainOptions::to_json() const {
+  return Json{
+      {"data", data.to_string()},   {"epochs", epochs}, {"batch", batch}, {"subset", subset},
+      {"test_subset", test_subset}, {"lr", lr},         {"seed", seed}};
+}
+
+Json EpochStats::to_json() const {
+  return Json{{"epoch", epoch},
+              {"loss", loss},
+              {"train_accuracy", train_accuracy},
+              {"test_accuracy", test_accuracy},
+              {"seconds", seconds}};
+}
+
+std::string checkpoint_weights(const std::string& dir) {
+  if (!fs::exists(dir + "/checkpoint.json")) return dir;
+  Json j = read_checkpoint_json(dir);
+  return dir + "/" + j["state"].get<std::string>() + "/weights";
+}
+
+double torch_accuracy(const Network& net, const Minibatch& examples, int64_t batch) {
+  NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
+  Model model(net);
+  return accuracy_of(net, model, to_torch(examples.images),
+                     torch::tensor(examples.labels, torch::kInt64), batch);
+}
+
+double compiled_accuracy(const Network& net, const Minibatch& test, int64_t batch) {
+  NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
+  int64_t n = test.images.shape.at(0);
+  batch = std::max<int64_t>(1, std::min(batch, n));
+  CompiledNetwork c = CompiledNetwork::compile(net, batch);
+  int64_t per = net.input_chw[0] * net.input_chw[1] * net.input_chw[2], correct = 0;
+  for (int64_t b = 0; b < n; b += batch) {
+    int64_t e = std::min(n, b + batch);
+    Tensor x(net.input_shape(batch));
+    std::copy(test.images.data.begin() + b * per, test.images.data.begin() + e * per,
+              x.data.begin());
+    Tensor out = c.run(x);
+    int64_t classes = out.shape[1];
+    for (int64_t i = 0; i < e - b; ++i) {
+      const float* row = out.data.data() + i * classes;
+      correct += (std::max_element(row, row + classes) - row) == test.labels[b + i];
+    }
+  }
+  return n == 0 ? 0.0 : 100.0 * double(correct) / double(n);
+}
+
+std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
+                                      const std::function<void(const TrainProgress&)>& progress,
+                                      const std::function<void(const EpochStats&)>& epoch_done) {
+  NASX_USER_CHECK(o.epochs >= 1 && o.epochs <= 10000, "--epochs must be in [1, 10000], got ",
+                  o.epochs);
+  NASX_USER_CHECK(o.batch >= 2, "--batch must be at least 2 (batch norm), got ", o.batch);
+  NASX_USER_CHECK(std::isfinite(o.lr) && o.lr > 0 && o.lr <= 10, "--lr must be in (0, 10], got ",
+                  o.lr);
+  NASX_USER_CHECK(!o.out.empty(), "training needs a checkpoint directory (--out)");
+  NASX_USER_CHECK(!fs::exists(o.out) || fs::is_directory(o.out), "--out ", o.out,
+                  " exists and is not a directory");
+
+  // Resume: the checkpoint must come from the same model and options.
+  std::vector<EpochStats> history;
+  int64_t start = 0;
+  std::string previous_state;
+  bool has_checkpoint = fs::exists(o.out + "/checkpoint.json");
+  NASX_USER_CHECK(o.resume || !has_checkpoint, "--out ", o.out,
+                  " already holds a checkpoint; pass --resume to continue it, or choose another "
+                  "directory");
+  Json ckpt;
+  if (o.resume && has_checkpoint) {
+    ckpt = read_checkpoint_json(o.out);
+    NASX_USER_CHECK(ckpt.value("model", "") == o.model && ckpt.value("network", "") == net.name,
+                    o.out, " was trained from ", ckpt.value("model", "?"), ", not ", o.model);
+    NASX_USER_CHECK(ckpt.contains("options") && ckpt["options"] == o.to_json(), o.out,
+                    " was trained with other options (", ckpt.value("options", Json()).dump(),
+                    "); --resume needs the same ones");
+    start = ckpt["epoch"].get<int64_t>();
+    NASX_USER_CHECK(start >= 0 && start <= o.epochs, o.out, ": corrupt checkpoint (epoch ", start,
+                    ")");
+    for (const Json& h : ckpt["history"])
+      history.push_back({h.value("epoch", int64_t(0)), h.value("loss", 0.0),
+                         h.value("train_accuracy", 0.0), h.value("test_accuracy", 0.0),
+                         h.value("seconds", 0.0)});
+    previous_state = ckpt["state"].get<std::string>();
+    load_weights(net, o.out + "/" + previous_state + "/weights", false);
+  }
+
+  Minibatch train =
+      load_split(o.data, net.input_chw, net.num_classes, o.subset, stream(o.seed, "subset", 0));
+  DatasetSpec test_spec = o.data;
+  test_spec.train = false;
+  Minibatch test = load_split(test_spec, net.input_chw, net.num_classes, o.test_subset, 0);
+  torch::Tensor x_train = to_torch(train.images), y_train = torch::tensor(train.labels);
+  torch::Tensor x_test = to_torch(test.images), y_test = torch::tensor(test.labels);
+  train = Minibatch{};
+  test = Minibatch{};
+
+  Model model(net);
+  torch::optim::SGD opt(
+      model.parameters,
+      torch::optim::SGDOptions(o.lr).momentum(0.9).nesterov(true).weight_decay(5e-4));
+  if (!previous_state.empty()) {
+    std::string path = o.out + "/" + previous_state + "/optimizer.pt";
+    try {
+      torch::load(opt, path);
+    } catch (const std::exception& e) {
+      user_error(path, ": corrupt checkpoint (cannot read the optimizer state: ",
+                 std::string(e.what()).substr(0, 200), ")");
+    }
+  }
+
+  const int64_t n = x_train.size(0);
+  // The last partial batch is kept unless it holds a single example (batch norm needs two).
+  const int64_t steps = n / o.batch + (n % o.batch >= 2 ? 1 : 0);
+  NASX_USER_CHECK(steps > 0, "the training set (", n, " examples) is smaller than one batch");
+  const int64_t total_steps = steps * o.epochs;
+  auto t0 = Clock::now();
+  for (int64_t epoch = start; epoch < o.epochs; ++epoch) {
+    auto e0 = Clock::now();
+    std::mt19937_64 order_rng(stream(o.seed, "order", epoch));
+    std::vector<int64_t> order(n);
+    for (int64_t i = 0; i < n; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), order_rng);
+    torch::Tensor perm = torch::tensor(order);
+    double loss_sum = 0;
+    int64_t seen = 0, correct = 0;
+    for (int64_t step = 0; step < steps; ++step) {
+      int64_t b = step * o.batch, e = std::min(n, b + o.batch);
+      torch::Tensor idx = perm.slice(0, b, e);
+      std::mt19937_64 aug_rng(stream(o.seed, "augment", epoch, step));
+      torch::Tensor x = augment_batch(x_train.index_select(0, idx), 4, aug_rng);
+      torch::Tensor y = y_train.index_select(0, idx);
+      double lr =
+          0.5 * o.lr * (1 + std::cos(M_PI * double(epoch * steps + step) / double(total_steps)));
+      for (auto& group : opt.param_groups())
+        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+      opt.zero_grad();
+      torch::Tensor out = model.forward(net, x, true);
+      torch::Tensor loss = torch::cross_entropy_loss(out, y);
+      loss.backward();
+      opt.step();
+      double l = loss.item<double>();
+      NASX_USER_CHECK(std::isfinite(l), "training diverged at epoch ", epoch + 1, " step ",
+                      step + 1, " (loss ", l, "); try a smaller --lr");
+      loss_sum += l * double(e - b);
+      seen += e - b;
+      correct += out.argmax(1).eq(y).sum().item<int64_t>();
+      double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+      double done = double((epoch - start) * steps + step + 1);
+      double left = elapsed / done * double((o.epochs - start) * steps) - elapsed;
+      if (progress)
+        progress({epoch + 1, o.epochs, step + 1, steps, loss_sum / double(seen), elapsed, left});
+    }
+    EpochStats st;
+    st.epoch = epoch + 1;
+    st.loss = loss_sum / double(seen);
+    st.train_accuracy = 100.0 * double(correct) / double(seen);
+    st.test_accuracy = accuracy_of(net, model, x_test, y_test, 256);
+    st.seconds = std::chrono::duration<double>(Clock::now() - e0).count();
+    history.push_back(st);
+
+    // Checkpoint: a new epoch directory, then checkpoint.json names it, then the old one goes.
+    model.copy_to(net);
+    std::string state = epoch_dir(epoch + 1);
+    std::string tmp = o.out + "/." + state + ".tmp";
+    fs::remove_all(tmp);
+    save_weights(net, tmp + "/weights");
+    torch::save(opt, tmp + "/optimizer.pt");
+    fs::remove_all(o.out + "/" + state);
+    fs::rename(tmp, o.out + "/" + state);
+    Json hist = Json::array();
+    for (const EpochStats& h : history) hist.push_back(h.to_json());
+    Json j{{"format", kFormat},   {"version", 1},       {"model", o.model},
+           {"network", net.name}, {"epoch", epoch + 1}, {"options", o.to_json()},
+           {"history", hist},     {"state", state}};
+    write_file_atomically(o.out + "/checkpoint.json", j.dump(2) + "\n");
+    if (!previous_state.empty() && previous_state != state)
+      fs::remove_all(o.out + "/" + previous_state);
+    previous_state = state;
+    if (epoch_done) epoch_done(st);
+  }
+  if (start == o.epochs) model.copy_to(net);
+  return history;
+}
+
+}  // namespace nasx
