@@ -20,6 +20,7 @@ struct FisherArgs {
   std::string model, data = "fashion-mnist", proxy = "fisher";
   int64_t batch = 64;
   uint64_t seed = 0;
+  double width = 0;
   bool json = false;
 };
 
@@ -30,7 +31,7 @@ Minibatch minibatch_for(const Network& net, const std::string& data, int64_t bat
 
 int run_fisher(const FisherArgs& a) {
   set_torch_threads(kernel_threads());
-  Network net = load_model(a.model, a.seed);
+  Network net = load_model(a.model, a.seed, 0, a.width);
   Minibatch batch = minibatch_for(net, a.data, a.batch, a.seed);
   auto t0 = std::chrono::steady_clock::now();
   ProxyResult r = compute_proxy(net, batch, a.proxy);
@@ -124,7 +125,9 @@ std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app) {
       ->check(integer_in(1, kMaxBatch));
   fc->add_option("--seed", f->seed, "seed of weights and minibatch (default 0)")
       ->check(integer_in(0, kMaxSeed));
-  fc->add_option("--proxy", f->proxy, "fisher (default), grad_norm, snip, synflow or naswot");
+  fc->add_option("--width", f->width, "scale every channel count (default 1)")
+      ->check(number_in(0, kMaxWidth, true));
+  fc->add_option("--proxy", f->proxy, "fisher (default), grad_norm, snip, synflow, naswot, zico or params");
   fc->add_flag("--json", f->json, "print JSON");
   out.emplace_back("fisher", [f] { return run_fisher(*f); });
 

@@ -61,12 +61,15 @@ Runner add_search_command(CLI::App& app) {
       "search", "Search for the fastest legal network: transform, judge, time, assemble, verify");
   c->add_option("model", o.model, "zoo model name or ARCH.json")->required();
   c->add_option("--budget", a->budget, "time budget, e.g. 15m, 90s, 1h (default 15m)");
+  c->add_option("--width", a->options.width,
+                "scale every channel count of the model (default 1; recorded in arch.json)")
+      ->check(number_in(0, kMaxWidth, true));
   c->add_option("--seed", a->seed, "seed of weights, minibatches and parameter draws (default 0)")
       ->check(integer_in(0, kMaxSeed));
   c->add_option("--data", o.data, "fashion-mnist (default), cifar10:DIR or synthetic");
   c->add_option("--batch", o.batch, "minibatch of the legality proxy (default 64)")
       ->check(integer_in(1, kMaxBatch));
-  c->add_option("--proxy", o.proxy, "fisher (default), grad_norm, snip, synflow or naswot");
+  c->add_option("--proxy", o.proxy, "fisher (default), grad_norm, snip, synflow, naswot, zico or params");
   c->add_option("--tau", o.tau, "legal when the mean ratio is at least tau (default 1.0)");
   c->add_option("--scope", o.scope, "block (default) or network");
   c->add_option("--samples", o.samples,

@@ -97,6 +97,7 @@ Arch base_arch_of(const SearchOptions& o) {
     a.base = o.model;
   }
   a.seed = o.seed;
+  if (o.width > 0) a.width = o.width;
   return a;
 }
 
@@ -165,7 +166,7 @@ Json verdict_json(const PairedVerdict& v) {
 }  // namespace
 
 Json SearchOptions::identity() const {
-  return Json{{"model", model},
+  Json id{{"model", model},
               {"seed", seed},
               {"data", data},
               {"batch", batch},
@@ -177,6 +178,8 @@ Json SearchOptions::identity() const {
               {"layers", layers},
               {"judges_per_layer", judges_per_unit},
               {"infer_batch", infer_batch}};
+  if (width > 0) id["width"] = width;  // absent at the default, so older directories resume
+  return id;
 }
 
 Json run_search(const SearchOptions& o) {

@@ -23,6 +23,7 @@ namespace nasx {
 
 struct SearchOptions {
   std::string model;  // zoo name or ARCH.json
+  double width = 0;   // > 0: scale the base's channels (recorded in arch.json); 0: as given
   std::string out_dir = "nasx-search";
   double budget_s = 900;
   uint64_t seed = 0;

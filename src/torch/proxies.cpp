@@ -72,7 +72,7 @@ double logdet_kernel(const std::vector<torch::Tensor>& codes) {
 
 const std::vector<std::string>& proxy_names() {
   static const std::vector<std::string> names = {"fisher", "grad_norm", "snip", "synflow",
-                                                 "naswot"};
+                                                 "naswot",  "zico",      "params"};
   return names;
 }
 
@@ -90,7 +90,7 @@ std::vector<ProxyBlock> find_blocks(const Network& net) {
 ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy) {
   NASX_USER_CHECK(
       std::find(proxy_names().begin(), proxy_names().end(), proxy) != proxy_names().end(),
-      "unknown proxy '", proxy, "' (known: fisher, grad_norm, snip, synflow, naswot)");
+      "unknown proxy '", proxy, "' (known: fisher, grad_norm, snip, synflow, naswot, zico, params)");
   int64_t n = batch.images.shape.at(0);
   NASX_USER_CHECK(batch.images.shape == net.input_shape(n), "the minibatch ",
                   shape_string(batch.images.shape), " does not fit ", net.name, "'s input ",
@@ -138,6 +138,53 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
     return r;
   }
 
+  std::vector<std::pair<int, int>> ws = weights(net);
+  auto add = [&](std::vector<double>& per_block, int node, double value) {
+    r.total += value;
+    for (size_t b = 0; b < blocks.size(); ++b)
+      if (in_block(net.nodes[node].name, blocks[b].name)) per_block[b] += value;
+  };
+  auto finish = [&](const std::vector<double>& per_block) {
+    for (size_t b = 0; b < blocks.size(); ++b) r.blocks.push_back({blocks[b].name, per_block[b]});
+    return r;
+  };
+
+  if (proxy == "params") {  // every parameter of the layers, biases and batch norms included
+    std::vector<double> per_block(blocks.size(), 0);
+    for (size_t i = 0; i < net.nodes.size(); ++i)
+      add(per_block, int(i), double(param_count(net.nodes[i].op)));
+    return finish(per_block);
+  }
+
+  if (proxy == "zico") {
+    // Gradients of kZicoParts equal parts of the minibatch: per layer weight, the sum over its
+    // elements of mean|g| / std(g) across the parts, and log of that sum (skipped when 0).
+    constexpr int64_t kZicoParts = 4;
+    NASX_USER_CHECK(n >= 2 * kZicoParts, "zico needs a minibatch of at least ", 2 * kZicoParts,
+                    " images (", kZicoParts, " parts), got ", n);
+    TorchParams params(net, true, false, torch::kFloat32);
+    std::vector<std::vector<torch::Tensor>> grads(ws.size());
+    int64_t part = n / kZicoParts;
+    for (int64_t k = 0; k < kZicoParts; ++k) {
+      for (auto [node, t] : ws)
+        if (params.values[node][t].grad().defined()) params.values[node][t].mutable_grad().zero_();
+      torch::Tensor x = images.slice(0, k * part, (k + 1) * part);
+      torch::Tensor y = labels.slice(0, k * part, (k + 1) * part);
+      torch::cross_entropy_loss(run(net, params, x, true).back(), y).backward();
+      for (size_t w = 0; w < ws.size(); ++w)
+        grads[w].push_back(params.values[ws[w].first][ws[w].second].grad().clone());
+    }
+    std::vector<double> per_block(blocks.size(), 0);
+    for (size_t w = 0; w < ws.size(); ++w) {
+      torch::Tensor g = torch::stack(grads[w]).to(torch::kFloat64);  // [parts, ...]
+      torch::Tensor sd = g.std(0, /*unbiased=*/false), mean_abs = g.abs().mean(0);
+      torch::Tensor nonzero = sd != 0;
+      double sum = (mean_abs.masked_select(nonzero) / sd.masked_select(nonzero)).sum().item<double>();
+      if (sum > 0) add(per_block, ws[w].first, std::log(sum));
+    }
+    return finish(per_block);
+  }
+
   // Weight-gradient proxies.
   bool synflow = proxy == "synflow";
   TorchParams params(net, true, synflow, synflow ? torch::kFloat64 : torch::kFloat32);
@@ -149,18 +196,14 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
     out = torch::cross_entropy_loss(run(net, params, images, true).back(), labels);
   }
   out.backward();
-  std::vector<std::pair<int, int>> ws = weights(net);
   std::vector<double> per_block(blocks.size(), 0);
   for (auto [node, t] : ws) {
     const torch::Tensor& w = params.values[node][t];
-    double value = proxy == "grad_norm" ? w.grad().norm().item<double>()
-                                        : (w * w.grad()).abs().sum().item<double>();
-    r.total += value;
-    for (size_t b = 0; b < blocks.size(); ++b)
-      if (in_block(net.nodes[node].name, blocks[b].name)) per_block[b] += value;
+    add(per_block, node,
+        proxy == "grad_norm" ? w.grad().norm().item<double>()
+                             : (w * w.grad()).abs().sum().item<double>());
   }
-  for (size_t b = 0; b < blocks.size(); ++b) r.blocks.push_back({blocks[b].name, per_block[b]});
-  return r;
+  return finish(per_block);
 }
 
 Legality judge(const Network& reference, const Network& candidate,

@@ -20,6 +20,12 @@
 //  naswot     log|det K| with K = C C^T + (1 - C)(1 - C)^T over the minibatch's binary ReLU
 //             codes C (train mode). Blocks use their own ReLUs; the total uses all ReLUs (it is
 //             not the sum of the blocks).
+//  zico       ZiCo (Li et al., ICLR 2023): the minibatch split in 4 equal parts, one gradient
+//             per part; per convolution/linear weight, log of the sum over its elements of
+//             mean|g| / std(g) across the parts (elements with std 0 skipped); the total sums the
+//             layers (train mode, CE loss). Needs a minibatch of at least 8.
+//  params     the parameter count (every tensor but batch-norm running statistics), the naive
+//             baseline most zero-cost proxies fail to beat (ZiCo's survey).
 // Every proxy is deterministic for a given network, minibatch and thread count.
 #pragma once
 

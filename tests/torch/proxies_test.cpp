@@ -188,6 +188,31 @@ TEST(Proxies, EachMatchesItsFormulaOnTheTinyNetwork) {
   double want = std::get<1>(torch::slogdet(k)).item<double>();
   EXPECT_NEAR(compute_proxy(net, b, "naswot").total, want, 1e-9);
   EXPECT_THROW(compute_proxy(net, b, "zen"), UserError);
+
+  // params: the parameter count, per block too (conv1, bn1, conv2, bn2 are in "blk").
+  ProxyResult p = compute_proxy(net, b, "params");
+  EXPECT_EQ(p.total, double(net.params()));
+  EXPECT_EQ(p.blocks[0].value, double(2 * 2 * 9 + 2 * 2 + 2 * 2 * 9 + 2 * 2));
+
+  // zico: 4 parts of 2 images; per weight, log sum(mean|g| / std g) over the parts.
+  Minibatch b8 = batch_for(net, 8);
+  torch::Tensor l8 = torch::tensor(b8.labels, torch::kInt64), x8 = T(b8.images);
+  std::vector<std::vector<torch::Tensor>> grads(weights.size());
+  for (int64_t k = 0; k < 4; ++k) {
+    std::vector<torch::Tensor> wk = hand_params(net, true, false);
+    torch::cross_entropy_loss(by_hand(net, x8.slice(0, 2 * k, 2 * k + 2), &a, true, &wk),
+                              l8.slice(0, 2 * k, 2 * k + 2))
+        .backward();
+    for (size_t i = 0; i < weights.size(); ++i)
+      grads[i].push_back(wk[weights[i].first * 4 + weights[i].second].grad().to(torch::kFloat64));
+  }
+  double zico = 0;
+  for (auto& g : grads) {
+    torch::Tensor st = torch::stack(g), sd = st.std(0, false), m = st.abs().mean(0);
+    zico += std::log((m.masked_select(sd != 0) / sd.masked_select(sd != 0)).sum().item<double>());
+  }
+  EXPECT_NEAR(compute_proxy(net, b8, "zico").total, zico, 1e-6 * std::abs(zico));
+  EXPECT_THROW(compute_proxy(net, b, "zico"), UserError);  // 6 images: fewer than 2 per part
 }
 
 TEST(Fisher, EveryZooNetworkOnRealData) {
