@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Analysis of the proxy verification experiment (run.py): how well each zero-cost proxy,
+as a paired ratio to the original network, predicts trained accuracy; which legality rule keeps
+every accepted variant within 1 point; and accuracy against parameters and latency beside the
+uniformly narrowed network. Works on partial results (what has been trained so far).
+
+  bench/proxy-experiment/analyze.py [--results docs/results/proxies]
+
+Writes RESULTS/summary.md, RESULTS/summary.json and, with gnuplot, RESULTS/proxies.png and
+RESULTS/pareto.png. Only the Python standard library (and gnuplot for the plots).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+
+PROXIES = ["fisher", "grad_norm", "snip", "synflow", "naswot", "zico", "params"]
+LOSS_POINTS = 1.0  # a variant "loses" when it is more than this below the original, beyond noise
+BOOTSTRAP = 2000
+
+
+def ranks(xs):
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    r = [0.0] * len(xs)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return r
+
+
+def spearman(xs, ys):
+    if len(xs) < 3:
+        return float("nan")
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    vx = math.sqrt(sum((a - mx) ** 2 for a in rx))
+    vy = math.sqrt(sum((b - my) ** 2 for b in ry))
+    return cov / (vx * vy) if vx > 0 and vy > 0 else float("nan")
+
+
+def bootstrap_interval(xs, ys, seed=0):
+    rng = random.Random(seed)
+    n, values = len(xs), []
+    for _ in range(BOOTSTRAP):
+        idx = [rng.randrange(n) for _ in range(n)]
+        v = spearman([xs[i] for i in idx], [ys[i] for i in idx])
+        if not math.isnan(v):
+            values.append(v)
+    if not values:
+        return float("nan"), float("nan")
+    values.sort()
+    return values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]
+
+
+def pareto(points):
+    """Indices of points not dominated (lower-or-equal cost and higher-or-equal accuracy)."""
+    front = []
+    for i, (c, a) in enumerate(points):
+        if not any((c2 <= c and a2 >= a) and (c2 < c or a2 > a) for c2, a2 in points):
+            front.append(i)
+    return front
+
+
+def load(results_dir):
+    rows = []
+    path = os.path.join(results_dir, "results.jsonl")
+    for line in open(path):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass
+    latency = {}
+    lpath = os.path.join(results_dir, "latency.jsonl")
+    if os.path.exists(lpath):
+        for line in open(lpath):
+            if line.strip():
+                r = json.loads(line)
+                latency[r["name"]] = r["latency_ms"]
+    return rows, latency
+
+
+def analyze(rows, latency):
+    originals = [r["test_accuracy"] for r in rows if r["name"] == "original"]
+    if not originals:
+        return None
+    base = sum(originals) / len(originals)
+    noise = (max(originals) - min(originals)) / 2
+    variants = [r for r in rows if r.get("proxies") and r["name"] != "original"]
+    transformed = [r for r in variants if r["kind"] != "narrow"]
+    for r in variants:
+        r["drop"] = base - r["test_accuracy"]
+        r["loses"] = r["drop"] > LOSS_POINTS + noise
+        r["latency_ms"] = latency.get(r["name"])
+    out = {"original": {"accuracy_mean": base, "accuracy": originals, "noise": noise},
+           "threshold_points": LOSS_POINTS + noise, "variants": len(variants), "proxies": {}}
+    # Proxies and calibration: the transformed variants (narrowing is the co-design baseline).
+    out["transformed"] = len(transformed)
+    accs = [r["test_accuracy"] for r in transformed]
+    for p in PROXIES:
+        xs = [r["proxies"][p]["mean"] for r in transformed]
+        lo, hi = bootstrap_interval(xs, accs)
+        legal = [r for r in transformed if r["proxies"][p]["mean"] >= 1.0]
+        out["proxies"][p] = {
+            "spearman": spearman(xs, accs), "interval": [lo, hi],
+            "legal_at_tau_1": len(legal),
+            "legal_that_lose": [r["name"] for r in legal if r["loses"]]}
+    out["calibration"] = calibrate(transformed)
+    # Co-design: accuracy against parameters and latency, transformed and narrowed.
+    points = [("original", base, rows[0]["params"], latency.get("original"))]
+    points += [(r["name"], r["test_accuracy"], r["params"], r["latency_ms"]) for r in variants]
+    out["pareto_params"] = [points[i][0] for i in pareto([(p[2], p[1]) for p in points])]
+    timed = [p for p in points if p[3] is not None]
+    out["pareto_latency"] = [timed[i][0] for i in pareto([(p[3], p[1]) for p in timed])]
+    out["rows"] = [{"name": p[0], "accuracy": p[1], "params": p[2], "latency_ms": p[3]}
+                   for p in points]
+    return out
+
+
+def calibrate(variants):
+    """The rule accepting the most variants while accepting none that loses: a single proxy
+    (mean or min of its sample ratios) with a threshold, or two proxies that must both pass."""
+    best = None
+
+    def consider(rule, accepted):
+        nonlocal best
+        if any(r["loses"] for r in accepted):
+            return
+        key = (len(accepted), -len(rule["proxies"]), rule["tau"])
+        if best is None or key > best[0]:
+            best = (key, dict(rule, accepts=len(accepted),
+                              accepted=[r["name"] for r in accepted]))
+
+    def stat(r, p, how):
+        return r["proxies"][p][how]
+
+    for how in ("mean", "min"):
+        for p in PROXIES:
+            for tau in sorted({stat(r, p, how) for r in variants} | {1.0}):
+                accepted = [r for r in variants if stat(r, p, how) >= tau]
+                consider({"proxies": [p], "stat": how, "tau": tau}, accepted)
+        for i, p in enumerate(PROXIES):
+            for q in PROXIES[i + 1:]:
+                for tau in (0.8, 0.85, 0.9, 0.95, 1.0):
+                    accepted = [r for r in variants
+                                if stat(r, p, how) >= tau and stat(r, q, how) >= tau]
+                    consider({"proxies": [p, q], "stat": how, "tau": tau}, accepted)
+    return best[1] if best else None
+
+
+def markdown(a, rows):
+    o = a["original"]
+    lines = ["# Proxy verification: results so far", "",
+             f"Original network: test accuracy {o['accuracy_mean']:.2f}% over "
+             f"{len(o['accuracy'])} seeds ({', '.join(f'{x:.2f}' for x in o['accuracy'])}); "
+             f"noise (half range) {o['noise']:.2f} points. A variant loses when it falls more "
+             f"than {a['threshold_points']:.2f} points below the original's mean "
+             f"(1 point + the noise). {a['variants']} variants trained so far, "
+             f"{a['transformed']} of them transformed (the proxy rows use those).", "",
+             "| proxy | Spearman with accuracy | 95% bootstrap | legal at tau = 1 | of those, losing |",
+             "|---|---|---|---|---|"]
+    for p, v in a["proxies"].items():
+        lo, hi = v["interval"]
+        lines.append(f"| {p} | {v['spearman']:.2f} | {lo:.2f} .. {hi:.2f} | "
+                     f"{v['legal_at_tau_1']} | {len(v['legal_that_lose'])} "
+                     f"{'(' + ', '.join(v['legal_that_lose']) + ')' if v['legal_that_lose'] else ''} |")
+    c = a["calibration"]
+    lines += ["", "Calibrated rule (accepts the most variants, none losing): " +
+              (f"{' and '.join(c['proxies'])}, {c['stat']} over samples >= {c['tau']:.3f}: "
+               f"accepts {c['accepts']} ({', '.join(c['accepted'])})" if c else "none"), "",
+              "| variant | accuracy | drop | params | latency ms | fisher | zico | params |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if not r.get("proxies") or r["name"] == "original":
+            continue
+        pr = r["proxies"]
+        lat = f"{r['latency_ms']:.3f}" if r.get("latency_ms") else "-"
+        lines.append(f"| {r['name']} | {r['test_accuracy']:.2f} | {r['drop']:+.2f}"
+                     f"{' LOSES' if r['loses'] else ''} | {r['params']:,} | {lat} | "
+                     f"{pr['fisher']['mean']:.3f} | {pr['zico']['mean']:.3f} | "
+                     f"{pr['params']['mean']:.3f} |")
+    lines += ["", "Pareto front, accuracy against parameters: " + ", ".join(a["pareto_params"]),
+              "", "Pareto front, accuracy against latency: " +
+              (", ".join(a["pareto_latency"]) if a["pareto_latency"] else "(latency not measured yet)"),
+              ""]
+    return "\n".join(lines)
+
+
+def plots(a, rows, results_dir):
+    if not shutil.which("gnuplot"):
+        return
+    data = os.path.join(results_dir, "plot-data.tsv")
+    with open(data, "w") as f:
+        o = next(r for r in a["rows"] if r["name"] == "original")
+        f.write("\t".join(map(str, [1.0] * len(PROXIES) + [
+            o["accuracy"], o["params"], o["latency_ms"] or float("nan"), 2])) + "\n")
+        for r in rows:
+            if not r.get("proxies") or r["name"] == "original":
+                continue
+            vals = [r["proxies"][p]["mean"] for p in PROXIES]
+            lat = r.get("latency_ms") or float("nan")
+            f.write("\t".join(map(str, vals + [r["test_accuracy"], r["params"], lat,
+                                               1 if r["kind"] == "narrow" else 0])) + "\n")
+    cmds = [f"set terminal pngcairo size 1400,800", f"set output '{results_dir}/proxies.png'",
+            "set multiplot layout 2,4", "set key off", "set grid"]
+    n = len(PROXIES)
+    for i, p in enumerate(PROXIES):
+        cmds += [f"set title '{p} (Spearman {a['proxies'][p]['spearman']:.2f})'",
+                 "set xlabel 'ratio to original'", "set ylabel 'test accuracy %'",
+                 f"plot '{data}' using (${i+1}>=1?${i+1}:1/0):{n+1} pt 7 lc rgb 'forest-green',"
+                 f" '' using (${i+1}<1?${i+1}:1/0):{n+1} pt 6 lc rgb 'red'"]
+    cmds += ["unset multiplot", f"set output '{results_dir}/pareto.png'",
+             "set terminal pngcairo size 1200,500", "set multiplot layout 1,2", "set key bottom right",
+             "set title 'accuracy against parameters'", "set xlabel 'parameters'",
+             f"plot '{data}' using (${n+4}==0?${n+2}:1/0):{n+1} pt 7 title 'transformed',"
+             f" '' using (${n+4}==1?${n+2}:1/0):{n+1} pt 5 title 'narrowed',"
+             f" '' using (${n+4}==2?${n+2}:1/0):{n+1} pt 9 ps 2 title 'original'",
+             "set title 'accuracy against latency'", "set xlabel 'latency ms (batch 1)'",
+             f"plot '{data}' using (${n+4}==0?${n+3}:1/0):{n+1} pt 7 title 'transformed',"
+             f" '' using (${n+4}==1?${n+3}:1/0):{n+1} pt 5 title 'narrowed',"
+             f" '' using (${n+4}==2?${n+3}:1/0):{n+1} pt 9 ps 2 title 'original'",
+             "unset multiplot"]
+    subprocess.run(["gnuplot"], input="\n".join(cmds), text=True, check=False,
+                   stderr=subprocess.DEVNULL)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", default="docs/results/proxies")
+    args = ap.parse_args()
+    rows, latency = load(args.results)
+    a = analyze(rows, latency)
+    if a is None:
+        print("no trained original yet")
+        return
+    with open(os.path.join(args.results, "summary.json"), "w") as f:
+        json.dump(a, f, indent=2)
+    md = markdown(a, rows)
+    with open(os.path.join(args.results, "summary.md"), "w") as f:
+        f.write(md)
+    plots(a, rows, args.results)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
