@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist # real data for Fisher Potential and training
   gnuplot-nox           # the search report's plots
+  python3-torch         # test fixtures only: the exported PyTorch module runs in a test
 )
 
 missing=()

@@ -17,6 +17,7 @@ Runner add_conv_command(CLI::App& app);
 Runner add_transform_command(CLI::App& app);
 Runner add_search_command(CLI::App& app);
 Runner add_tune_command(CLI::App& app);
+Runner add_export_command(CLI::App& app);
 // models, show, check, run, bench
 std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app);
 // fisher, legal

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       {"transform", nasx::cli::add_transform_command(app)},
       {"search", nasx::cli::add_search_command(app)},
       {"tune", nasx::cli::add_tune_command(app)},
+      {"export", nasx::cli::add_export_command(app)},
   };
   for (auto& c : nasx::cli::add_model_commands(app)) commands.push_back(std::move(c));
   for (auto& c : nasx::cli::add_proxy_commands(app)) commands.push_back(std::move(c));

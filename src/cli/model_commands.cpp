@@ -9,8 +9,8 @@
 
 #include "cli/commands.h"
 #include "cli/model.h"
-#include "graph/weights.h"
 #include "cli/options.h"
+#include "graph/weights.h"
 #include "graph/zoo.h"
 #include "runtime/compiled_network.h"
 #include "support/format.h"

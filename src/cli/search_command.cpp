@@ -5,11 +5,11 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "support/format.h"
 #include "cli/options.h"
 #include "runtime/compiled_op.h"
 #include "search/search.h"
 #include "support/error.h"
+#include "support/format.h"
 #include "torch/reference.h"
 
 namespace nasx::cli {
@@ -69,7 +69,8 @@ Runner add_search_command(CLI::App& app) {
   c->add_option("--data", o.data, "fashion-mnist (default), cifar10:DIR or synthetic");
   c->add_option("--batch", o.batch, "minibatch of the legality proxy (default 64)")
       ->check(integer_in(1, kMaxBatch));
-  c->add_option("--proxy", o.proxy, "fisher (default), grad_norm, snip, synflow, naswot, zico or params");
+  c->add_option("--proxy", o.proxy,
+                "fisher (default), grad_norm, snip, synflow, naswot, zico or params");
   c->add_option("--tau", o.tau, "legal when the mean ratio is at least tau (default 1.0)");
   c->add_option("--scope", o.scope, "block (default) or network");
   c->add_option("--samples", o.samples,

@@ -167,17 +167,17 @@ Json verdict_json(const PairedVerdict& v) {
 
 Json SearchOptions::identity() const {
   Json id{{"model", model},
-              {"seed", seed},
-              {"data", data},
-              {"batch", batch},
-              {"proxy", proxy},
-              {"tau", tau},
-              {"scope", scope},
-              {"samples", samples},
-              {"max_len", max_len},
-              {"layers", layers},
-              {"judges_per_layer", judges_per_unit},
-              {"infer_batch", infer_batch}};
+          {"seed", seed},
+          {"data", data},
+          {"batch", batch},
+          {"proxy", proxy},
+          {"tau", tau},
+          {"scope", scope},
+          {"samples", samples},
+          {"max_len", max_len},
+          {"layers", layers},
+          {"judges_per_layer", judges_per_unit},
+          {"infer_batch", infer_batch}};
   if (width > 0) id["width"] = width;  // absent at the default, so older directories resume
   return id;
 }

@@ -71,8 +71,8 @@ double logdet_kernel(const std::vector<torch::Tensor>& codes) {
 }  // namespace
 
 const std::vector<std::string>& proxy_names() {
-  static const std::vector<std::string> names = {"fisher", "grad_norm", "snip", "synflow",
-                                                 "naswot",  "zico",      "params"};
+  static const std::vector<std::string> names = {"fisher", "grad_norm", "snip",  "synflow",
+                                                 "naswot", "zico",      "params"};
   return names;
 }
 
@@ -90,7 +90,8 @@ std::vector<ProxyBlock> find_blocks(const Network& net) {
 ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy) {
   NASX_USER_CHECK(
       std::find(proxy_names().begin(), proxy_names().end(), proxy) != proxy_names().end(),
-      "unknown proxy '", proxy, "' (known: fisher, grad_norm, snip, synflow, naswot, zico, params)");
+      "unknown proxy '", proxy,
+      "' (known: fisher, grad_norm, snip, synflow, naswot, zico, params)");
   int64_t n = batch.images.shape.at(0);
   NASX_USER_CHECK(batch.images.shape == net.input_shape(n), "the minibatch ",
                   shape_string(batch.images.shape), " does not fit ", net.name, "'s input ",
@@ -179,7 +180,8 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
       torch::Tensor g = torch::stack(grads[w]).to(torch::kFloat64);  // [parts, ...]
       torch::Tensor sd = g.std(0, /*unbiased=*/false), mean_abs = g.abs().mean(0);
       torch::Tensor nonzero = sd != 0;
-      double sum = (mean_abs.masked_select(nonzero) / sd.masked_select(nonzero)).sum().item<double>();
+      double sum =
+          (mean_abs.masked_select(nonzero) / sd.masked_select(nonzero)).sum().item<double>();
       if (sum > 0) add(per_block, ws[w].first, std::log(sum));
     }
     return finish(per_block);

@@ -372,3 +372,73 @@ TEST(Cli, TrainEvalAndTheirBadInput) {
 }
 
 }  // namespace
+
+namespace {
+
+// nasx export --pytorch: the generated module, run by Debian's python3-torch on the weights nasx
+// wrote, gives nasx's output (split, peeled, row-tiled, bottlenecked, grouped and depthwise
+// convolutions all in one network), and it trains (every parameter gets a gradient).
+TEST(Cli, ExportedPyTorchModuleMatchesNasx) {
+  namespace fs = std::filesystem;
+  const std::string py = "/usr/bin/python3";
+  if (std::system((py + " -c 'import torch, numpy' 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "Debian's python3-torch is not installed (scripts/install-deps.sh installs it)";
+  fs::path dir = fs::temp_directory_path() / "nasx_cli_export";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string d = dir.string();
+  Result t = nasx("transform resnet18_cifar --width 0.125 --out " + d +
+                  "/a.json"
+                  " --apply 'layer1.*.conv1: split(2); group([2,4])'"
+                  " --apply 'layer2.*.conv1: peel(4); group(4)'"
+                  " --apply 'layer3.0.conv1: spatial_split(2)'"
+                  " --apply 'layer4.*.conv1: bottleneck(2); group(2)'"
+                  " --apply 'layer3.1.conv2: depthwise'");
+  ASSERT_EQ(t.code, 0) << t.out;
+  Result e =
+      nasx("export " + d + "/a.json --pytorch " + d + "/model.py --save-weights " + d + "/w");
+  ASSERT_EQ(e.code, 0) << e.out;
+  nasx::Tensor x = nasx::Tensor::random_normal({2, 3, 32, 32}, 7);
+  nasx::write_npy(d + "/x.npy", x);
+  Result r = nasx("run " + d + "/a.json --input " + d + "/x.npy --output " + d +
+                  "/y.npy --weights " + d + "/w");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::string script =
+      "import sys, numpy as np, torch\n"
+      "sys.path.insert(0, '" +
+      d +
+      "')\n"
+      "import model\n"
+      "m = model.load_npy(model.Net(), '" +
+      d +
+      "/w').eval()\n"
+      "x = torch.from_numpy(np.load('" +
+      d +
+      "/x.npy'))\n"
+      "y = m(x).detach().numpy(); ref = np.load('" +
+      d +
+      "/y.npy')\n"
+      "err = float(np.abs(y - ref).max() / np.abs(ref).max())\n"
+      "m.train(); m(x).sum().backward()\n"
+      "grads = all(p.grad is not None for p in m.parameters())\n"
+      "print(err, grads, sum(p.numel() for p in m.parameters()))\n";
+  std::ofstream(dir / "check.py") << script;
+  FILE* p = popen((py + " " + d + "/check.py 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << out;
+  double err = 1;
+  char grads[16] = {0};
+  long long params = 0;
+  ASSERT_EQ(std::sscanf(out.c_str(), "%lf %15s %lld", &err, grads, &params), 3) << out;
+  EXPECT_LE(err, 1e-5) << out;
+  EXPECT_STREQ(grads, "True") << out;
+  Result show = nasx("show " + d + "/a.json --json", "NASX_LOG=error ");
+  EXPECT_EQ(params, nasx::Json::parse(show.out)["params"].get<long long>());
+  EXPECT_EQ(nasx("export " + d + "/a.json --pytorch " + d + "/m.txt").code, 2);
+  fs::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,54 @@
+// nasx export MODEL|ARCH.json --pytorch model.py [--weights W] [--save-weights DIR]
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/model.h"
+#include "cli/options.h"
+#include "graph/pytorch_export.h"
+#include "graph/weights.h"
+#include "support/file.h"
+
+namespace nasx::cli {
+namespace {
+
+struct ExportArgs {
+  std::string model, pytorch, weights, save_weights;
+  double width = 0;
+  uint64_t seed = 0;
+};
+
+int run_export(const ExportArgs& a) {
+  NASX_USER_CHECK(!a.pytorch.empty(), "nothing to export: give --pytorch FILE.py");
+  NASX_USER_CHECK(a.pytorch.size() > 3 && a.pytorch.compare(a.pytorch.size() - 3, 3, ".py") == 0,
+                  "--pytorch must name a .py file, got '", a.pytorch, "'");
+  Network net = load_model(a.model, a.seed, 0, a.width);
+  if (!a.weights.empty()) load_weights(net, a.weights, false);
+  write_file_atomically(a.pytorch, pytorch_module_source(net));
+  progress("wrote " + a.pytorch + " (class Net; load_npy(model, dir) loads a weights folder)");
+  if (!a.save_weights.empty()) {
+    save_weights(net, a.save_weights);
+    progress("wrote the weights to " + a.save_weights);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Runner add_export_command(CLI::App& app) {
+  auto a = std::make_shared<ExportArgs>();
+  CLI::App* c = app.add_subcommand("export", "Write a network as a PyTorch module (and weights)");
+  c->add_option("model", a->model, "zoo model name or ARCH.json")->required();
+  c->add_option("--pytorch", a->pytorch, "write a self-contained PyTorch nn.Module (.py)");
+  c->add_option("--weights", a->weights,
+                "load these weights first (a folder of <layer>.<param>.npy)");
+  c->add_option("--save-weights", a->save_weights,
+                "also write the network's weights as <layer>.<param>.npy into this folder");
+  c->add_option("--width", a->width, "scale every channel count (default 1)")
+      ->check(number_in(0, kMaxWidth, true));
+  c->add_option("--seed", a->seed, "seed of the weights of a zoo model (default 0)")
+      ->check(integer_in(0, kMaxSeed));
+  return [a] { return run_export(*a); };
+}
+
+}  // namespace nasx::cli
