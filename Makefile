@@ -9,8 +9,10 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
+# TORCH_DIR=/path/to/share/cmake/Torch builds against another LibTorch (docs/training.md).
+TORCH_DIR ?=
 configure: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON $(if $(TORCH_DIR),-DTorch_DIR=$(TORCH_DIR)) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD)

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -26,12 +27,12 @@ struct Model {
   std::vector<std::vector<torch::Tensor>> values;
   std::vector<torch::Tensor> parameters;
 
-  explicit Model(const Network& net) {
+  Model(const Network& net, torch::Device device) {
     for (const Node& n : net.nodes) {
       bool bn = std::holds_alternative<BatchNorm>(n.op);
       std::vector<torch::Tensor> p;
       for (size_t i = 0; i < n.params.size(); ++i) {
-        torch::Tensor v = to_torch(n.params[i]);
+        torch::Tensor v = to_torch(n.params[i]).to(device);
         if (!(bn && i >= 2)) {
           v.requires_grad_(true);
           parameters.push_back(v);
@@ -60,14 +61,21 @@ struct Model {
   }
 };
 
+torch::Device device_of(const Model& m) {
+  for (const auto& p : m.values)
+    if (!p.empty()) return p[0].device();
+  return torch::kCPU;
+}
+
 double accuracy_of(const Network& net, const Model& model, const torch::Tensor& images,
                    const torch::Tensor& labels, int64_t batch) {
   torch::InferenceMode guard;
   int64_t n = images.size(0), correct = 0;
   for (int64_t b = 0; b < n; b += batch) {
     int64_t e = std::min(n, b + batch);
-    torch::Tensor out = model.forward(net, images.slice(0, b, e), false);
-    correct += out.argmax(1).eq(labels.slice(0, b, e)).sum().item<int64_t>();
+    torch::Tensor x = images.slice(0, b, e).to(device_of(model));
+    torch::Tensor out = model.forward(net, x, false);
+    correct += out.argmax(1).cpu().eq(labels.slice(0, b, e)).sum().item<int64_t>();
   }
   return n == 0 ? 0.0 : 100.0 * double(correct) / double(n);
 }
@@ -95,6 +103,14 @@ Json read_checkpoint_json(const std::string& dir) {
   return j;
 }
 
+// CUDA when the LibTorch nasx was built with has it and a GPU is there (NASX_DEVICE=cpu forces
+// the CPU), else the CPU.
+torch::Device training_device() {
+  const char* forced = std::getenv("NASX_DEVICE");
+  if (forced && std::string(forced) == "cpu") return torch::kCPU;
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
 // Seeds of the independent random streams, from (seed, purpose, epoch, step).
 uint64_t stream(uint64_t seed, const std::string& what, int64_t epoch, int64_t step = 0) {
   return Hasher()
@@ -120,6 +136,10 @@ Json EpochStats::to_json() const {
               {"seconds", seconds}};
 }
 
+std::string training_device_name() {
+  return training_device().is_cuda() ? "cuda" : "cpu";
+}
+
 std::string checkpoint_weights(const std::string& dir) {
   if (!fs::exists(dir + "/checkpoint.json")) return dir;
   Json j = read_checkpoint_json(dir);
@@ -128,7 +148,7 @@ std::string checkpoint_weights(const std::string& dir) {
 
 double torch_accuracy(const Network& net, const Minibatch& examples, int64_t batch) {
   NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
-  Model model(net);
+  Model model(net, training_device());
   return accuracy_of(net, model, to_torch(examples.images),
                      torch::tensor(examples.labels, torch::kInt64), batch);
 }
@@ -203,7 +223,8 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
   train = Minibatch{};
   test = Minibatch{};
 
-  Model model(net);
+  const torch::Device device = training_device();
+  Model model(net, device);
   torch::optim::SGD opt(
       model.parameters,
       torch::optim::SGDOptions(o.lr).momentum(0.9).nesterov(true).weight_decay(5e-4));
@@ -236,8 +257,8 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
       int64_t b = step * o.batch, e = std::min(n, b + o.batch);
       torch::Tensor idx = perm.slice(0, b, e);
       std::mt19937_64 aug_rng(stream(o.seed, "augment", epoch, step));
-      torch::Tensor x = augment_batch(x_train.index_select(0, idx), 4, aug_rng);
-      torch::Tensor y = y_train.index_select(0, idx);
+      torch::Tensor x = augment_batch(x_train.index_select(0, idx), 4, aug_rng).to(device);
+      torch::Tensor y = y_train.index_select(0, idx).to(device);
       double lr =
           0.5 * o.lr * (1 + std::cos(M_PI * double(epoch * steps + step) / double(total_steps)));
       for (auto& group : opt.param_groups())

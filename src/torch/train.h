@@ -65,6 +65,10 @@ double torch_accuracy(const Network& net, const Minibatch& examples, int64_t bat
 // the last one zero-padded (images are independent in inference, so padding changes nothing).
 double compiled_accuracy(const Network& net, const Minibatch& examples, int64_t batch = 256);
 
+// Where training and torch_accuracy run: "cuda" when the LibTorch nasx was built with has CUDA
+// and a GPU is present (NASX_DEVICE=cpu forces the CPU), else "cpu".
+std::string training_device_name();
+
 // The weights folder of a checkpoint directory (from its checkpoint.json), or `dir` itself
 // when it has no checkpoint.json (a plain folder of .npy files).
 std::string checkpoint_weights(const std::string& dir);
