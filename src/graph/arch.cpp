@@ -90,6 +90,7 @@ Arch Arch::from_json(const Json& j, const std::string& origin) {
 }
 
 Arch Arch::read(const std::string& path) {
+  check_regular_file(path, "an architecture file");
   std::ifstream f(path);
   NASX_USER_CHECK(f.good(), "cannot open ", path);
   Json j;

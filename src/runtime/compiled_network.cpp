@@ -43,6 +43,14 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobC
   for (size_t i = 0; i < shapes.size(); ++i)
     floats.push_back(layouts.nodes[i].physical_size(shapes[i]));
   c.plan_ = plan_memory(c.executed_, shapes, floats);
+  // The arena, the staged input and the caller's input and output, before anything is allocated.
+  int64_t need =
+      4 * (c.plan_.arena_floats + 2 * num_elements(input_shape) + num_elements(c.output_shape_));
+  int64_t have = physical_memory_bytes();
+  NASX_USER_CHECK(need <= have, c.executed_.name, " at batch ", batch, " with input ",
+                  shape_string(input_shape), " needs ", need >> 20, " MiB of activations, more ",
+                  "than this machine's ", have >> 20, " MiB of memory (lower --batch or the image ",
+                  "size)");
   c.input_layout_ = layouts.input;
   if (!c.input_layout_.plain())
     c.staged_input_.assign(c.input_layout_.physical_size(input_shape), 0.0f);  // halo stays 0

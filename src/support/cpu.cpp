@@ -1,5 +1,7 @@
 #include "support/cpu.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 
@@ -56,6 +58,11 @@ const Isa& target_isa() {
     return i;
   }();
   return isa;
+}
+
+int64_t physical_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? int64_t(pages) * int64_t(size) : int64_t(1) << 40;
 }
 
 }  // namespace nasx

@@ -19,4 +19,7 @@ struct Isa {
 
 const Isa& target_isa();
 
+// This machine's physical memory in bytes (sysconf), the bound on what one network may allocate.
+int64_t physical_memory_bytes();
+
 }  // namespace nasx

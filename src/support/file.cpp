@@ -44,4 +44,14 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   }
 }
 
+void check_regular_file(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  NASX_USER_CHECK(!ec && fs::exists(st), "cannot open ", path, ": no such file");
+  NASX_USER_CHECK(fs::is_regular_file(st), "cannot read ", path, ": ",
+                  fs::is_directory(st) ? "it is a directory" : "it is not a regular file", " (",
+                  what, " expected)");
+}
+
 }  // namespace nasx

@@ -8,4 +8,8 @@ namespace nasx {
 
 void write_file_atomically(const std::string& path, const std::string& bytes);  // UserError
 
+// UserError unless `path` is an existing regular file (not a directory, FIFO or device, which
+// could not be read or would never end): "cannot read PATH (WHAT): it is a directory".
+void check_regular_file(const std::string& path, const std::string& what);
+
 }  // namespace nasx

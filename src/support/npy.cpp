@@ -33,12 +33,8 @@ constexpr int64_t kMaxElements = int64_t{1} << 31;
 
 Tensor read_npy(const std::string& path) {
   namespace fs = std::filesystem;
+  check_regular_file(path, "a .npy file");
   std::error_code ec;
-  fs::file_status st = fs::status(path, ec);
-  NASX_USER_CHECK(!ec && fs::exists(st), "cannot open ", path, ": no such file");
-  NASX_USER_CHECK(fs::is_regular_file(st), "cannot read ", path, ": ",
-                  fs::is_directory(st) ? "it is a directory" : "it is not a regular file",
-                  " (a .npy file is expected)");
   uintmax_t size = fs::file_size(path, ec);
   std::ifstream f(path, std::ios::binary);
   NASX_USER_CHECK(f.good() && !ec, "cannot open ", path);

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "support/error.h"
+#include "support/file.h"
 #include "torch/torch_ops.h"
 
 namespace nasx {
@@ -15,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string read_gzip(const std::string& path) {
-  NASX_USER_CHECK(fs::exists(path), "dataset file ", path, " does not exist");
+  check_regular_file(path, "a gzip-compressed IDX file");
   gzFile f = gzopen(path.c_str(), "rb");
   NASX_USER_CHECK(f, "cannot open dataset file ", path);
   std::string out;
@@ -140,8 +141,8 @@ Minibatch load_examples(const DatasetSpec& spec, const Shape& chw, int64_t class
   if (spec.kind == "fashion-mnist") {
     std::string dir = spec.dir.empty() ? kFashionMnistDir : spec.dir;
     NASX_USER_CHECK(fs::is_directory(dir), "Fashion-MNIST directory ", dir,
-                    " does not exist (install Debian's dataset-fashion-mnist, or give "
-                    "--data fashion-mnist:DIR)");
+                    fs::exists(dir) ? " is not a directory" : " does not exist",
+                    " (install Debian's dataset-fashion-mnist, or give --data fashion-mnist:DIR)");
     std::string prefix = dir + (spec.train ? "/train" : "/t10k");
     std::vector<uint8_t> pixels, labels;
     int64_t n;
@@ -159,7 +160,8 @@ Minibatch load_examples(const DatasetSpec& spec, const Shape& chw, int64_t class
     return to_minibatch(fit(x, chw, {0.2860}, {0.3530}), y, classes, "Fashion-MNIST");
   }
   // cifar10
-  NASX_USER_CHECK(fs::is_directory(spec.dir), "CIFAR-10 directory ", spec.dir, " does not exist");
+  NASX_USER_CHECK(fs::is_directory(spec.dir), "CIFAR-10 directory ", spec.dir,
+                  fs::exists(spec.dir) ? " is not a directory" : " does not exist");
   std::vector<std::string> files;
   if (spec.train) {
     for (int i = 1; i <= 5; ++i)
@@ -169,8 +171,9 @@ Minibatch load_examples(const DatasetSpec& spec, const Shape& chw, int64_t class
   }
   std::string bytes;
   for (const std::string& f : files) {
+    check_regular_file(f, "a CIFAR-10 binary batch");
     std::ifstream in(f, std::ios::binary);
-    NASX_USER_CHECK(in.good(), "CIFAR-10 file ", f, " is missing or unreadable");
+    NASX_USER_CHECK(in.good(), "CIFAR-10 file ", f, " is unreadable");
     std::string part((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     NASX_USER_CHECK(!part.empty() && part.size() % 3073 == 0, "CIFAR-10 file ", f,
                     " is truncated or not in the binary format (", part.size(),

@@ -287,6 +287,14 @@ TEST(Cli, FisherAndLegal) {
 TEST(Cli, ProxyCommandsRejectBadInput) {
   expect_user_error("fisher resnet18_cifar --proxy zen", "unknown proxy 'zen'");
   expect_user_error("fisher resnet18_cifar --data cifar10:/no/such/dir", "does not exist");
+  expect_user_error("fisher resnet18_cifar --data fashion-mnist:/etc/hostname",
+                    "is not a directory");
+  // Paths of the wrong kind where a file is read: named, never read (a FIFO would hang).
+  std::filesystem::create_directories("dir.json");
+  expect_user_error("show dir.json", "cannot read dir.json: it is a directory");
+  std::filesystem::remove("dir.json");
+  // A whole network beyond this machine's memory: refused before anything is allocated.
+  expect_user_error("check resnet50 --image-size 4096 --batch 64", "MiB of activations");
   expect_user_error("fisher resnet18_cifar --data fashion-mnist:/no/such/dir", "does not exist");
   expect_user_error("fisher resnet18_cifar --data imagenet", "unknown dataset 'imagenet'");
   expect_user_error("fisher resnet18_cifar --data synthetic --batch 0",
