@@ -22,7 +22,17 @@ std::string read_gzip(const std::string& path) {
   std::string out;
   char buf[1 << 16];
   int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, n);
+  // Fashion-MNIST's largest file decompresses to 47 MB; a stream far beyond that is not one
+  // (a gzip bomb would otherwise be read whole before anything is checked).
+  constexpr size_t kMaxBytes = size_t(1) << 28;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) {
+    out.append(buf, n);
+    if (out.size() > kMaxBytes) {
+      gzclose(f);
+      user_error("dataset file ", path, " decompresses to more than ", kMaxBytes >> 20,
+                 " MiB: not a Fashion-MNIST IDX file");
+    }
+  }
   int err = 0;
   const char* msg = gzerror(f, &err);
   bool bad = n < 0 || (err != Z_OK && err != Z_STREAM_END);

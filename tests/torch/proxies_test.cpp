@@ -335,6 +335,12 @@ TEST_F(Datasets, FashionMnistBadFiles) {
   gz("train-images-idx3-ubyte.gz", be32(1234) + be32(0) + be32(28) + be32(28));
   expect_error(spec, "bad magic number");
   expect_error(DatasetSpec::parse("fashion-mnist:/nonexistent/dir"), "does not exist");
+  // A gzip bomb (300 MB of zeros in 300 KB) is refused once past the bound, not read whole.
+  gzFile f = gzopen((dir_ / "train-images-idx3-ubyte.gz").c_str(), "wb");
+  std::string zeros(1 << 20, '\0');
+  for (int i = 0; i < 300; ++i) gzwrite(f, zeros.data(), unsigned(zeros.size()));
+  gzclose(f);
+  expect_error(spec, "decompresses to more than 256 MiB");
 }
 
 TEST_F(Datasets, Cifar10Binary) {
