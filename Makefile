@@ -2,7 +2,7 @@
 BUILD ?= build
 BUILD_TYPE ?= Release
 
-.PHONY: all deps configure build run test bench format clean
+.PHONY: all deps configure build run test test-sanitize bench format clean
 
 all: build
 
@@ -26,6 +26,18 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+
+# The unit tests (every test binary that does not link LibTorch, and the CLI's) built with
+# (handle_segv=0: the tuner's tests crash kernels on purpose and expect SIGSEGV, not ASan's abort)
+# AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZE_TESTS ?= ir_test program_test toolchain_test network_test neural_test support_test tune_test lower_test runtime_test cli_test
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNASX_SANITIZE=ON >/dev/null
+	cmake --build $(SANITIZE_BUILD) --target nasx nasx-worker $(SANITIZE_TESTS)
+	@cd $(SANITIZE_BUILD) && for t in $(SANITIZE_TESTS); do echo "== $$t (ASan + UBSan)"; \
+	  XDG_CACHE_HOME=$$PWD/test-cache ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./tests/$$t --gtest_brief=1 || exit 1; done
 
 # Kernels against oneDNN and LibTorch, per layer and end to end; then the forced AVX2 path
 # against oneDNN limited to AVX2. Never run by the tests. Results: bench-results/*.json.
