@@ -2,7 +2,7 @@
 BUILD ?= build
 BUILD_TYPE ?= Release
 
-.PHONY: all deps configure build run test test-sanitize bench format clean
+.PHONY: all deps configure build run test test-sanitize fuzz bench format clean
 
 all: build
 
@@ -38,6 +38,22 @@ test-sanitize: deps
 	@cd $(SANITIZE_BUILD) && for t in $(SANITIZE_TESTS); do echo "== $$t (ASan + UBSan)"; \
 	  XDG_CACHE_HOME=$$PWD/test-cache ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./tests/$$t --gtest_brief=1 || exit 1; done
+
+# libFuzzer on the parsers of user input (.npy, sequences, schedules, ARCH.json), clang with
+# ASan + UBSan, FUZZ_SECONDS each, from the corpora in tests/fuzz/corpus (new inputs go to
+# build-fuzz/corpus, the kept corpora are not modified). A finding leaves crash-* in build-fuzz.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 15
+FUZZ_TARGETS ?= npy sequence schedule arch
+fuzz: SHELL := /bin/bash
+fuzz: deps
+	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNASX_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@cd $(FUZZ_BUILD) && for t in $(FUZZ_TARGETS); do mkdir -p corpus/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  ./fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	    corpus/$$t ../tests/fuzz/corpus/$$t 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 # Kernels against oneDNN and LibTorch, per layer and end to end; then the forced AVX2 path
 # against oneDNN limited to AVX2. Never run by the tests. Results: bench-results/*.json.

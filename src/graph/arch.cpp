@@ -96,7 +96,7 @@ Arch Arch::read(const std::string& path) {
   Json j;
   try {
     j = Json::parse(f);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number overflow
     user_error(path, ": malformed architecture file: not valid JSON (", e.what(), ")");
   }
   return from_json(j, path);

@@ -92,7 +92,7 @@ Json read_checkpoint_json(const std::string& dir) {
   Json j;
   try {
     j = Json::parse(f);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number overflow
     user_error(path, ": corrupt checkpoint: not valid JSON (", e.what(), ")");
   }
   bool ok = j.is_object() && j.value("format", "") == kFormat && j.contains("epoch") &&

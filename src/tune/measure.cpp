@@ -83,7 +83,10 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
       }
     }
   }
-  for (const auto& [library, members] : libraries) {
+  for (const auto& entry : libraries) {
+    // (no structured binding: clang 14 cannot capture one in the lambda below)
+    const std::string& library = entry.first;
+    const std::vector<size_t>& members = entry.second;
     std::vector<KernelJob> jobs;
     for (size_t k : members) jobs.push_back({todo[k].kernel.name, todo[k].arg_floats, fault_of[k]});
     run_in_worker(library, jobs, options, [&](size_t j, const JobResult& r) {

@@ -170,6 +170,10 @@ TEST(Arch, MalformedFilesAreClearErrors) {
   expect(head + R"j("steps": [{"layers": ["layer1.0.conv1"], "sequence": 2}]})j",
          "\"sequence\" of step 0 must be a string, got 2");
   expect(head + R"j("applied": [1], "steps": []})j", "\"applied\" must hold strings, got 1");
+  // A number too large for a double (found by make fuzz; was an internal error, exit 3).
+  expect(head + R"j("seed": 1E99999, "steps": []})j", "not valid JSON");
+  expect(head + R"j("width": 0, "steps": []})j", "\"width\" must be in (0, 16]");
+  expect(head + R"j("width": "wide", "steps": []})j", "\"width\" must be a number");
   expect(R"j({"format": "nasx-arch", "version": "1", "base": "resnet18_cifar", "steps": []})j",
          "\"version\" must be an integer");
 }
