@@ -12,17 +12,12 @@
 #include "support/format.h"
 #include "support/json.h"
 #include "support/log.h"
+#include "support/progress.h"
 #include "torch/reference.h"
 #include "torch/train.h"
 
 namespace nasx::cli {
 namespace {
-
-std::string minutes(double seconds) {
-  int64_t s = static_cast<int64_t>(seconds + 0.5);
-  return s >= 60 ? std::to_string(s / 60) + " m " + std::to_string(s % 60) + " s"
-                 : std::to_string(s) + " s";
-}
 
 struct TrainArgs {
   std::string model, data = "fashion-mnist", out;
@@ -54,12 +49,13 @@ int run_train(const TrainArgs& a) {
     last_note = p.elapsed;
     std::fprintf(stderr, "nasx: epoch %lld/%lld step %lld/%lld loss %.4f (%s, %s left)\n",
                  (long long)p.epoch, (long long)p.epochs, (long long)p.step, (long long)p.steps,
-                 p.loss, minutes(p.elapsed).c_str(), minutes(p.left).c_str());
+                 p.loss, format_duration(p.elapsed).c_str(), format_duration(p.left).c_str());
   };
   auto on_epoch = [&](const EpochStats& e) {
     progress("epoch " + std::to_string(e.epoch) + ": loss " + fmt(e.loss, "%.4f") +
              ", train accuracy " + fmt(e.train_accuracy, "%.2f") + "%, test accuracy " +
-             fmt(e.test_accuracy, "%.2f") + "% (" + minutes(e.seconds) + "); checkpoint written");
+             fmt(e.test_accuracy, "%.2f") + "% (" + format_duration(e.seconds) +
+             "); checkpoint written");
   };
   std::vector<EpochStats> history = train_network(net, o, on_step, on_epoch);
   Json hist = Json::array();

@@ -90,16 +90,8 @@ Arch Arch::from_json(const Json& j, const std::string& origin) {
 }
 
 Arch Arch::read(const std::string& path) {
-  check_regular_file(path, "an architecture file");
-  std::ifstream f(path);
-  NASX_USER_CHECK(f.good(), "cannot open ", path);
-  Json j;
-  try {
-    j = Json::parse(f);
-  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number overflow
-    user_error(path, ": malformed architecture file: not valid JSON (", e.what(), ")");
-  }
-  return from_json(j, path);
+  return from_json(read_json_file(path, "an architecture file", "malformed architecture file"),
+                   path);
 }
 
 void Arch::write(const std::string& path) const {

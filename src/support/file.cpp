@@ -54,4 +54,16 @@ void check_regular_file(const std::string& path, const std::string& what) {
                   what, " expected)");
 }
 
+Json read_json_file(const std::string& path, const std::string& what,
+                    const std::string& malformed) {
+  check_regular_file(path, what);
+  std::ifstream f(path);
+  NASX_USER_CHECK(f.good(), "cannot open ", path);
+  try {
+    return Json::parse(f);
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number overflow
+    user_error(path, ": ", malformed, ": not valid JSON (", e.what(), ")");
+  }
+}
+
 }  // namespace nasx

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "support/json.h"
+
 namespace nasx {
 
 void write_file_atomically(const std::string& path, const std::string& bytes);  // UserError
@@ -11,5 +13,9 @@ void write_file_atomically(const std::string& path, const std::string& bytes);  
 // UserError unless `path` is an existing regular file (not a directory, FIFO or device, which
 // could not be read or would never end): "cannot read PATH (WHAT): it is a directory".
 void check_regular_file(const std::string& path, const std::string& what);
+
+// Reads a JSON file: check_regular_file, then any parse failure (syntax, or a number too large
+// for a double) is a UserError "PATH: MALFORMED: not valid JSON (...)".
+Json read_json_file(const std::string& path, const std::string& what, const std::string& malformed);
 
 }  // namespace nasx

@@ -20,36 +20,6 @@ bool in_block(const std::string& layer, const std::string& block) {
          layer[block.size()] == '.';
 }
 
-// The network's parameters as LibTorch tensors, optionally tracking gradients.
-struct TorchParams {
-  std::vector<std::vector<torch::Tensor>> values;
-  TorchParams(const Network& net, bool grad, bool absolute, torch::Dtype dtype) {
-    for (const Node& n : net.nodes) {
-      std::vector<torch::Tensor> p;
-      bool bn = std::holds_alternative<BatchNorm>(n.op);
-      for (size_t i = 0; i < n.params.size(); ++i) {
-        torch::Tensor v = to_torch(n.params[i]).to(dtype);
-        bool buffer = bn && i >= 2;  // running statistics are buffers, not parameters
-        if (absolute && !buffer) v = v.abs();
-        p.push_back(grad && !buffer ? v.requires_grad_(true) : v);
-      }
-      values.push_back(std::move(p));
-    }
-  }
-};
-
-// Forward over the whole graph; returns every node's output.
-std::vector<torch::Tensor> run(const Network& net, const TorchParams& params,
-                               const torch::Tensor& input, bool training) {
-  std::vector<torch::Tensor> v(net.nodes.size());
-  for (size_t i = 0; i < net.nodes.size(); ++i) {
-    std::vector<torch::Tensor> in;
-    for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? input : v[k]);
-    v[i] = torch_forward(net.nodes[i].op, in, params.values[i], training);
-  }
-  return v;
-}
-
 // Weights of convolutions and linear layers: (node index, tensor index).
 std::vector<std::pair<int, int>> weights(const Network& net) {
   std::vector<std::pair<int, int>> w;
@@ -103,11 +73,11 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
   torch::Tensor images = to_torch(batch.images);
 
   if (proxy == "fisher") {
-    TorchParams params(net, false, false, torch::kFloat32);
+    TorchParams params(net, false);
     // The input is tracked so that the graph exists; block activations keep their gradients.
     // (Detaching them into leaves would cut the paths from the loss to earlier blocks.)
     images.requires_grad_(true);
-    std::vector<torch::Tensor> v = run(net, params, images, true);
+    std::vector<torch::Tensor> v = forward_graph(net, params, images, true);
     for (const ProxyBlock& b : blocks) v[b.activation].retain_grad();
     torch::Tensor loss = torch::cross_entropy_loss(v.back(), labels);
     loss.backward();
@@ -122,9 +92,9 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
   }
 
   if (proxy == "naswot") {
-    TorchParams params(net, false, false, torch::kFloat32);
+    TorchParams params(net, false);
     torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> v = run(net, params, images, true);
+    std::vector<torch::Tensor> v = forward_graph(net, params, images, true);
     std::vector<torch::Tensor> all;
     for (const ProxyBlock& b : blocks) {
       std::vector<torch::Tensor> codes;
@@ -163,7 +133,7 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
     constexpr int64_t kZicoParts = 4;
     NASX_USER_CHECK(n >= 2 * kZicoParts, "zico needs a minibatch of at least ", 2 * kZicoParts,
                     " images (", kZicoParts, " parts), got ", n);
-    TorchParams params(net, true, false, torch::kFloat32);
+    TorchParams params(net, true);
     std::vector<std::vector<torch::Tensor>> grads(ws.size());
     int64_t part = n / kZicoParts;
     for (int64_t k = 0; k < kZicoParts; ++k) {
@@ -171,7 +141,7 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
         if (params.values[node][t].grad().defined()) params.values[node][t].mutable_grad().zero_();
       torch::Tensor x = images.slice(0, k * part, (k + 1) * part);
       torch::Tensor y = labels.slice(0, k * part, (k + 1) * part);
-      torch::cross_entropy_loss(run(net, params, x, true).back(), y).backward();
+      torch::cross_entropy_loss(forward_graph(net, params, x, true).back(), y).backward();
       for (size_t w = 0; w < ws.size(); ++w)
         grads[w].push_back(params.values[ws[w].first][ws[w].second].grad().clone());
     }
@@ -193,9 +163,9 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
   torch::Tensor out;
   if (synflow) {
     torch::Tensor ones = torch::ones(net.input_shape(1), torch::kFloat64);
-    out = run(net, params, ones, false).back().sum();
+    out = forward_graph(net, params, ones, false).back().sum();
   } else {
-    out = torch::cross_entropy_loss(run(net, params, images, true).back(), labels);
+    out = torch::cross_entropy_loss(forward_graph(net, params, images, true).back(), labels);
   }
   out.backward();
   std::vector<double> per_block(blocks.size(), 0);

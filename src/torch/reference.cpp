@@ -99,6 +99,34 @@ torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& in,
       op);
 }
 
+TorchParams::TorchParams(const Network& net, bool grad, bool absolute, torch::Dtype dtype,
+                         torch::Device device) {
+  for (const Node& n : net.nodes) {
+    std::vector<torch::Tensor> p;
+    bool bn = std::holds_alternative<BatchNorm>(n.op);
+    for (size_t i = 0; i < n.params.size(); ++i) {
+      torch::Tensor v = to_torch(n.params[i]).to(device, dtype);
+      bool buffer = bn && i >= 2;  // running statistics are buffers, not parameters
+      if (absolute && !buffer) v = v.abs();
+      if (grad && !buffer) trainable.push_back(v.requires_grad_(true));
+      p.push_back(v);
+    }
+    values.push_back(std::move(p));
+  }
+}
+
+std::vector<torch::Tensor> forward_graph(const Network& net, const TorchParams& params,
+                                         const torch::Tensor& input, bool training,
+                                         bool update_running) {
+  std::vector<torch::Tensor> v(net.nodes.size());
+  for (size_t i = 0; i < net.nodes.size(); ++i) {
+    std::vector<torch::Tensor> in;
+    for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? input : v[k]);
+    v[i] = torch_forward(net.nodes[i].op, in, params.values[i], training, update_running);
+  }
+  return v;
+}
+
 namespace {
 
 std::vector<torch::Tensor> to_torch_all(const std::vector<Tensor>& v) {

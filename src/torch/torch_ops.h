@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "graph/network.h"
 #include "program/ops.h"
 #include "support/tensor.h"
 
@@ -17,6 +18,21 @@ namespace nasx {
 torch::Tensor torch_forward(const Op& op, const std::vector<torch::Tensor>& inputs,
                             const std::vector<torch::Tensor>& params, bool training = false,
                             bool update_running = false);
+
+// A network's tensors as LibTorch tensors, in `dtype` on `device`. With `grad`, parameters track
+// gradients (and are listed in `trainable`); batch-norm running statistics are buffers. With
+// `absolute`, parameters are replaced by their absolute values (synflow).
+struct TorchParams {
+  std::vector<std::vector<torch::Tensor>> values;  // per node, per parameter
+  std::vector<torch::Tensor> trainable;
+  TorchParams(const Network& net, bool grad, bool absolute = false,
+              torch::Dtype dtype = torch::kFloat32, torch::Device device = torch::kCPU);
+};
+
+// Every node's output, the graph evaluated in order (torch_forward's modes).
+std::vector<torch::Tensor> forward_graph(const Network& net, const TorchParams& params,
+                                         const torch::Tensor& input, bool training,
+                                         bool update_running = false);
 
 // Random crop (zero padding `pad`) and horizontal flip of each image, drawn from `rng`.
 torch::Tensor augment_batch(const torch::Tensor& images, int64_t pad, std::mt19937_64& rng);

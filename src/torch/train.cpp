@@ -21,60 +21,32 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kFormat = "nasx-checkpoint";
 
-// The network's tensors as LibTorch tensors: parameters tracking gradients, batch-norm running
-// statistics as buffers (updated in place by the forward pass).
-struct Model {
-  std::vector<std::vector<torch::Tensor>> values;
-  std::vector<torch::Tensor> parameters;
+torch::Tensor logits(const Network& net, const TorchParams& model, const torch::Tensor& x,
+                     bool training) {
+  return forward_graph(net, model, x, training, training).back();
+}
 
-  Model(const Network& net, torch::Device device) {
-    for (const Node& n : net.nodes) {
-      bool bn = std::holds_alternative<BatchNorm>(n.op);
-      std::vector<torch::Tensor> p;
-      for (size_t i = 0; i < n.params.size(); ++i) {
-        torch::Tensor v = to_torch(n.params[i]).to(device);
-        if (!(bn && i >= 2)) {
-          v.requires_grad_(true);
-          parameters.push_back(v);
-        }
-        p.push_back(v);
-      }
-      values.push_back(std::move(p));
-    }
-  }
+void copy_to(const TorchParams& model, Network& net) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < net.nodes.size(); ++i)
+    for (size_t p = 0; p < model.values[i].size(); ++p)
+      net.nodes[i].params[p] = from_torch(model.values[i][p].cpu());
+}
 
-  torch::Tensor forward(const Network& net, const torch::Tensor& x, bool training) const {
-    std::vector<torch::Tensor> v(net.nodes.size());
-    for (size_t i = 0; i < net.nodes.size(); ++i) {
-      std::vector<torch::Tensor> in;
-      for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? x : v[k]);
-      v[i] = torch_forward(net.nodes[i].op, in, values[i], training, training);
-    }
-    return v.back();
-  }
-
-  void copy_to(Network& net) const {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < net.nodes.size(); ++i)
-      for (size_t p = 0; p < values[i].size(); ++p)
-        net.nodes[i].params[p] = from_torch(values[i][p]);
-  }
-};
-
-torch::Device device_of(const Model& m) {
+torch::Device device_of(const TorchParams& m) {
   for (const auto& p : m.values)
     if (!p.empty()) return p[0].device();
   return torch::kCPU;
 }
 
-double accuracy_of(const Network& net, const Model& model, const torch::Tensor& images,
+double accuracy_of(const Network& net, const TorchParams& model, const torch::Tensor& images,
                    const torch::Tensor& labels, int64_t batch) {
   torch::InferenceMode guard;
   int64_t n = images.size(0), correct = 0;
   for (int64_t b = 0; b < n; b += batch) {
     int64_t e = std::min(n, b + batch);
     torch::Tensor x = images.slice(0, b, e).to(device_of(model));
-    torch::Tensor out = model.forward(net, x, false);
+    torch::Tensor out = logits(net, model, x, false);
     correct += out.argmax(1).cpu().eq(labels.slice(0, b, e)).sum().item<int64_t>();
   }
   return n == 0 ? 0.0 : 100.0 * double(correct) / double(n);
@@ -86,15 +58,8 @@ std::string epoch_dir(int64_t epoch) {
 
 Json read_checkpoint_json(const std::string& dir) {
   std::string path = dir + "/checkpoint.json";
-  NASX_USER_CHECK(fs::is_regular_file(path), dir, " holds no checkpoint (", path, " is missing)");
-  std::ifstream f(path);
-  NASX_USER_CHECK(f.good(), "cannot read ", path);
-  Json j;
-  try {
-    j = Json::parse(f);
-  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number overflow
-    user_error(path, ": corrupt checkpoint: not valid JSON (", e.what(), ")");
-  }
+  NASX_USER_CHECK(fs::exists(path), dir, " holds no checkpoint (", path, " is missing)");
+  Json j = read_json_file(path, "a checkpoint", "corrupt checkpoint");
   bool ok = j.is_object() && j.value("format", "") == kFormat && j.contains("epoch") &&
             j["epoch"].is_number_integer() && j.contains("state") && j["state"].is_string() &&
             j.contains("history") && j["history"].is_array();
@@ -148,7 +113,7 @@ std::string checkpoint_weights(const std::string& dir) {
 
 double torch_accuracy(const Network& net, const Minibatch& examples, int64_t batch) {
   NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
-  Model model(net, training_device());
+  TorchParams model(net, false, false, torch::kFloat32, training_device());
   return accuracy_of(net, model, to_torch(examples.images),
                      torch::tensor(examples.labels, torch::kInt64), batch);
 }
@@ -224,9 +189,9 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
   test = Minibatch{};
 
   const torch::Device device = training_device();
-  Model model(net, device);
+  TorchParams model(net, true, false, torch::kFloat32, device);
   torch::optim::SGD opt(
-      model.parameters,
+      model.trainable,
       torch::optim::SGDOptions(o.lr).momentum(0.9).nesterov(true).weight_decay(5e-4));
   if (!previous_state.empty()) {
     std::string path = o.out + "/" + previous_state + "/optimizer.pt";
@@ -264,7 +229,7 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
       for (auto& group : opt.param_groups())
         static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
       opt.zero_grad();
-      torch::Tensor out = model.forward(net, x, true);
+      torch::Tensor out = logits(net, model, x, true);
       torch::Tensor loss = torch::cross_entropy_loss(out, y);
       loss.backward();
       opt.step();
@@ -289,7 +254,7 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
     history.push_back(st);
 
     // Checkpoint: a new epoch directory, then checkpoint.json names it, then the old one goes.
-    model.copy_to(net);
+    copy_to(model, net);
     std::string state = epoch_dir(epoch + 1);
     std::string tmp = o.out + "/." + state + ".tmp";
     fs::remove_all(tmp);
@@ -308,7 +273,7 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
     previous_state = state;
     if (epoch_done) epoch_done(st);
   }
-  if (start == o.epochs) model.copy_to(net);
+  if (start == o.epochs) copy_to(model, net);
   return history;
 }
 
