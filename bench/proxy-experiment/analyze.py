@@ -86,6 +86,16 @@ def load(results_dir):
             if line.strip():
                 r = json.loads(line)
                 latency[r["name"]] = r["latency_ms"]
+    vpath = os.path.join(results_dir, "verdicts.jsonl")
+    if os.path.exists(vpath):
+        verdicts = {}
+        for line in open(vpath):
+            if line.strip():
+                v = json.loads(line)
+                verdicts[v["name"]] = v
+        for r in rows:
+            if r["name"] in verdicts:
+                r["verdicts"] = verdicts[r["name"]]
     return rows, latency
 
 
@@ -115,6 +125,7 @@ def analyze(rows, latency):
             "legal_at_tau_1": len(legal),
             "legal_that_lose": [r["name"] for r in legal if r["loses"]]}
     out["calibration"] = calibrate(transformed)
+    out["paper_rule"] = paper_rule_check(transformed)
     # Co-design: accuracy against parameters and latency, transformed and narrowed.
     points = [("original", base, rows[0]["params"], latency.get("original"))]
     points += [(r["name"], r["test_accuracy"], r["params"], r["latency_ms"]) for r in variants]
@@ -126,35 +137,90 @@ def analyze(rows, latency):
     return out
 
 
+TAUS = [round(0.5 + 0.025 * i, 3) for i in range(29)]  # 0.5 .. 1.2
+
+
+def judged_mean(v, proxy, scope, samples):
+    """The binding mean ratio of one proxy under a rule: over the first `samples` paired samples,
+    the lowest mean of the network and (block scope) of every block holding a transformed layer.
+    `v` is a verdicts.jsonl record; None when this variant has none."""
+    means = []
+    for name, ratios in v["judged"].items():
+        p, _, judged = name.partition(":")
+        if p != proxy or (scope == "network" and judged != "network"):
+            continue
+        r = ratios[:samples]
+        means.append(sum(r) / len(r) if all(x is not None for x in r) else float("nan"))
+    return min(means) if means else None
+
+
+def rule_accepts(rule, r):
+    v = r.get("verdicts")
+    if v is None:  # no block ratios recorded: the network's, from results.jsonl
+        if rule["scope"] != "network":
+            return False
+        return all(sum(r["proxies"][p]["ratios"][:rule["samples"]]) / rule["samples"]
+                   >= rule["tau"] for p in rule["proxies"])
+    for p in rule["proxies"]:
+        m = judged_mean(v, p, rule["scope"], rule["samples"])
+        if m is None or math.isnan(m) or m < rule["tau"]:
+            return False
+    return True
+
+
+def rule_text(rule):
+    return (f"{' and '.join(rule['proxies'])}, mean of {rule['samples']} sample"
+            f"{'s' if rule['samples'] > 1 else ''} >= {rule['tau']:g}, {rule['scope']} scope")
+
+
 def calibrate(variants):
-    """The rule accepting the most variants while accepting none that loses: a single proxy
-    (mean or min of its sample ratios) with a threshold, or two proxies that must both pass."""
-    best = None
+    """The rule, in the form nasx implements (rule.h: proxies that must all pass, tau on the mean
+    of the paired samples, samples, scope), accepting the most variants while accepting none
+    that loses. Ties go to fewer proxies, then more samples, then block scope, then the higher
+    tau (the margin kept). Also every candidate rule's counts, and a leave-one-out check: each
+    variant judged by the rule calibrated on the others."""
+    def candidates():
+        for scope in ("network", "block"):
+            for samples in (1, 3):
+                for i, p in enumerate(PROXIES):
+                    for tau in TAUS:
+                        yield {"proxies": [p], "tau": tau, "samples": samples, "scope": scope}
+                    for q in PROXIES[i + 1:]:
+                        for tau in TAUS:
+                            yield {"proxies": [p, q], "tau": tau, "samples": samples,
+                                   "scope": scope}
 
-    def consider(rule, accepted):
-        nonlocal best
-        if any(r["loses"] for r in accepted):
-            return
-        key = (len(accepted), -len(rule["proxies"]), rule["tau"])
-        if best is None or key > best[0]:
-            best = (key, dict(rule, accepts=len(accepted),
-                              accepted=[r["name"] for r in accepted]))
+    rules = list(candidates())
 
-    def stat(r, p, how):
-        return r["proxies"][p][how]
+    def best_on(rows):
+        best = None
+        for rule in rules:
+            accepted = [r for r in rows if rule_accepts(rule, r)]
+            if any(r["loses"] for r in accepted):
+                continue
+            key = (len(accepted), -len(rule["proxies"]), rule["samples"],
+                   rule["scope"] == "block", rule["tau"])
+            if best is None or key > best[0]:
+                best = (key, dict(rule, accepts=len(accepted),
+                                  accepted=[r["name"] for r in accepted]))
+        return best[1] if best else None
 
-    for how in ("mean", "min"):
-        for p in PROXIES:
-            for tau in sorted({stat(r, p, how) for r in variants} | {1.0}):
-                accepted = [r for r in variants if stat(r, p, how) >= tau]
-                consider({"proxies": [p], "stat": how, "tau": tau}, accepted)
-        for i, p in enumerate(PROXIES):
-            for q in PROXIES[i + 1:]:
-                for tau in (0.8, 0.85, 0.9, 0.95, 1.0):
-                    accepted = [r for r in variants
-                                if stat(r, p, how) >= tau and stat(r, q, how) >= tau]
-                    consider({"proxies": [p, q], "stat": how, "tau": tau}, accepted)
-    return best[1] if best else None
+    chosen = best_on(variants)
+    if chosen is None:
+        return None
+    held_out = []
+    for r in variants:
+        others = best_on([x for x in variants if x is not r])
+        if others and rule_accepts(others, r) and r["loses"]:
+            held_out.append(r["name"])
+    chosen["leave_one_out_losers_accepted"] = held_out
+    return chosen
+
+
+def paper_rule_check(variants):
+    rule = {"proxies": ["fisher"], "tau": 1.0, "samples": 1, "scope": "network"}
+    accepted = [r for r in variants if rule_accepts(rule, r)]
+    return {"accepts": len(accepted), "losing": [r["name"] for r in accepted if r["loses"]]}
 
 
 def markdown(a, rows):
@@ -173,10 +239,16 @@ def markdown(a, rows):
         lines.append(f"| {p} | {v['spearman']:.2f} | {lo:.2f} .. {hi:.2f} | "
                      f"{v['legal_at_tau_1']} | {len(v['legal_that_lose'])} "
                      f"{'(' + ', '.join(v['legal_that_lose']) + ')' if v['legal_that_lose'] else ''} |")
-    c = a["calibration"]
+    c, pr = a["calibration"], a["paper_rule"]
     lines += ["", "Calibrated rule (accepts the most variants, none losing): " +
-              (f"{' and '.join(c['proxies'])}, {c['stat']} over samples >= {c['tau']:.3f}: "
-               f"accepts {c['accepts']} ({', '.join(c['accepted'])})" if c else "none"), "",
+              (f"{rule_text(c)}: accepts {c['accepts']} of {a['transformed']} "
+               f"({', '.join(c['accepted'])}); left out one at a time, the rule calibrated on "
+               f"the others accepts {len(c['leave_one_out_losers_accepted'])} losing variant(s)"
+               f"{' (' + ', '.join(c['leave_one_out_losers_accepted']) + ')' if c['leave_one_out_losers_accepted'] else ''}"
+               if c else "none"), "",
+              f"The paper's rule (fisher, 1 sample, network >= 1) accepts {pr['accepts']}, "
+              f"{len(pr['losing'])} of them losing"
+              f"{' (' + ', '.join(pr['losing']) + ')' if pr['losing'] else ''}.", "",
               "| variant | accuracy | drop | params | latency ms | fisher | zico | params |",
               "|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -5,11 +5,15 @@ each as a paired ratio to the original. Resumable: every finished variant is one
 RESULTS (appended as it completes); a variant whose training was interrupted resumes from its
 checkpoint. Run it again with the same arguments to continue; nothing finished is redone.
 
-  bench/proxy-experiment/run.py [--nasx build/nasx] [--phase all|search|train|latency]
+  bench/proxy-experiment/run.py [--nasx build/nasx]
+                                [--phase all|search|train|verdicts|latency]
 
 Phases: `search` runs nasx search on the experiment's network (timed: run it on a quiet
-machine); `train` computes proxies and trains every variant; `latency` times each variant with
-nasx bench (timed: quiet machine). `all` runs them in that order. The analysis is analyze.py.
+machine); `train` computes proxies and trains every variant; `verdicts` records, per variant,
+every proxy's paired ratios for the network and for each block holding a transformed layer
+(`nasx legal` with all proxies at once), so analyze.py can judge any rule in either scope;
+`latency` times each variant with nasx bench (timed: quiet machine). `all` runs them in that
+order. The analysis is analyze.py.
 Only the Python standard library is used.
 """
 import argparse
@@ -190,6 +194,30 @@ class Experiment:
                 log(name, "seed", seed, ": test accuracy", r["test_accuracy"],
                     f"({r['seconds']:.0f} s)")
 
+    def phase_verdicts(self):
+        path = os.path.join(self.docs, "verdicts.jsonl")
+        have = set()
+        if os.path.exists(path):
+            have = {json.loads(l)["name"] for l in open(path) if l.strip()}
+        for name, kind, where, applies, width in variants():
+            if name in have or kind in ("original", "narrow"):
+                continue
+            arch = self.arch_for(name, applies, width, 0)
+            if arch is None:
+                continue
+            p = self.run("legal", arch, "--proxy", ",".join(PROXIES), "--samples", SAMPLES,
+                         "--scope", "block", "--tau", 1, "--batch", PROXY_BATCH, "--data", DATA,
+                         "--json", check=False)
+            if p.returncode not in (0, 1):
+                raise RuntimeError(f"nasx legal {arch} failed ({p.returncode}):\n"
+                                   + p.stderr[-2000:])
+            j = json.loads(p.stdout)
+            rec = {"name": name, "judged": {v["name"]: v["ratios"] for v in j["judged"]},
+                   "judged_by": {v["name"]: v["by"] for v in j["layers"]}}
+            with open(path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            log(name, ": verdicts of", len(rec["judged"]), "judged names")
+
     def phase_latency(self):
         path = os.path.join(self.docs, "latency.jsonl")
         have = set()
@@ -217,7 +245,7 @@ def main():
                     help="where results.jsonl and latency.jsonl are appended (committed)")
     ap.add_argument("--work", default="bench-results/proxy-experiment",
                     help="architectures, checkpoints and the search (not committed)")
-    ap.add_argument("--phase", default="all", choices=["all", "search", "train", "latency"])
+    ap.add_argument("--phase", default="all", choices=["all", "search", "train", "verdicts", "latency"])
     ap.add_argument("--quick", action="store_true",
                     help="a smoke test: 1 epoch on 256 images, 1 sample, 3 variants")
     args = ap.parse_args()
@@ -232,6 +260,8 @@ def main():
         e.phase_search()
     if args.phase in ("all", "train"):
         e.phase_train()
+    if args.phase in ("all", "verdicts"):
+        e.phase_verdicts()
     if args.phase in ("all", "latency"):
         e.phase_latency()
 

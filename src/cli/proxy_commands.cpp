@@ -1,5 +1,6 @@
 // nasx fisher | legal: zero-cost proxies on one minibatch, and the legality of transformations.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -7,8 +8,10 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/options.h"
+#include "cli/rule_options.h"
 #include "graph/arch.h"
 #include "runtime/compiled_op.h"
+#include "search/legality.h"
 #include "support/json.h"
 #include "torch/proxies.h"
 #include "torch/reference.h"
@@ -55,60 +58,78 @@ int run_fisher(const FisherArgs& a) {
 }
 
 struct LegalArgs {
-  std::string arch, data = "fashion-mnist", proxy = "fisher", scope = "block";
-  double tau = 1.0;
+  std::string arch, data = "fashion-mnist";
+  RuleArgs rule;
   int64_t batch = 64;
   bool json = false;
 };
 
+// The verdict of a legality rule on an architecture's transformations: sample k pairs the base
+// model and the candidate with weights and minibatch from the architecture's seed + k
+// (PairedJudge, as the search judges).
 int run_legal(const LegalArgs& a) {
   set_torch_threads(kernel_threads());
   NASX_USER_CHECK(is_arch_file(a.arch),
                   "nasx legal takes an architecture file (ARCH.json from "
                   "nasx transform), got '",
                   a.arch, "'");
+  LegalityRule rule = a.rule.resolve();
   Arch arch = Arch::read(a.arch);
-  Network candidate = arch.build();
   Arch base = arch;
   base.steps.clear();
-  Network reference = base.build();  // same seed: every unchanged weight is the same
-  std::vector<std::string> layers;
-  for (const ArchStep& s : arch.steps)
-    layers.insert(layers.end(), s.layers.begin(), s.layers.end());
-  Minibatch batch = minibatch_for(reference, a.data, a.batch, arch.seed);
-  Legality l = judge(reference, candidate, layers, batch, a.proxy, a.tau, a.scope);
-  auto json_of = [](const Verdict& v) {
-    return Json{{"name", v.name},
-                {"reference", v.reference},
-                {"candidate", v.candidate},
-                {"ratio", v.ratio},
-                {"legal", v.legal}};
+  base.build();  // a base that does not build is a UserError before any proxy runs
+  PairedJudge judge =
+      make_arch_judge(base, a.arch, DatasetSpec::parse(a.data), rule, a.batch, arch.seed, "");
+  PairedVerdict v = judge.judge(arch.steps, rule.scope);
+  NASX_USER_CHECK(v.rejected.empty(), a.arch, ": its steps do not apply: ", v.rejected);
+  auto mean_of = [](const std::vector<double>& r) {
+    double m = 0;
+    for (double x : r) m += x;
+    return m / double(r.size());
   };
   if (a.json) {
-    Json layers_json = Json::array(), blocks_json = Json::array();
-    for (const Verdict& v : l.layers) layers_json.push_back(json_of(v));
-    for (const Verdict& v : l.blocks) blocks_json.push_back(json_of(v));
-    std::cout << Json{{"arch", a.arch},        {"proxy", l.proxy},
-                      {"scope", l.scope},      {"tau", l.tau},
-                      {"legal", l.legal},      {"network", json_of(l.network)},
-                      {"blocks", blocks_json}, {"layers", layers_json}}
+    Json judged = Json::array(), layers = Json::array();
+    for (const auto& [name, r] : v.ratios) {
+      double m = mean_of(r);
+      judged.push_back(
+          {{"name", name}, {"ratios", r}, {"mean", m}, {"legal", !std::isnan(m) && m >= rule.tau}});
+    }
+    for (const auto& [layer, by] : v.judged_by) layers.push_back({{"name", layer}, {"by", by}});
+    std::cout << Json{{"arch", a.arch},   {"rule", rule.to_json()},
+                      {"legal", v.legal}, {"binding", v.binding},
+                      {"mean", v.mean},   {"min", v.min},
+                      {"max", v.max},     {"uncertain", v.uncertain()},
+                      {"judged", judged}, {"layers", layers}}
                      .dump(2)
               << "\n";
-  } else {
-    std::printf("%s against %s: %s, scope %s, tau %g, minibatch of %lld from %s\n", a.arch.c_str(),
-                arch.base.c_str(), l.proxy.c_str(), l.scope.c_str(), l.tau, (long long)a.batch,
-                a.data.c_str());
-    std::printf("  %-40s %14s %14s %8s  %s\n", "layer (judged by)", "reference", "candidate",
-                "ratio", "verdict");
-    for (const Verdict& v : l.layers)
-      std::printf("  %-40s %14.6g %14.6g %8.3f  %s\n", v.name.c_str(), v.reference, v.candidate,
-                  v.ratio, v.legal ? "legal" : "ILLEGAL");
-    std::printf("  %-40s %14.6g %14.6g %8.3f  %s\n", "network", l.network.reference,
-                l.network.candidate, l.network.ratio, l.network.legal ? "legal" : "ILLEGAL");
-    std::printf("%s\n", l.legal ? "legal: every transformation keeps its capacity"
-                                : "illegal: some transformation loses capacity");
+    return v.legal ? 0 : 1;
   }
-  return l.legal ? 0 : 1;
+  std::printf(
+      "%s against %s: rule %s (%s, tau %g, %d sample%s, scope %s), minibatch of %lld from "
+      "%s\n",
+      a.arch.c_str(), arch.base.c_str(), rule.name.c_str(), rule.proxy_list().c_str(), rule.tau,
+      rule.samples, rule.samples == 1 ? "" : "s", rule.scope.c_str(), (long long)a.batch,
+      a.data.c_str());
+  for (const auto& [layer, by] : v.judged_by)
+    std::printf("  %-40s judged by %s\n", layer.c_str(), by.c_str());
+  std::printf("  %-40s %8s  %-24s %s\n", "judged", "mean", "ratio per sample", "verdict");
+  for (const auto& [name, r] : v.ratios) {
+    std::string per;
+    for (double x : r) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", x);
+      per += (per.empty() ? "" : " ") + std::string(buf);
+    }
+    double m = mean_of(r);
+    std::printf("  %-40s %8.3f  %-24s %s\n", name.c_str(), m, per.c_str(),
+                !std::isnan(m) && m >= rule.tau ? "legal" : "ILLEGAL");
+  }
+  std::printf("%s (binding: %s, mean %.3f, min %.3f, max %.3f%s)\n",
+              v.legal ? "legal: every transformation keeps its capacity"
+                      : "illegal: some transformation loses capacity",
+              v.binding.c_str(), v.mean, v.min, v.max,
+              v.uncertain() ? "; tau is inside the spread of the samples" : "");
+  return v.legal ? 0 : 1;
 }
 
 }  // namespace
@@ -134,14 +155,12 @@ std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app) {
 
   auto l = std::make_shared<LegalArgs>();
   CLI::App* lc = app.add_subcommand(
-      "legal", "Are an architecture's transformations legal (capacity kept, tau x reference)?");
+      "legal", "Are an architecture's transformations legal by a legality rule (capacity kept)?");
   lc->add_option("arch", l->arch, "ARCH.json from nasx transform")->required();
-  lc->add_option("--tau", l->tau, "threshold on candidate / reference (default 1.0)");
-  lc->add_option("--scope", l->scope, "block (default) or network");
+  l->rule.add_to(lc);
   lc->add_option("--data", l->data, "dataset, as for nasx fisher");
   lc->add_option("--batch", l->batch, "minibatch size (default 64)")
       ->check(integer_in(1, kMaxBatch));
-  lc->add_option("--proxy", l->proxy, "proxy (default fisher)");
   lc->add_flag("--json", l->json, "print JSON");
   out.emplace_back("legal", [l] { return run_legal(*l); });
   return out;

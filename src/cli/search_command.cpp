@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/rule_options.h"
 #include "runtime/compiled_op.h"
 #include "search/search.h"
 #include "support/error.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct SearchArgs {
   SearchOptions options;
+  RuleArgs rule;
   std::string budget = "15m";
   int64_t seed = 0;
   bool json = false;
@@ -25,6 +27,7 @@ struct SearchArgs {
 int run_search_command(SearchArgs& a) {
   a.options.seed = static_cast<uint64_t>(a.seed);
   a.options.budget_s = parse_duration(a.budget);
+  a.options.rule = a.rule.resolve();
   set_torch_threads(kernel_threads());
   Json r = run_search(a.options);
   if (a.json) {
@@ -69,12 +72,7 @@ Runner add_search_command(CLI::App& app) {
   c->add_option("--data", o.data, "fashion-mnist (default), cifar10:DIR or synthetic");
   c->add_option("--batch", o.batch, "minibatch of the legality proxy (default 64)")
       ->check(integer_in(1, kMaxBatch));
-  c->add_option("--proxy", o.proxy,
-                "fisher (default), grad_norm, snip, synflow, naswot, zico or params");
-  c->add_option("--tau", o.tau, "legal when the mean ratio is at least tau (default 1.0)");
-  c->add_option("--scope", o.scope, "block (default) or network");
-  c->add_option("--samples", o.samples,
-                "paired samples (seed x minibatch) per verdict (default 3)");
+  a->rule.add_to(c);
   c->add_option("--max-len", o.max_len, "longest sequence, 1-3 (default 3)");
   c->add_option("--layers", o.layers, "convolutions to transform: names or globs (default all)");
   c->add_option("--judges-per-layer", o.judges_per_unit,

@@ -110,7 +110,7 @@ std::string PairedJudge::key(const std::vector<ArchStep>& steps, const std::stri
       .add("|")
       .add(config_.data.to_string())
       .add("|")
-      .add(config_.proxy);
+      .add(join_proxies(config_.proxies));
   h.add("|").add(scope).add("|").add(std::to_string(config_.batch)).add("|");
   h.add(std::to_string(config_.samples)).add("|").add(std::to_string(config_.seed));
   for (const ArchStep& s : steps) {
@@ -136,7 +136,8 @@ PairedJudge::Sample& PairedJudge::sample(int k) {
     s.reference = make_reference_(seed);
     s.batch = load_minibatch(config_.data, s.reference.input_chw, s.reference.num_classes,
                              config_.batch, seed);
-    s.value = compute_proxy(s.reference, s.batch, config_.proxy);
+    for (const std::string& p : config_.proxies)
+      s.values.push_back(compute_proxy(s.reference, s.batch, p));
     s.ready = true;
   }
   return s;
@@ -166,13 +167,18 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
       v.reject_kind = reject_kind_name(e.kind);
       break;
     }
-    auto t0 = std::chrono::steady_clock::now();
-    ProxyResult value = compute_proxy(candidate, s.batch, config_.proxy);
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    bool several = config_.proxies.size() > 1;
+    for (size_t p = 0; p < config_.proxies.size(); ++p) {
+      auto t0 = std::chrono::steady_clock::now();
+      ProxyResult value = compute_proxy(candidate, s.batch, config_.proxies[p]);
+      seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      Legality l = judge_results(s.values[p], value, layers, config_.tau, scope);
+      std::string prefix = several ? config_.proxies[p] + ":" : "";
+      v.ratios[prefix + "network"].push_back(l.network.ratio);
+      for (const Verdict& b : l.blocks) v.ratios[prefix + b.name].push_back(b.ratio);
+      for (const Verdict& lv : l.layers) v.judged_by.emplace(lv.name, lv.by);
+    }
     ++samples_timed_;
-    Legality l = judge_results(s.value, value, layers, config_.tau, scope);
-    v.ratios["network"].push_back(l.network.ratio);
-    for (const Verdict& b : l.blocks) v.ratios[b.name].push_back(b.ratio);
   }
   ++computed_;
   journal_.append(Json{{"key", k},
@@ -183,6 +189,20 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
   cache_[k] = v;
   v.decide(config_.tau);
   return v;
+}
+
+PairedJudge make_arch_judge(const Arch& base, const std::string& identity, const DatasetSpec& data,
+                            const LegalityRule& rule, int64_t batch, uint64_t seed,
+                            const std::string& journal_path) {
+  JudgeConfig c{identity, data, rule.proxies, rule.scope, rule.tau, batch, rule.samples, seed};
+  return PairedJudge(
+      c,
+      [base](uint64_t s) {
+        Arch a = base;
+        a.seed = s;
+        return a.build();
+      },
+      journal_path);
 }
 
 }  // namespace nasx

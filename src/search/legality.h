@@ -4,10 +4,12 @@
 // isolates the transformation. The reference's proxy value is computed once per sample.
 //
 // A verdict names, for every judged block (block scope) and for the network, the ratio on each
-// sample. The rule: legal when the mean ratio is at least tau for the network and, in block scope,
-// for every block containing a transformed layer. The verdict reports the binding one (lowest mean)
-// with its mean, min and max, and the margin (mean - tau) against the spread (max - min) / 2:
-// a margin inside the spread is flagged as uncertain.
+// sample. With several proxies (a unanimous vote) every name is prefixed by its proxy
+// ("zico:network"), so the lowest mean over all of them binds. The rule: legal when the mean ratio
+// is at least tau for the network and, in block scope, for every block containing a transformed
+// layer. The verdict reports the binding one (lowest mean) with its mean, min and max, and the
+// margin (mean - tau) against the spread (max - min) / 2: a margin inside the spread is flagged as
+// uncertain.
 //
 // Block scope judges each block containing a transformed layer and the network's total too: a
 // transformation can keep its own block's value while lowering the gradients that reach earlier
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "graph/arch.h"
+#include "search/rule.h"
 #include "support/journal.h"
 #include "torch/datasets.h"
 #include "torch/proxies.h"
@@ -32,7 +35,10 @@ struct PairedVerdict {
   std::string reject_kind;  // its RejectKind name
   std::string binding;      // block name or "network"
   std::map<std::string, std::vector<double>> ratios;  // per judged name, per sample
-  double mean = 0, min = 0, max = 0;                  // of the binding ratios
+  // Each transformed layer -> the name judging it (its block, or "network"); filled when the
+  // verdict is computed, not kept in the journal.
+  std::map<std::string, std::string> judged_by;
+  double mean = 0, min = 0, max = 0;  // of the binding ratios
   bool legal = false;
   double margin() const;  // mean - tau
   double spread() const { return (max - min) / 2; }
@@ -48,7 +54,8 @@ struct PairedVerdict {
 struct JudgeConfig {
   std::string model;  // identity of the base (zoo name or arch file contents hash)
   DatasetSpec data;
-  std::string proxy = "fisher", scope = "block";
+  std::vector<std::string> proxies = {"fisher"};  // several: each must pass
+  std::string scope = "block";
   double tau = 1;
   int64_t batch = 64;
   int samples = 3;
@@ -69,14 +76,15 @@ class PairedJudge {
   int64_t computed() const { return computed_; }  // verdicts computed (not from the journal)
   double seconds_per_sample() const;              // measured so far (0 before the first)
 
-  // The reference network of sample 0 (weights from `seed`).
+  // The reference network of sample 0 (weights from `seed`). `journal_path` may be empty: then
+  // nothing is read or kept.
   const Network& reference() { return sample(0).reference; }
 
  private:
   struct Sample {
     Network reference;
     Minibatch batch;
-    ProxyResult value;
+    std::vector<ProxyResult> values;  // per proxy
     bool ready = false;
   };
   Sample& sample(int k);
@@ -90,5 +98,12 @@ class PairedJudge {
   int64_t computed_ = 0, samples_timed_ = 0;
   double seconds_ = 0;
 };
+
+// The judge of transformations applied to `base` (an architecture whose own steps, if any, are
+// part of the reference) under `rule`: sample k rebuilds `base` with seed `seed` + k.
+// `identity` keys the journal (the model's name or its file's hash).
+PairedJudge make_arch_judge(const Arch& base, const std::string& identity, const DatasetSpec& data,
+                            const LegalityRule& rule, int64_t batch, uint64_t seed,
+                            const std::string& journal_path);
 
 }  // namespace nasx

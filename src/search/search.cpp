@@ -37,20 +37,14 @@ double since(Clock::time_point t) {
 void validate(const SearchOptions& o) {
   NASX_USER_CHECK(std::isfinite(o.budget_s) && o.budget_s > 0, "--budget must be positive");
   NASX_USER_CHECK(o.batch >= 1 && o.batch <= 4096, "--batch must be in [1, 4096], got ", o.batch);
-  NASX_USER_CHECK(std::isfinite(o.tau) && o.tau > 0 && o.tau <= 100,
-                  "--tau must be in (0, 100], got ", o.tau);
-  NASX_USER_CHECK(o.scope == "block" || o.scope == "network",
-                  "--scope must be block or network, got '", o.scope, "'");
-  NASX_USER_CHECK(o.samples >= 1 && o.samples <= 64, "--samples must be in [1, 64], got ",
-                  o.samples);
   NASX_USER_CHECK(o.max_len >= 1 && o.max_len <= 3,
                   "--max-len must be 1, 2 or 3 (the grammar has three parts), got ", o.max_len);
   NASX_USER_CHECK(o.judges_per_unit >= 0 && o.judges_per_unit <= 1000,
                   "--judges-per-layer must be in [0, 1000] (0: share the budget), got ",
                   o.judges_per_unit);
-  const auto& names = proxy_names();
-  NASX_USER_CHECK(std::find(names.begin(), names.end(), o.proxy) != names.end(), "unknown proxy '",
-                  o.proxy, "' (known: fisher, grad_norm, snip, synflow, naswot)");
+  // The rule's fields: checked again, for callers that built it by hand.
+  RuleOverrides check{o.rule.proxy_list(), o.rule.tau, o.rule.samples, o.rule.scope};
+  resolve_rule(legality_rules().front().name, check);
   DatasetSpec::parse(o.data);
 }
 
@@ -170,10 +164,11 @@ Json SearchOptions::identity() const {
           {"seed", seed},
           {"data", data},
           {"batch", batch},
-          {"proxy", proxy},
-          {"tau", tau},
-          {"scope", scope},
-          {"samples", samples},
+          {"rule", rule.name},
+          {"proxy", rule.proxy_list()},
+          {"tau", rule.tau},
+          {"scope", rule.scope},
+          {"samples", rule.samples},
           {"max_len", max_len},
           {"layers", layers},
           {"judges_per_layer", judges_per_unit},
@@ -202,22 +197,9 @@ Json run_search(const SearchOptions& o) {
   install_interrupt_handlers();
   fs::path dir(o.out_dir);
   RecordStore records((dir / "records.jsonl").string(), detect_target());
-  JudgeConfig jc{model_identity(base_arch),
-                 DatasetSpec::parse(o.data),
-                 o.proxy,
-                 o.scope,
-                 o.tau,
-                 o.batch,
-                 o.samples,
-                 o.seed};
-  PairedJudge judge(
-      jc,
-      [base_arch](uint64_t s) {
-        Arch a = base_arch;
-        a.seed = s;
-        return a.build();
-      },
-      (dir / "verdicts.jsonl").string());
+  PairedJudge judge =
+      make_arch_judge(base_arch, model_identity(base_arch), DatasetSpec::parse(o.data), o.rule,
+                      o.batch, o.seed, (dir / "verdicts.jsonl").string());
   end_phase("setup");
 
   // ---- 2. baseline ----
@@ -288,7 +270,7 @@ Json run_search(const SearchOptions& o) {
   for (size_t ui : order) {
     check_interrupted();
     const SearchUnit& unit = units[ui];
-    double judge_s = judge.seconds_per_sample() * o.samples;
+    double judge_s = judge.seconds_per_sample() * o.rule.samples;
     // Kept for assembly (one network check, then a bisection over the choices found so far) and
     // verification (two compilations, the interleaved timing).
     double reserve = 2 * compile_s +
@@ -321,7 +303,7 @@ Json run_search(const SearchOptions& o) {
     while (lo <= hi && judged < judges && left() > reserve + judge_s) {
       check_interrupted();
       int64_t mid = (lo + hi) / 2;
-      Trial t{ui,    worth[mid], true, judge.judge({{unit.layers, worth[mid]->text}}, o.scope),
+      Trial t{ui,    worth[mid], true, judge.judge({{unit.layers, worth[mid]->text}}, o.rule.scope),
               false, {}};
       worth.erase(worth.begin() + mid);
       if (kill_after > 0 && judge.computed() >= kill_after) std::raise(SIGKILL);  // test hook
@@ -341,7 +323,7 @@ Json run_search(const SearchOptions& o) {
         --hi;
       }
       trials.push_back(std::move(t));
-      judge_s = judge.seconds_per_sample() * o.samples;
+      judge_s = judge.seconds_per_sample() * o.rule.samples;
     }
     not_judged += static_cast<int64_t>(worth.size());
     // Time the legal ones against the unit's baseline kernels, in one worker run.

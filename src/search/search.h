@@ -17,6 +17,7 @@
 
 #include <string>
 
+#include "search/rule.h"
 #include "support/json.h"
 
 namespace nasx {
@@ -28,11 +29,8 @@ struct SearchOptions {
   double budget_s = 900;
   uint64_t seed = 0;
   std::string data = "fashion-mnist";
-  int64_t batch = 64;  // minibatch of the proxy
-  std::string proxy = "fisher";
-  double tau = 1.0;
-  std::string scope = "block";
-  int samples = 3;
+  int64_t batch = 64;                            // minibatch of the proxy
+  LegalityRule rule = legality_rules().front();  // proxies, tau, samples, scope (rule.h)
   int max_len = 3;
   std::string layers = "*";
   // Legality checks per unit (rejections by shape do not count); 0: an equal share of the budget

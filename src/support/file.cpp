@@ -54,6 +54,21 @@ void check_regular_file(const std::string& path, const std::string& what) {
                   what, " expected)");
 }
 
+std::string read_file(const std::string& path, const std::string& what, size_t max_bytes) {
+  check_regular_file(path, what);
+  std::ifstream f(path, std::ios::binary);
+  NASX_USER_CHECK(f.good(), "cannot open ", path, " (", what, ")");
+  std::string out;
+  char buf[1 << 16];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    out.append(buf, size_t(f.gcount()));
+    NASX_USER_CHECK(out.size() <= max_bytes, path, " is larger than ", max_bytes >> 20,
+                    " MiB: not ", what);
+  }
+  NASX_USER_CHECK(f.eof(), "cannot read ", path, " (", what, ")");
+  return out;
+}
+
 Json read_json_file(const std::string& path, const std::string& what,
                     const std::string& malformed) {
   check_regular_file(path, what);

@@ -14,6 +14,10 @@ void write_file_atomically(const std::string& path, const std::string& bytes);  
 // could not be read or would never end): "cannot read PATH (WHAT): it is a directory".
 void check_regular_file(const std::string& path, const std::string& what);
 
+// Reads a whole file: check_regular_file, then a UserError when it holds more than `max_bytes`
+// (read in bounded pieces, so nothing larger is ever held) or cannot be read.
+std::string read_file(const std::string& path, const std::string& what, size_t max_bytes);
+
 // Reads a JSON file: check_regular_file, then any parse failure (syntax, or a number too large
 // for a double) is a UserError "PATH: MALFORMED: not valid JSON (...)".
 Json read_json_file(const std::string& path, const std::string& what, const std::string& malformed);

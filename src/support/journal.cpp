@@ -15,6 +15,7 @@ JsonLines::~JsonLines() {
 
 std::vector<Json> JsonLines::read_all() const {
   std::vector<Json> out;
+  if (path_.empty()) return out;
   std::ifstream in(path_);
   if (!in) return out;
   std::string line;
@@ -31,6 +32,7 @@ std::vector<Json> JsonLines::read_all() const {
 }
 
 void JsonLines::append(const Json& record) {
+  if (path_.empty()) return;
   std::string line = record.dump() + "\n";
   if (!out_) {
     // A torn last line from a killed writer must not swallow this record: start a fresh line.

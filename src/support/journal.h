@@ -12,6 +12,7 @@
 
 namespace nasx {
 
+// An empty path keeps nothing: read_all finds no record and append does nothing.
 class JsonLines {
  public:
   explicit JsonLines(std::string path);

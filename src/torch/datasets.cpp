@@ -1,11 +1,10 @@
 #include "torch/datasets.h"
 
-#include <zlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "support/dataset_files.h"
 #include "support/error.h"
 #include "support/file.h"
 #include "torch/torch_ops.h"
@@ -15,56 +14,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Fashion-MNIST's largest file is 26 MB compressed and decompresses to 47 MB; a file far beyond
+// either is not one (a gzip bomb would otherwise be inflated whole before anything is checked).
+constexpr size_t kMaxCompressed = size_t(1) << 26, kMaxDecompressed = size_t(1) << 28;
+// CIFAR-10's batches are 30 MB each.
+constexpr size_t kMaxCifarFile = size_t(1) << 26;
+
 std::string read_gzip(const std::string& path) {
-  check_regular_file(path, "a gzip-compressed IDX file");
-  gzFile f = gzopen(path.c_str(), "rb");
-  NASX_USER_CHECK(f, "cannot open dataset file ", path);
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  // Fashion-MNIST's largest file decompresses to 47 MB; a stream far beyond that is not one
-  // (a gzip bomb would otherwise be read whole before anything is checked).
-  constexpr size_t kMaxBytes = size_t(1) << 28;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) {
-    out.append(buf, n);
-    if (out.size() > kMaxBytes) {
-      gzclose(f);
-      user_error("dataset file ", path, " decompresses to more than ", kMaxBytes >> 20,
-                 " MiB: not a Fashion-MNIST IDX file");
-    }
-  }
-  int err = 0;
-  const char* msg = gzerror(f, &err);
-  bool bad = n < 0 || (err != Z_OK && err != Z_STREAM_END);
-  std::string why = msg ? msg : "";
-  gzclose(f);
-  NASX_USER_CHECK(!bad, "dataset file ", path, " is corrupt or truncated (gzip: ", why, ")");
-  return out;
-}
-
-uint32_t big_endian(const std::string& b, size_t at) {
-  return (uint32_t(uint8_t(b[at])) << 24) | (uint32_t(uint8_t(b[at + 1])) << 16) |
-         (uint32_t(uint8_t(b[at + 2])) << 8) | uint32_t(uint8_t(b[at + 3]));
-}
-
-// IDX images (magic 2051) and labels (magic 2049), checked against each other.
-void read_idx(const std::string& images_path, const std::string& labels_path,
-              std::vector<uint8_t>* pixels, std::vector<uint8_t>* labels, int64_t* count) {
-  std::string img = read_gzip(images_path), lab = read_gzip(labels_path);
-  NASX_USER_CHECK(img.size() >= 16 && big_endian(img, 0) == 2051, images_path,
-                  " is not an IDX image file (bad magic number)");
-  NASX_USER_CHECK(lab.size() >= 8 && big_endian(lab, 0) == 2049, labels_path,
-                  " is not an IDX label file (bad magic number)");
-  uint32_t n = big_endian(img, 4), rows = big_endian(img, 8), cols = big_endian(img, 12);
-  NASX_USER_CHECK(rows == 28 && cols == 28, images_path, " holds ", rows, "x", cols,
-                  " images; Fashion-MNIST's are 28x28");
-  NASX_USER_CHECK(img.size() == 16 + size_t(n) * 784, images_path, " is truncated: ", n,
-                  " images need ", 16 + size_t(n) * 784, " bytes, it holds ", img.size());
-  NASX_USER_CHECK(big_endian(lab, 4) == n && lab.size() == 8 + size_t(n), labels_path,
-                  " does not hold one label for each of the ", n, " images");
-  pixels->assign(img.begin() + 16, img.end());
-  labels->assign(lab.begin() + 8, lab.end());
-  *count = n;
+  return gunzip(read_file(path, "a gzip-compressed IDX file", kMaxCompressed),
+                "dataset file " + path, kMaxDecompressed);
 }
 
 std::vector<int64_t> draw(int64_t available, int64_t batch, uint64_t seed,
@@ -154,18 +112,19 @@ Minibatch load_examples(const DatasetSpec& spec, const Shape& chw, int64_t class
                     fs::exists(dir) ? " is not a directory" : " does not exist",
                     " (install Debian's dataset-fashion-mnist, or give --data fashion-mnist:DIR)");
     std::string prefix = dir + (spec.train ? "/train" : "/t10k");
-    std::vector<uint8_t> pixels, labels;
-    int64_t n;
-    read_idx(prefix + "-images-idx3-ubyte.gz", prefix + "-labels-idx1-ubyte.gz", &pixels, &labels,
-             &n);
+    std::string images = prefix + "-images-idx3-ubyte.gz",
+                labels = prefix + "-labels-idx1-ubyte.gz";
+    std::string image_bytes = read_gzip(images);  // images first: their errors come first
+    LabelledImages d = parse_idx(image_bytes, images, read_gzip(labels), labels);
+    int64_t n = d.count;
     if (batch == kWholeSplit) batch = n;
     std::vector<int64_t> idx = draw(n, batch, seed, "the Fashion-MNIST split");
     torch::Tensor x = torch::empty({batch, 1, 28, 28});
     std::vector<int64_t> y;
     float* px = x.data_ptr<float>();
     for (int64_t b = 0; b < batch; ++b) {
-      for (int64_t p = 0; p < 784; ++p) px[b * 784 + p] = pixels[idx[b] * 784 + p] / 255.0f;
-      y.push_back(labels[idx[b]]);
+      for (int64_t p = 0; p < 784; ++p) px[b * 784 + p] = d.pixels[idx[b] * 784 + p] / 255.0f;
+      y.push_back(d.labels[idx[b]]);
     }
     return to_minibatch(fit(x, chw, {0.2860}, {0.3530}), y, classes, "Fashion-MNIST");
   }
@@ -179,29 +138,22 @@ Minibatch load_examples(const DatasetSpec& spec, const Shape& chw, int64_t class
   } else {
     files.push_back(spec.dir + "/test_batch.bin");
   }
-  std::string bytes;
+  LabelledImages d;
   for (const std::string& f : files) {
-    check_regular_file(f, "a CIFAR-10 binary batch");
-    std::ifstream in(f, std::ios::binary);
-    NASX_USER_CHECK(in.good(), "CIFAR-10 file ", f, " is unreadable");
-    std::string part((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    NASX_USER_CHECK(!part.empty() && part.size() % 3073 == 0, "CIFAR-10 file ", f,
-                    " is truncated or not in the binary format (", part.size(),
-                    " bytes, not a multiple of 3073-byte records)");
-    bytes += part;
+    LabelledImages part = parse_cifar(read_file(f, "a CIFAR-10 binary batch", kMaxCifarFile), f);
+    d.count += part.count;
+    d.pixels.insert(d.pixels.end(), part.pixels.begin(), part.pixels.end());
+    d.labels.insert(d.labels.end(), part.labels.begin(), part.labels.end());
   }
-  int64_t n = static_cast<int64_t>(bytes.size() / 3073);
+  int64_t n = d.count;
   if (batch == kWholeSplit) batch = n;
   std::vector<int64_t> idx = draw(n, batch, seed, "the CIFAR-10 split");
   torch::Tensor x = torch::empty({batch, 3, 32, 32});
   std::vector<int64_t> y;
   float* px = x.data_ptr<float>();
   for (int64_t b = 0; b < batch; ++b) {
-    const char* rec = bytes.data() + idx[b] * 3073;
-    y.push_back(uint8_t(rec[0]));
-    NASX_USER_CHECK(y.back() < 10, "CIFAR-10 record ", idx[b], " has label ", y.back(),
-                    " (corrupt file?)");
-    for (int64_t p = 0; p < 3072; ++p) px[b * 3072 + p] = uint8_t(rec[1 + p]) / 255.0f;
+    y.push_back(d.labels[idx[b]]);
+    for (int64_t p = 0; p < 3072; ++p) px[b * 3072 + p] = d.pixels[idx[b] * 3072 + p] / 255.0f;
   }
   return to_minibatch(fit(x, chw, {0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}), y, classes,
                       "CIFAR-10");

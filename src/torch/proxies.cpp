@@ -195,7 +195,7 @@ Legality judge_results(const ProxyResult& ref, const ProxyResult& cand,
   const std::string& proxy = ref.proxy;
   auto verdict = [&](const std::string& name, double r, double c) {
     double ratio = r != 0 ? c / r : (c == 0 ? 1.0 : INFINITY);
-    return Verdict{name, r, c, ratio, ratio >= tau};
+    return Verdict{name, name, r, c, ratio, ratio >= tau};
   };
   Legality l{proxy, scope, tau, verdict("network", ref.total, cand.total), {}, {}, true};
   std::set<std::string> used;
@@ -210,6 +210,7 @@ Legality judge_results(const ProxyResult& ref, const ProxyResult& cand,
       }
     Verdict v = (scope == "block" && rb) ? verdict(rb->name, rb->value, cb->value) : l.network;
     if (scope == "block" && rb && used.insert(rb->name).second) l.blocks.push_back(v);
+    v.by = v.name;
     v.name = layer;
     l.layers.push_back(v);
     l.legal = l.legal && v.legal;

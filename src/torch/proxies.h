@@ -61,6 +61,7 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
 
 struct Verdict {
   std::string name;  // block or layer
+  std::string by;    // a layer's: the name judging it (its block, or "network")
   double reference = 0, candidate = 0, ratio = 0;
   bool legal = false;
 };

@@ -277,11 +277,26 @@ TEST(Cli, FisherAndLegal) {
   nasx::Json l = nasx::Json::parse(low.out);
   EXPECT_EQ(l["legal"], true);
   EXPECT_EQ(l["layers"][0]["name"], "layer2.1.conv1");
-  for (const char* key : {"reference", "candidate", "ratio", "legal"})
-    EXPECT_TRUE(l["layers"][0].contains(key)) << key;
+  EXPECT_EQ(l["layers"][0]["by"], "layer2.1");
+  EXPECT_EQ(l["rule"]["name"], "custom");  // the default rule with tau overridden
+  ASSERT_EQ(l["judged"].size(), 2u);       // the block and the network
+  for (const nasx::Json& j : l["judged"]) {
+    EXPECT_EQ(j["ratios"].size(), l["rule"]["samples"].get<size_t>()) << j.dump();
+    EXPECT_TRUE(j["legal"].get<bool>()) << j.dump();
+  }
   Result high = nasx("legal " + arch + " --data synthetic --batch 8 --tau 100 --scope network");
   EXPECT_EQ(high.code, 1) << high.out;
   EXPECT_NE(high.out.find("ILLEGAL"), std::string::npos) << high.out;
+  // The paper's rule by name: Fisher, one sample, the network's total.
+  Result paper = nasx("legal " + arch + " --data synthetic --batch 8 --rule paper --json");
+  ASSERT_TRUE(paper.code == 0 || paper.code == 1) << paper.out;
+  nasx::Json p = nasx::Json::parse(paper.out);
+  EXPECT_EQ(p["rule"]["name"], "paper");
+  ASSERT_EQ(p["judged"].size(), 1u);
+  EXPECT_EQ(p["judged"][0]["name"], "network");
+  EXPECT_EQ(p["judged"][0]["ratios"].size(), 1u);
+  expect_user_error("legal " + arch + " --rule lenient", "unknown legality rule 'lenient'");
+  expect_user_error("legal " + arch + " --proxy fisher,zen", "unknown proxy 'zen'");
 }
 
 TEST(Cli, ProxyCommandsRejectBadInput) {
@@ -303,15 +318,18 @@ TEST(Cli, ProxyCommandsRejectBadInput) {
   std::filesystem::create_directories(bad);
   std::ofstream(bad + "/train-images-idx3-ubyte.gz") << "not gzip at all";
   std::ofstream(bad + "/train-labels-idx1-ubyte.gz") << "not gzip at all";
-  expect_user_error("fisher resnet18_cifar --data fashion-mnist:" + bad, "not an IDX image file");
+  expect_user_error("fisher resnet18_cifar --data fashion-mnist:" + bad,
+                    "train-images-idx3-ubyte.gz is corrupt or truncated (gzip: incorrect header");
   expect_user_error("legal resnet18_cifar", "takes an architecture file");
   std::string arch = temp("legal2.json");
   ASSERT_EQ(nasx("transform resnet18_cifar --apply 'layer2.1.conv1: group(2)' --out " + arch).code,
             0);
   expect_user_error("legal " + arch + " --scope everywhere --data synthetic", "--scope must be");
-  expect_user_error("legal " + arch + " --tau -1 --data synthetic", "--tau must be positive");
-  expect_user_error("legal " + arch + " --tau inf --data synthetic", "positive and finite");
-  expect_user_error("legal " + arch + " --tau nan --data synthetic", "positive and finite");
+  expect_user_error("legal " + arch + " --tau -1 --data synthetic", "-1 is out of range (0, 100]");
+  expect_user_error("legal " + arch + " --tau inf --data synthetic",
+                    "'inf' is not a finite number");
+  expect_user_error("legal " + arch + " --tau nan --data synthetic",
+                    "'nan' is not a finite number");
 }
 
 TEST(Cli, ModelCommandsRejectBadInput) {

@@ -1,4 +1,5 @@
-// libFuzzer targets for nasx's parsers of user input (`make fuzz`, clang only). One source, one
+// libFuzzer targets for nasx's parsers of user input (`make fuzz`, clang only): .npy, sequences,
+// schedules, ARCH.json, gzip, IDX and CIFAR-10 files. One source, one
 // target per parser, chosen by NASX_FUZZ_TARGET at compile time. A UserError is the expected
 // answer to bad input; anything else escaping (an InternalError, another exception, a crash,
 // a sanitizer report, a hang) is a finding.
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "graph/arch.h"
+#include "support/dataset_files.h"
 #include "support/error.h"
 #include "support/json.h"
 #include "support/npy.h"
@@ -40,6 +42,20 @@ void run(const std::string& input) {
     return;  // Arch::read turns this into a UserError
   }
   Arch::from_json(j, "fuzz");
+#elif NASX_FUZZ_TARGET == 5  // gzip, bounded (the IDX files are read through it)
+  gunzip(input, "fuzz", size_t(1) << 20);
+#elif NASX_FUZZ_TARGET == 6  // an IDX pair: 4 bytes (little-endian) give the images' length
+  if (input.size() < 4) return;
+  uint32_t n = uint8_t(input[0]) | uint32_t(uint8_t(input[1])) << 8 |
+               uint32_t(uint8_t(input[2])) << 16 | uint32_t(uint8_t(input[3])) << 24;
+  n %= uint32_t(input.size() - 3);
+  LabelledImages d = parse_idx(input.substr(4, n), "images", input.substr(4 + n), "labels");
+  if (d.pixels.size() != size_t(d.count) * 784 || d.labels.size() != size_t(d.count))
+    internal_error("IDX sizes disagree");
+#elif NASX_FUZZ_TARGET == 7  // CIFAR-10 binary batches
+  LabelledImages d = parse_cifar(input, "fuzz");
+  if (d.pixels.size() != size_t(d.count) * 3072 || d.labels.size() != size_t(d.count))
+    internal_error("CIFAR sizes disagree");
 #endif
 }
 
