@@ -10,7 +10,10 @@ packages=(
   nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist # real data for Fisher Potential and training
   gnuplot-nox           # the search report's plots
+  clang libclang-rt-dev libomp-dev # make fuzz (libFuzzer, ASan + UBSan) and CI's fuzz minute
+  libonnx-dev libprotobuf-dev # ONNX import and export (the protobuf classes of onnx.proto)
   python3-torch         # test fixtures only: the exported PyTorch module runs in a test
+  python3-onnx          # test fixtures only: checks and runs the exported ONNX files
 )
 
 missing=()

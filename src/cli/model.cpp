@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "graph/arch.h"
+#include "graph/onnx_import.h"
 #include "graph/zoo.h"
 #include "support/log.h"
 
@@ -18,6 +19,10 @@ Network load_model(const std::string& model, uint64_t seed, int64_t image_size, 
     if (image_size > 0) arch.image_size = image_size;
     if (width > 0) arch.width = width;
     return arch.build();
+  }
+  if (is_onnx_path(model)) {
+    NASX_USER_CHECK(width <= 0 || width == 1.0, "--width scales zoo models only, not ", model);
+    return import_onnx(model, image_size);  // the file's weights; the seed is not used
   }
   return build_zoo_model(model, {seed, image_size, width > 0 ? width : 1.0});
 }

@@ -1,5 +1,6 @@
-// What the commands accept as MODEL: a zoo name (built from --seed) or an architecture file
-// ARCH.json written by `nasx transform` (its own base, seed and transformations). ONNX comes later.
+// What the commands accept as MODEL: a zoo name (built from --seed), an architecture file
+// ARCH.json written by `nasx transform` (its own base, seed and transformations), or an ONNX file
+// MODEL.onnx (its own weights; graph/onnx_import.h).
 #pragma once
 
 #include <string>

@@ -7,6 +7,7 @@
 #include "cli/model.h"
 #include "cli/options.h"
 #include "graph/arch.h"
+#include "graph/onnx_import.h"
 #include "graph/zoo.h"
 #include "support/format.h"
 #include "support/json.h"
@@ -29,9 +30,9 @@ int run_transform(const TransformArgs& a) {
   if (is_arch_file(a.model)) {
     arch = Arch::read(a.model);  // transform further
   } else {
-    NASX_USER_CHECK(is_zoo_model(a.model), "unknown model '", a.model,
-                    "' (a zoo name from 'nasx models', or an ARCH.json)");
-    arch.base = a.model;
+    NASX_USER_CHECK(is_zoo_model(a.model) || is_onnx_path(a.model), "unknown model '", a.model,
+                    "' (a zoo name from 'nasx models', an ARCH.json or an .onnx file)");
+    arch.base = arch_base(a.model);
     arch.seed = a.seed;
   }
   if (a.width > 0) arch.width = a.width;

@@ -1,9 +1,11 @@
 #include "graph/arch.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "graph/onnx_import.h"
 #include "graph/transform_network.h"
 #include "graph/zoo.h"
 #include "support/file.h"
@@ -85,13 +87,28 @@ Arch Arch::from_json(const Json& j, const std::string& origin) {
     if (!st.contains("layers")) bad("missing \"layers\"" + where);
     a.steps.push_back({strings_at(st, "layers", where), string_at(st, "sequence", where)});
   }
-  if (!is_zoo_model(a.base)) bad("\"base\" is '" + a.base + "', not a zoo model");
+  if (!is_zoo_model(a.base) && !is_onnx_path(a.base))
+    bad("\"base\" is '" + a.base + "', not a zoo model or an .onnx file");
   return a;
 }
 
 Arch Arch::read(const std::string& path) {
-  return from_json(read_json_file(path, "an architecture file", "malformed architecture file"),
-                   path);
+  Arch a =
+      from_json(read_json_file(path, "an architecture file", "malformed architecture file"), path);
+  // A relative ONNX base names a file beside the ARCH.json when there is one there, else one
+  // relative to the current directory (as `nasx search model.onnx` records it).
+  namespace fs = std::filesystem;
+  if (is_onnx_path(a.base) && fs::path(a.base).is_relative()) {
+    fs::path beside = fs::path(path).parent_path() / a.base;
+    if (fs::exists(beside)) a.base = beside.string();
+  }
+  return a;
+}
+
+std::string arch_base(const std::string& model) {
+  if (!is_onnx_path(model)) return model;
+  check_regular_file(model, "an ONNX model");
+  return std::filesystem::absolute(model).lexically_normal().string();
 }
 
 void Arch::write(const std::string& path) const {
@@ -99,7 +116,13 @@ void Arch::write(const std::string& path) const {
 }
 
 Network Arch::build() const {
-  Network net = build_zoo_model(base, {seed, image_size, width});
+  Network net;
+  if (is_onnx_path(base)) {
+    NASX_USER_CHECK(width == 1.0, "--width scales zoo models only, not ", base);
+    net = import_onnx(base, image_size);  // its own weights; the seed initialises changed layers
+  } else {
+    net = build_zoo_model(base, {seed, image_size, width});
+  }
   for (const ArchStep& st : steps)
     transform_layers(net, st.layers, parse_sequence(st.sequence), seed);
   return net;

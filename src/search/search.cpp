@@ -9,6 +9,7 @@
 
 #include "graph/arch.h"
 #include "graph/transform_network.h"
+#include "graph/zoo.h"
 #include "runtime/compiled_network.h"
 #include "search/evaluate.h"
 #include "search/legality.h"
@@ -88,7 +89,7 @@ Arch base_arch_of(const SearchOptions& o) {
     a = Arch::read(o.model);
   } else {
     NASX_USER_CHECK(!o.model.empty(), "no model given");
-    a.base = o.model;
+    a.base = arch_base(o.model);  // an .onnx file by its absolute path
   }
   a.seed = o.seed;
   if (o.width > 0) a.width = o.width;
@@ -99,7 +100,10 @@ std::string model_identity(const Arch& a) {
   Arch copy = a;
   copy.seed = 0;
   copy.applied.clear();
-  return a.base + ":" + content_hash(copy.to_json().dump());
+  std::string contents = copy.to_json().dump();
+  // An imported model is its file's contents, not its path: a changed file is another search.
+  if (!is_zoo_model(a.base)) contents += read_file(a.base, "an ONNX model", size_t(1) << 31);
+  return a.base + ":" + content_hash(contents);
 }
 
 // One candidate as the search saw it.
