@@ -40,12 +40,12 @@ test-sanitize: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./tests/$$t --gtest_brief=1 || exit 1; done
 
 # libFuzzer on the parsers of user input (.npy, sequences, schedules, ARCH.json, gzip, IDX,
-# CIFAR-10), clang with
+# CIFAR-10, ONNX), clang with
 # ASan + UBSan, FUZZ_SECONDS each, from the corpora in tests/fuzz/corpus (new inputs go to
 # build-fuzz/corpus, the kept corpora are not modified). A finding leaves crash-* in build-fuzz.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS ?= npy sequence schedule arch gzip idx cifar
+FUZZ_TARGETS ?= npy sequence schedule arch gzip idx cifar onnx
 fuzz: SHELL := /bin/bash
 fuzz: deps
 	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNASX_FUZZ=ON >/dev/null

@@ -18,12 +18,10 @@ std::vector<Shape> Network::infer_shapes(int64_t batch) const {
   Shape input = input_shape(batch);
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
-    std::vector<Shape> in;
-    for (int k : n.inputs) {
+    for (int k : n.inputs)
       NASX_ASSERT(k == kNetworkInput || (k >= 0 && k < static_cast<int>(i)), "node ", n.name,
                   " reads node ", k, ", which does not come before it");
-      in.push_back(k == kNetworkInput ? input : shapes[k]);
-    }
+    std::vector<Shape> in = inputs_of(i, input, shapes);
     try {
       shapes.push_back(infer_shape(n.op, in));
     } catch (const UserError& e) {
@@ -42,9 +40,7 @@ std::vector<Shape> Network::infer_shapes(int64_t batch) const {
 
 std::vector<Shape> Network::input_shapes(size_t i, const std::vector<Shape>& shapes,
                                          int64_t batch) const {
-  std::vector<Shape> in;
-  for (int k : nodes[i].inputs) in.push_back(k == kNetworkInput ? input_shape(batch) : shapes[k]);
-  return in;
+  return inputs_of(i, input_shape(batch), shapes);
 }
 
 int64_t Network::params() const {

@@ -37,6 +37,15 @@ struct Network {
   // What node i reads: the network input's shape or earlier nodes' output shapes (`shapes`, as
   // infer_shapes gives them, filled at least up to node i).
   std::vector<Shape> input_shapes(size_t i, const std::vector<Shape>& shapes, int64_t batch) const;
+  // What node i reads, as any per-node value: `input` for the network input, `values[k]` for node
+  // k (values filled at least up to node i). The one place that resolves kNetworkInput.
+  template <class T>
+  std::vector<T> inputs_of(size_t i, const T& input, const std::vector<T>& values) const {
+    std::vector<T> in;
+    in.reserve(nodes[i].inputs.size());
+    for (int k : nodes[i].inputs) in.push_back(k == kNetworkInput ? input : values[k]);
+    return in;
+  }
   int64_t params() const;
   int64_t macs(int64_t batch = 1) const;
   int find(const std::string& name) const;  // node index, or -1

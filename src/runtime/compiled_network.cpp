@@ -18,8 +18,7 @@ NetworkKernels network_kernels(Network net, int64_t batch) {
   for (size_t i = 0; i < k.executed.nodes.size(); ++i) {
     const Node& n = k.executed.nodes[i];
     OpInstance inst{n.op, k.executed.input_shapes(i, k.shapes, batch)};
-    for (int in : n.inputs)
-      inst.layouts.push_back(in == kNetworkInput ? k.layouts.input : k.layouts.nodes[in]);
+    inst.layouts = k.executed.inputs_of(i, k.layouts.input, k.layouts.nodes);
     inst.layouts.push_back(k.layouts.nodes[i]);
     if (std::all_of(inst.layouts.begin(), inst.layouts.end(),
                     [](const ir::Layout& l) { return l.plain(); }))

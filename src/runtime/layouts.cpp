@@ -68,8 +68,7 @@ NetworkLayouts assign_layouts(const Network& net, const std::vector<Shape>& shap
   out.input = with_halo(Layout{}, input_halo);
   out.nodes.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    std::vector<Layout> in;
-    for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? out.input : out.nodes[k]);
+    std::vector<Layout> in = net.inputs_of(i, out.input, out.nodes);
     out.nodes[i] = with_halo(output_layout(net.nodes[i].op, in, shapes[i], lanes), halo[i]);
   }
   // The network's output is handed to the caller as it is: plain.

@@ -120,9 +120,8 @@ std::vector<torch::Tensor> forward_graph(const Network& net, const TorchParams& 
                                          bool update_running) {
   std::vector<torch::Tensor> v(net.nodes.size());
   for (size_t i = 0; i < net.nodes.size(); ++i) {
-    std::vector<torch::Tensor> in;
-    for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? input : v[k]);
-    v[i] = torch_forward(net.nodes[i].op, in, params.values[i], training, update_running);
+    v[i] = torch_forward(net.nodes[i].op, net.inputs_of(i, input, v), params.values[i], training,
+                         update_running);
   }
   return v;
 }

@@ -13,9 +13,7 @@ struct TorchTwin::Impl {
   torch::Tensor forward(const torch::Tensor& input) const {
     std::vector<torch::Tensor> values(net.nodes.size());
     for (size_t i = 0; i < net.nodes.size(); ++i) {
-      std::vector<torch::Tensor> in;
-      for (int k : net.nodes[i].inputs) in.push_back(k == kNetworkInput ? input : values[k]);
-      values[i] = torch_forward(net.nodes[i].op, in, params[i]);
+      values[i] = torch_forward(net.nodes[i].op, net.inputs_of(i, input, values), params[i]);
       // Free what no later node reads (keeps peak memory like the compiled runtime's).
       for (int k : net.nodes[i].inputs)
         if (k != kNetworkInput && last_use[k] == i) values[k] = torch::Tensor();

@@ -1,5 +1,5 @@
 // libFuzzer targets for nasx's parsers of user input (`make fuzz`, clang only): .npy, sequences,
-// schedules, ARCH.json, gzip, IDX and CIFAR-10 files. One source, one
+// schedules, ARCH.json, gzip, IDX and CIFAR-10 files, ONNX models. One source, one
 // target per parser, chosen by NASX_FUZZ_TARGET at compile time. A UserError is the expected
 // answer to bad input; anything else escaping (an InternalError, another exception, a crash,
 // a sanitizer report, a hang) is a finding.
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "graph/arch.h"
+#include "graph/onnx_import.h"
 #include "support/dataset_files.h"
 #include "support/error.h"
 #include "support/json.h"
@@ -52,6 +53,13 @@ void run(const std::string& input) {
   LabelledImages d = parse_idx(input.substr(4, n), "images", input.substr(4 + n), "labels");
   if (d.pixels.size() != size_t(d.count) * 784 || d.labels.size() != size_t(d.count))
     internal_error("IDX sizes disagree");
+#elif NASX_FUZZ_TARGET == 8  // ONNX models (read from a file, like the .npy reader)
+  static const std::string path = "/tmp/nasx-fuzz-" + std::to_string(getpid()) + ".onnx";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  std::fwrite(input.data(), 1, input.size(), f);
+  std::fclose(f);
+  Network net = import_onnx(path);
+  net.infer_shapes(1);
 #elif NASX_FUZZ_TARGET == 7  // CIFAR-10 binary batches
   LabelledImages d = parse_cifar(input, "fuzz");
   if (d.pixels.size() != size_t(d.count) * 3072 || d.labels.size() != size_t(d.count))
