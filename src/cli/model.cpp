@@ -4,8 +4,10 @@
 
 #include "graph/arch.h"
 #include "graph/onnx_import.h"
+#include "graph/weights.h"
 #include "graph/zoo.h"
 #include "support/log.h"
+#include "torch/state_dict.h"
 
 namespace nasx::cli {
 
@@ -25,6 +27,12 @@ Network load_model(const std::string& model, uint64_t seed, int64_t image_size, 
     return import_onnx(model, image_size);  // the file's weights; the seed is not used
   }
   return build_zoo_model(model, {seed, image_size, width > 0 ? width : 1.0});
+}
+
+int64_t load_weights_file(Network& net, const std::string& path, bool partial) {
+  if (is_torch_weights_path(path))
+    return assign_weights(net, read_torch_state_dict(path), path, partial);
+  return load_weights(net, path, partial);
 }
 
 void progress(const std::string& message) {

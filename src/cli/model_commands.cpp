@@ -147,7 +147,7 @@ int run_run(const RunArgs& a) {
                   a.input, ": ", net.name, " expects an input of shape [N,", net.input_chw[0], ",",
                   net.input_chw[1], ",", net.input_chw[2], "], got ", shape_string(input.shape));
   if (!a.weights.empty()) {
-    int64_t n = load_weights(net, a.weights, a.partial_weights);
+    int64_t n = load_weights_file(net, a.weights, a.partial_weights);
     progress("loaded " + std::to_string(n) + " parameter tensors from " + a.weights);
   }
   CompiledNetwork compiled = compile_with_progress(std::move(net), input.shape[0]);
@@ -233,7 +233,8 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
   r->add_option("--input", run->input, "input .npy, float32 [N,C,H,W]")->required();
   r->add_option("--output", run->output, "output .npy to write")->required();
   r->add_option("--weights", run->weights,
-                "directory of <layer>.<param>.npy files (state_dict names); default: seeded init");
+                "directory of <layer>.<param>.npy files, or a torch.save(state_dict) .pt file "
+                "(state_dict names); default: seeded init");
   r->add_option("--seed", run->seed, "seed of the initial weights (default 0)")
       ->check(integer_in(0, kMaxSeed));
   r->add_flag("--partial-weights", run->partial_weights,

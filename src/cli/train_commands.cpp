@@ -91,7 +91,7 @@ int run_eval(const EvalArgs& a) {
   set_torch_threads(kernel_threads());
   Network net = load_model(a.model, a.seed, 0, a.width);
   std::string dir = checkpoint_weights(a.weights);
-  int64_t loaded = load_weights(net, dir, false);
+  int64_t loaded = load_weights_file(net, dir, false);  // a folder, or a .pt state_dict
   DatasetSpec spec = DatasetSpec::parse(a.data);
   spec.train = false;
   Minibatch test = load_split(spec, net.input_chw, net.num_classes, 0, 0);
@@ -152,7 +152,8 @@ std::vector<std::pair<std::string, Runner>> add_train_commands(CLI::App& app) {
   CLI::App* ec = app.add_subcommand("eval", "Test accuracy of trained weights");
   ec->add_option("model", e->model, "zoo model name or ARCH.json")->required();
   ec->add_option("--weights", e->weights,
-                 "checkpoint directory of nasx train, or a folder of <layer>.<param>.npy")
+                 "checkpoint directory of nasx train, a folder of <layer>.<param>.npy, or a .pt "
+                 "state_dict")
       ->required();
   ec->add_option("--data", e->data, "dataset, as for nasx train (its test split)");
   ec->add_option("--batch", e->batch, "batch size (default 256)")->check(integer_in(1, kMaxBatch));

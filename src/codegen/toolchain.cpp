@@ -36,17 +36,6 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? v : fallback;
 }
 
-// Runs a shell command, capturing stdout and stderr together. Returns the exit status.
-int run_command(const std::string& cmd, std::string* output) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) internal_error("could not start: ", cmd);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
-  int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 std::string read_file(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::ostringstream os;
@@ -79,12 +68,6 @@ std::shared_ptr<SharedLibrary> try_open(const fs::path& so, std::string* error) 
   return std::make_shared<SharedLibrary>(h, so);
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs::path& src,
                  const fs::path& so) {
   write_file_atomically(src.string(), source);
@@ -115,6 +98,22 @@ void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs
 }
 
 }  // namespace
+
+int run_command(const std::string& cmd, std::string* output) {
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  if (!pipe) internal_error("could not start: ", cmd);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 
 ToolchainConfig ToolchainConfig::from_env() {
   ToolchainConfig c;

@@ -56,6 +56,11 @@ struct CompileResult {
 CompileResult compile_and_load(const std::string& source,
                                const ToolchainConfig& config = ToolchainConfig::from_env());
 
+// Runs a shell command, capturing stdout and stderr together; returns its exit status (-1 when
+// it did not exit). shell_quote makes one argument of any string, for such a command line.
+int run_command(const std::string& cmd, std::string* output);
+std::string shell_quote(const std::string& s);
+
 // The compiler's version line (cached per compiler), part of every cache key.
 std::string compiler_version(const std::string& cxx);
 

@@ -28,6 +28,14 @@ NetworkKernels network_kernels(Network net, int64_t batch) {
   return k;
 }
 
+MemoryPlan plan_activations(const Network& executed, const std::vector<Shape>& shapes,
+                            const NetworkLayouts& layouts) {
+  std::vector<int64_t> floats;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    floats.push_back(layouts.nodes[i].physical_size(shapes[i]));
+  return plan_memory(executed, shapes, floats);
+}
+
 CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobChooser& knobs) {
   CompiledNetwork c;
   Shape input_shape = net.input_shape(batch);
@@ -38,10 +46,7 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobC
   std::vector<OpInstance>& instances = k.instances;
   c.input_shape_ = input_shape;
   c.output_shape_ = shapes.back();
-  std::vector<int64_t> floats;
-  for (size_t i = 0; i < shapes.size(); ++i)
-    floats.push_back(layouts.nodes[i].physical_size(shapes[i]));
-  c.plan_ = plan_memory(c.executed_, shapes, floats);
+  c.plan_ = plan_activations(c.executed_, shapes, layouts);
   // The arena, the staged input and the caller's input and output, before anything is allocated.
   int64_t need =
       4 * (c.plan_.arena_floats + 2 * num_elements(input_shape) + num_elements(c.output_shape_));

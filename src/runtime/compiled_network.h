@@ -28,6 +28,10 @@ struct NetworkKernels {
 };
 NetworkKernels network_kernels(Network net, int64_t batch);
 
+// The arena plan of those kernels' activations, each sized in its layout (halo and blocking).
+MemoryPlan plan_activations(const Network& executed, const std::vector<Shape>& shapes,
+                            const NetworkLayouts& layouts);
+
 class CompiledNetwork {
  public:
   // Compiles `net` for this batch size (shapes are compile-time constants in the kernels).

@@ -1,11 +1,9 @@
 #include "runtime/compiled_op.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <exception>
 #include <map>
-#include <thread>
 
 #include <omp.h>
 
@@ -13,6 +11,7 @@
 #include "lower/pipeline.h"
 #include "support/cpu.h"
 #include "support/error.h"
+#include "support/parallel.h"
 
 namespace nasx {
 
@@ -92,50 +91,40 @@ LowerOptions lower_options(const OpInstance& op) {
   return options;
 }
 
-std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
-  // Lower every instance; instances whose kernels are identical (repeated blocks of a network)
-  // share one compiled function.
-  std::vector<LoweredKernel> kernels;
-  std::vector<Shape> outputs;
-  std::vector<size_t> kernel_of;
+LoweredOps lower_ops(const std::vector<OpInstance>& ops) {
+  // Instances whose kernels are identical (repeated blocks of a network) share one function.
+  LoweredOps out;
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < ops.size(); ++i) {
-    outputs.push_back(infer_shape(ops[i].op, ops[i].inputs));
-    LoweredKernel k = lower(ops[i].op, ops[i].inputs, "nasx_op" + std::to_string(kernels.size()),
-                            lower_options(ops[i]));
+    out.outputs.push_back(infer_shape(ops[i].op, ops[i].inputs));
+    LoweredKernel k = lower(ops[i].op, ops[i].inputs,
+                            "nasx_op" + std::to_string(out.kernels.size()), lower_options(ops[i]));
     std::string key = std::to_string(k.args.size()) + "\n";
     for (const ir::Buffer& b : k.args)
       key += shape_string(b->shape) + " " + b->layout.to_string() + "\n";
     for (const ParamPacking& pk : k.packing) key += pk.block_diagonal ? "d" : "-";
     key += "\n" + ir::to_string(k.body);
-    auto [it, fresh] = seen.emplace(key, kernels.size());
-    if (fresh) kernels.push_back(std::move(k));
-    kernel_of.push_back(it->second);
+    auto [it, fresh] = seen.emplace(key, out.kernels.size());
+    if (fresh) out.kernels.push_back(std::move(k));
+    out.kernel_of.push_back(it->second);
   }
+  return out;
+}
+
+std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
+  LoweredOps lowered = lower_ops(ops);
+  const std::vector<LoweredKernel>& kernels = lowered.kernels;
+  const std::vector<size_t>& kernel_of = lowered.kernel_of;
+  const std::vector<Shape>& outputs = lowered.outputs;
   // Chunks of kernels per shared library, compiled concurrently: one compiler per core.
   constexpr size_t kPerLibrary = 24;
   size_t chunks = (kernels.size() + kPerLibrary - 1) / kPerLibrary;
   std::vector<std::shared_ptr<CompiledModule>> modules(chunks);
-  std::vector<std::exception_ptr> errors(chunks);
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t c; (c = next++) < chunks;) {
-      try {
-        size_t lo = c * kPerLibrary, hi = std::min(kernels.size(), lo + kPerLibrary);
-        std::vector<LoweredKernel> part(kernels.begin() + lo, kernels.begin() + hi);
-        modules[c] = std::make_shared<CompiledModule>(CompiledModule::build(part));
-      } catch (...) {
-        errors[c] = std::current_exception();
-      }
-    }
-  };
-  size_t threads = std::min<size_t>(chunks, std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (std::thread& t : pool) t.join();
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
+  parallel_for_each_job(chunks, [&](size_t c) {
+    size_t lo = c * kPerLibrary, hi = std::min(kernels.size(), lo + kPerLibrary);
+    std::vector<LoweredKernel> part(kernels.begin() + lo, kernels.begin() + hi);
+    modules[c] = std::make_shared<CompiledModule>(CompiledModule::build(part));
+  });
 
   std::vector<CompiledOp> out;
   for (size_t i = 0; i < ops.size(); ++i) {

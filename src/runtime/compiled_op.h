@@ -84,6 +84,15 @@ class CompiledOp {
              const std::vector<const Tensor*>& params) const;
 };
 
+// Every instance lowered; identical kernels (repeated blocks of a network) are lowered once and
+// shared. What compile_ops compiles, and what `nasx export --lib` writes (runtime/export_library).
+struct LoweredOps {
+  std::vector<LoweredKernel> kernels;  // the distinct kernels, named nasx_op0, nasx_op1, ...
+  std::vector<size_t> kernel_of;       // per instance, its kernel in `kernels`
+  std::vector<Shape> outputs;          // per instance, its output shape
+};
+LoweredOps lower_ops(const std::vector<OpInstance>& ops);
+
 std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops);
 
 // Threads the generated kernels run on: NASX_NUM_THREADS, else OMP_NUM_THREADS, else every

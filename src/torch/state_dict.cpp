@@ -1,0 +1,432 @@
+#include "torch/state_dict.h"
+
+#include <caffe2/serialize/inline_container.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "support/error.h"
+#include "support/file.h"
+#include "torch/torch_ops.h"
+
+namespace nasx {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// LibTorch's messages run over many lines with a C++ backtrace: the first line says it.
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
+
+// A value of the pickle machine: only what a state_dict's data.pkl builds.
+struct Value;
+using ValuePtr = std::shared_ptr<Value>;
+struct Value {
+  enum Kind { None, Bool, Int, Float, String, Tuple, List, Dict, Global, Storage, TensorValue };
+  Kind kind = None;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;                // String; Global "module.name"
+  std::vector<ValuePtr> items;  // Tuple, List; Dict as key, value, key, value, ...
+  torch::Tensor tensor;         // Storage (flat, of its dtype) or TensorValue
+};
+
+ValuePtr make(Value::Kind kind) {
+  auto v = std::make_shared<Value>();
+  v->kind = kind;
+  return v;
+}
+
+// torch.save's data.pkl is a pickle (protocol 2 by default) that builds an OrderedDict of
+// tensors through torch._utils._rebuild_tensor_v2 over storages kept in the zip's data/ records.
+// LibTorch's own unpickler turns every OrderedDict into None (it expects them only as a tensor's
+// empty backward hooks), so it cannot read a state_dict: this small interpreter does, accepting
+// the opcodes and globals a state_dict uses and refusing anything else by name.
+class StateDictUnpickler {
+ public:
+  StateDictUnpickler(const std::string& path, caffe2::serialize::PyTorchStreamReader& zip,
+                     const std::string& pickle)
+      : path_(path), zip_(zip), p_(pickle) {}
+
+  ValuePtr run() {
+    while (true) {
+      uint8_t op = byte();
+      switch (op) {
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case 0x95:
+          bytes(8);
+          break;     // FRAME
+        case 'c': {  // GLOBAL
+          std::string module = line(), name = line();
+          push_global(module + "." + name);
+          break;
+        }
+        case 0x93: {  // STACK_GLOBAL
+          ValuePtr name = pop(), module = pop();
+          expect(name->kind == Value::String && module->kind == Value::String, "STACK_GLOBAL");
+          push_global(module->s + "." + name->s);
+          break;
+        }
+        case 'q':
+          memo_[byte()] = top();
+          break;  // BINPUT
+        case 'r':
+          memo_[u32()] = top();
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_[memo_.size()] = top();
+          break;  // MEMOIZE
+        case 'h':
+          push(memo(byte()));
+          break;  // BINGET
+        case 'j':
+          push(memo(u32()));
+          break;  // LONG_BINGET
+        case '(':
+          marks_.push_back(stack_.size());
+          break;  // MARK
+        case ')':
+          push(make(Value::Tuple));
+          break;
+        case '}':
+          push(make(Value::Dict));
+          break;
+        case ']':
+          push(make(Value::List));
+          break;
+        case 't':
+          push(collect(Value::Tuple));
+          break;
+        case 0x85:
+        case 0x86:
+        case 0x87: {  // TUPLE1..3
+          ValuePtr t = make(Value::Tuple);
+          t->items.resize(op - 0x84);
+          for (size_t k = t->items.size(); k-- > 0;) t->items[k] = pop();
+          push(t);
+          break;
+        }
+        case 'l':
+          push(collect(Value::List));
+          break;  // LIST
+        case 'N':
+          push(make(Value::None));
+          break;
+        case 0x88:
+        case 0x89: {  // NEWTRUE, NEWFALSE
+          ValuePtr b = make(Value::Bool);
+          b->i = op == 0x88;
+          push(b);
+          break;
+        }
+        case 'K':
+          push_int(byte());
+          break;     // BININT1
+        case 'M': {  // BININT2
+          int lo = byte();
+          push_int(lo | byte() << 8);
+          break;
+        }
+        case 'J':
+          push_int(static_cast<int32_t>(u32()));
+          break;      // BININT
+        case 0x8a: {  // LONG1
+          size_t n = byte();
+          expect(n <= 8, "LONG1 wider than 64 bits");
+          uint64_t v = 0;
+          for (size_t k = 0; k < n; ++k) v |= static_cast<uint64_t>(byte()) << (8 * k);
+          if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~uint64_t{0} << (8 * n);  // sign
+          push_int(static_cast<int64_t>(v));
+          break;
+        }
+        case 'G': {  // BINFLOAT, big-endian
+          uint64_t bits = 0;
+          for (int k = 0; k < 8; ++k) bits = bits << 8 | byte();
+          ValuePtr f = make(Value::Float);
+          std::memcpy(&f->f, &bits, 8);
+          push(f);
+          break;
+        }
+        case 'X':
+          push_string(bytes(u32()));
+          break;  // BINUNICODE
+        case 0x8c:
+          push_string(bytes(byte()));
+          break;  // SHORT_BINUNICODE
+        case 'T':
+          push_string(bytes(u32()));
+          break;  // BINSTRING
+        case 'U':
+          push_string(bytes(byte()));
+          break;  // SHORT_BINSTRING
+        case 'Q':
+          push(storage(pop()));
+          break;     // BINPERSID
+        case 'R': {  // REDUCE
+          ValuePtr args = pop(), fn = pop();
+          push(reduce(fn, args));
+          break;
+        }
+        case 's': {  // SETITEM
+          ValuePtr v = pop(), k = pop();
+          set_items(top(), {k, v});
+          break;
+        }
+        case 'u': {  // SETITEMS
+          ValuePtr items = collect(Value::List);
+          set_items(top(), items->items);
+          break;
+        }
+        case 'a': {  // APPEND
+          ValuePtr v = pop();
+          expect(top()->kind == Value::List, "APPEND to a non-list");
+          top()->items.push_back(v);
+          break;
+        }
+        case 'e': {  // APPENDS
+          ValuePtr items = collect(Value::List);
+          expect(top()->kind == Value::List, "APPENDS to a non-list");
+          for (auto& v : items->items) top()->items.push_back(v);
+          break;
+        }
+        case 'b':
+          pop();
+          break;  // BUILD: an OrderedDict's _metadata (versions), not needed
+        case '.':
+          return pop();  // STOP
+        default:
+          fail("pickle opcode 0x" + hex(op) + " at byte " + std::to_string(at_ - 1) +
+               " is not one a state_dict uses");
+      }
+    }
+  }
+
+ private:
+  const std::string& path_;
+  caffe2::serialize::PyTorchStreamReader& zip_;
+  const std::string& p_;
+  size_t at_ = 0;
+  std::vector<ValuePtr> stack_;
+  std::vector<size_t> marks_;
+  std::map<uint64_t, ValuePtr> memo_;
+  std::map<std::string, torch::Tensor> storages_;  // by key: views share their storage
+
+  [[noreturn]] void fail(const std::string& what) const {
+    user_error("--weights ", path_, ": not a readable torch.save state_dict (", what, ")");
+  }
+  void expect(bool ok, const std::string& what) const {
+    if (!ok) fail(what);
+  }
+  static std::string hex(uint8_t b) {
+    const char* d = "0123456789abcdef";
+    return {d[b >> 4], d[b & 15]};
+  }
+  uint8_t byte() {
+    expect(at_ < p_.size(), "data.pkl ends early: truncated");
+    return static_cast<uint8_t>(p_[at_++]);
+  }
+  std::string bytes(size_t n) {
+    expect(n <= p_.size() - at_, "data.pkl ends early: truncated");
+    at_ += n;
+    return p_.substr(at_ - n, n);
+  }
+  uint32_t u32() {
+    uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) v |= static_cast<uint32_t>(byte()) << (8 * k);
+    return v;
+  }
+  std::string line() {
+    size_t end = p_.find('\n', at_);
+    expect(end != std::string::npos, "data.pkl ends early: truncated");
+    std::string s = p_.substr(at_, end - at_);
+    at_ = end + 1;
+    return s;
+  }
+  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  ValuePtr& top() {
+    expect(!stack_.empty() && (marks_.empty() || stack_.size() > marks_.back()),
+           "pickle stack underflow");
+    return stack_.back();
+  }
+  ValuePtr pop() {
+    ValuePtr v = top();
+    stack_.pop_back();
+    return v;
+  }
+  ValuePtr memo(uint64_t k) {
+    auto it = memo_.find(k);
+    expect(it != memo_.end(), "pickle memo " + std::to_string(k) + " is unset");
+    return it->second;
+  }
+  ValuePtr collect(Value::Kind kind) {  // everything since the last MARK
+    expect(!marks_.empty(), "pickle MARK missing");
+    ValuePtr v = make(kind);
+    v->items.assign(stack_.begin() + marks_.back(), stack_.end());
+    stack_.resize(marks_.back());
+    marks_.pop_back();
+    return v;
+  }
+  void push_int(int64_t i) {
+    ValuePtr v = make(Value::Int);
+    v->i = i;
+    push(v);
+  }
+  void push_string(std::string s) {
+    ValuePtr v = make(Value::String);
+    v->s = std::move(s);
+    push(v);
+  }
+  void push_global(const std::string& name) {
+    bool storage = name.rfind("torch.", 0) == 0 && ends_with(name, "Storage");
+    expect(storage || name == "collections.OrderedDict" ||
+               name == "torch._utils._rebuild_tensor_v2" ||
+               name == "torch._utils._rebuild_parameter",
+           "it refers to " + name +
+               ", which a state_dict does not hold: save model.state_dict(), not the model");
+    ValuePtr g = make(Value::Global);
+    g->s = name;
+    push(g);
+  }
+  void set_items(const ValuePtr& dict, const std::vector<ValuePtr>& kv) {
+    expect(dict->kind == Value::Dict, "SETITEMS on a non-dict");
+    expect(kv.size() % 2 == 0, "SETITEMS with an odd count");
+    dict->items.insert(dict->items.end(), kv.begin(), kv.end());
+  }
+
+  static torch::Dtype storage_dtype(const std::string& global, bool* ok) {
+    static const std::map<std::string, torch::Dtype> types = {
+        {"torch.FloatStorage", torch::kFloat32}, {"torch.DoubleStorage", torch::kFloat64},
+        {"torch.HalfStorage", torch::kFloat16},  {"torch.BFloat16Storage", torch::kBFloat16},
+        {"torch.LongStorage", torch::kInt64},    {"torch.IntStorage", torch::kInt32},
+        {"torch.ShortStorage", torch::kInt16},   {"torch.CharStorage", torch::kInt8},
+        {"torch.ByteStorage", torch::kUInt8},    {"torch.BoolStorage", torch::kBool}};
+    auto it = types.find(global);
+    *ok = it != types.end();
+    return *ok ? it->second : torch::kFloat32;
+  }
+
+  // A persistent id ('storage', torch.FloatStorage, key, location, numel): the zip's data/KEY.
+  ValuePtr storage(const ValuePtr& pid) {
+    expect(pid->kind == Value::Tuple && pid->items.size() >= 5 &&
+               pid->items[0]->kind == Value::String && pid->items[0]->s == "storage" &&
+               pid->items[1]->kind == Value::Global && pid->items[2]->kind == Value::String &&
+               pid->items[4]->kind == Value::Int,
+           "a persistent id that is not a storage");
+    bool ok = false;
+    torch::Dtype dtype = storage_dtype(pid->items[1]->s, &ok);
+    expect(ok, "storage type " + pid->items[1]->s + " is not supported");
+    const std::string& key = pid->items[2]->s;
+    int64_t numel = pid->items[4]->i;
+    ValuePtr v = make(Value::Storage);
+    auto it = storages_.find(key);
+    if (it == storages_.end()) {
+      std::string record = "data/" + key;
+      expect(zip_.hasRecord(record), "the archive lacks " + record);
+      auto [data, size] = zip_.getRecord(record);
+      size_t element = torch::elementSize(dtype);
+      expect(numel >= 0 && static_cast<size_t>(numel) <= size / element,
+             record + " holds " + std::to_string(size) + " bytes, fewer than its " +
+                 std::to_string(numel) + " elements");
+      torch::Tensor t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
+      std::memcpy(t.data_ptr(), data.get(), numel * element);
+      it = storages_.emplace(key, t).first;
+    }
+    v->tensor = it->second;
+    return v;
+  }
+
+  static bool int_tuple(const ValuePtr& v, std::vector<int64_t>* out) {
+    if (v->kind != Value::Tuple) return false;
+    for (const ValuePtr& x : v->items) {
+      if (x->kind != Value::Int || x->i < 0) return false;
+      out->push_back(x->i);
+    }
+    return true;
+  }
+
+  ValuePtr reduce(const ValuePtr& fn, const ValuePtr& args) {
+    expect(fn->kind == Value::Global && args->kind == Value::Tuple, "REDUCE of a non-global");
+    if (fn->s == "collections.OrderedDict") return make(Value::Dict);  // filled by SETITEMS
+    const auto& a = args->items;
+    if (fn->s == "torch._utils._rebuild_parameter") {  // (tensor, requires_grad, hooks)
+      expect(!a.empty() && a[0]->kind == Value::TensorValue, "a parameter without a tensor");
+      return a[0];
+    }
+    if (fn->s != "torch._utils._rebuild_tensor_v2") fail("REDUCE of " + fn->s);
+    // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+    std::vector<int64_t> size, stride;
+    expect(a.size() >= 4 && a[0]->kind == Value::Storage && a[1]->kind == Value::Int &&
+               int_tuple(a[2], &size) && int_tuple(a[3], &stride) && size.size() == stride.size(),
+           "a tensor with malformed storage, offset, size or stride");
+    int64_t last = a[1]->i, numel = a[0]->tensor.numel();
+    bool empty = false;
+    for (size_t d = 0; d < size.size(); ++d) {
+      empty = empty || size[d] == 0;
+      if (size[d] > 0) last += (size[d] - 1) * stride[d];
+    }
+    expect(empty || (a[1]->i >= 0 && last < numel), "a tensor reaches past the end of its storage");
+    ValuePtr t = make(Value::TensorValue);
+    t->tensor = a[0]->tensor.as_strided(size, stride, empty ? 0 : a[1]->i);
+    return t;
+  }
+};
+
+}  // namespace
+
+bool is_torch_weights_path(const std::string& path) {
+  return ends_with(path, ".pt") || ends_with(path, ".pth");
+}
+
+std::vector<std::pair<std::string, Tensor>> read_torch_state_dict(const std::string& path) {
+  // Bounded like every file nasx reads whole; the largest zoo model's weights take 120 MB.
+  std::string bytes = read_file(path, "a torch.save state_dict", size_t{8} << 30);
+  // torch.save has written a zip archive by default since PyTorch 1.6.
+  NASX_USER_CHECK(bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0, "--weights ", path,
+                  ": not a file written by torch.save (no zip archive",
+                  bytes.empty() ? ": it is empty" : "",
+                  !bytes.empty() && static_cast<unsigned char>(bytes[0]) == 0x80
+                      ? "; the legacy format of _use_new_zipfile_serialization=False is not read"
+                      : "",
+                  ")");
+  ValuePtr root;
+  try {
+    std::istringstream in(bytes);
+    caffe2::serialize::PyTorchStreamReader zip(&in);
+    NASX_USER_CHECK(zip.hasRecord("data.pkl"), "--weights ", path,
+                    ": a zip archive without data.pkl, not a torch.save file");
+    auto [data, size] = zip.getRecord("data.pkl");
+    std::string pickle(static_cast<const char*>(data.get()), size);
+    root = StateDictUnpickler(path, zip, pickle).run();
+  } catch (const UserError&) {
+    throw;
+  } catch (const std::exception& e) {
+    user_error(
+        "--weights ", path,
+        ": not a readable torch.save state_dict (truncated or corrupt?): ", first_line(e.what()));
+  }
+  NASX_USER_CHECK(root->kind == Value::Dict, "--weights ", path,
+                  ": holds no dict of tensors; save model.state_dict()");
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (size_t k = 0; k + 1 < root->items.size(); k += 2) {
+    const Value& key = *root->items[k];
+    const Value& value = *root->items[k + 1];
+    NASX_USER_CHECK(key.kind == Value::String, "--weights ", path,
+                    ": a state_dict key is not a string");
+    if (ends_with(key.s, ".num_batches_tracked")) continue;
+    NASX_USER_CHECK(value.kind == Value::TensorValue, "--weights ", path, ": ", key.s,
+                    " is not a tensor");
+    NASX_USER_CHECK(value.tensor.is_floating_point(), "--weights ", path, ": ", key.s, " holds ",
+                    value.tensor.scalar_type(), ", not floating-point numbers");
+    out.emplace_back(key.s, from_torch(value.tensor));
+  }
+  return out;
+}
+
+}  // namespace nasx
