@@ -12,7 +12,7 @@ packages=(
   gnuplot-nox           # the search report's plots
   clang libclang-rt-dev libomp-dev # make fuzz (libFuzzer, ASan + UBSan) and CI's fuzz minute
   libonnx-dev libprotobuf-dev # ONNX import and export (the protobuf classes of onnx.proto)
-  python3-torch         # test fixtures only: the exported PyTorch module runs in a test
+  python3-torch python3-torchvision # test fixtures only: the exported PyTorch module, torchvision's ResNet-18
   python3-onnx          # test fixtures only: checks and runs the exported ONNX files
 )
 

@@ -204,4 +204,66 @@ TEST(ExportLib, TorchSaveStateDictLoads) {
   fs::remove_all(d);
 }
 
+// The user's path end to end with torchvision's own ResNet-18 (Debian's python3-torchvision):
+// its state_dict (.pt) loads into nasx's resnet18, its torch.onnx export imports, and both give
+// PyTorch's output; the imported network is transformed, exported to ONNX and as a C library,
+// and each of those gives what nasx runs for the transformed network.
+TEST(ExportLib, TorchvisionResNet18InAndOut) {
+  if (std::system("/usr/bin/python3 -c 'import torchvision, numpy' 2>/dev/null") != 0)
+    GTEST_SKIP() << "Debian's python3-torchvision is not installed (scripts/install-deps.sh)";
+  std::string d = scratch("torchvision");
+  nasx::write_npy(d + "/x.npy", nasx::Tensor::random_normal({1, 3, 64, 64}, 5));
+  std::string script =
+      "import numpy as np, torch, torchvision\n"
+      "torch.manual_seed(0)\n"
+      "m = torchvision.models.resnet18().eval()\n"
+      "with torch.no_grad():\n"
+      "    for b in m.modules():\n"
+      "        if isinstance(b, torch.nn.BatchNorm2d):\n"
+      "            b.running_mean.uniform_(-0.1, 0.1); b.running_var.uniform_(0.5, 1.5)\n"
+      "            b.weight.uniform_(0.5, 1.5); b.bias.uniform_(-0.1, 0.1)\n"
+      "d = '" +
+      d +
+      "'\n"
+      "x = torch.from_numpy(np.load(d + '/x.npy'))\n"
+      "torch.save(m.state_dict(), d + '/tv.pt')\n"
+      "np.save(d + '/torch_y.npy', m(x).detach().numpy())\n"
+      "torch.onnx.export(m, x, d + '/tv.onnx', opset_version=13)\n";
+  std::ofstream(d + "/make.py") << script;
+  std::string out;
+  ASSERT_EQ(python(d + "/make.py", &out), 0) << out;
+
+  // In: the state_dict into the zoo's resnet18 (torchvision's names), and the ONNX file.
+  // The zoo's resnet18 at 64x64 (an ARCH.json carries the image size).
+  std::ofstream(d + "/r18.json") << R"({"format": "nasx-arch", "version": 1, "base": "resnet18",
+      "seed": 0, "image_size": 64, "applied": [], "steps": []})";
+  Result pt = nasx("run " + d + "/r18.json --weights " + d + "/tv.pt --input " + d +
+                   "/x.npy --output " + d + "/pt_y.npy");
+  ASSERT_EQ(pt.code, 0) << pt.out;
+  EXPECT_LE(relative_error(d + "/pt_y.npy", d + "/torch_y.npy"), 1e-4);
+  Result onnx = nasx("run " + d + "/tv.onnx --input " + d + "/x.npy --output " + d + "/onnx_y.npy");
+  ASSERT_EQ(onnx.code, 0) << onnx.out;
+  EXPECT_LE(relative_error(d + "/onnx_y.npy", d + "/torch_y.npy"), 1e-4);
+
+  // Out: transformed, then as ONNX and as a C library, each equal to nasx's own run.
+  Result t = nasx("transform " + d + "/tv.onnx --apply 'layer4.*.conv1: split(2); group([2,4])' " +
+                  "--out " + d + "/a.json");
+  ASSERT_EQ(t.code, 0) << t.out;
+  Result ra = nasx("run " + d + "/a.json --input " + d + "/x.npy --output " + d + "/a_y.npy");
+  ASSERT_EQ(ra.code, 0) << ra.out;
+  Result eo = nasx("export " + d + "/a.json --onnx " + d + "/a.onnx");
+  ASSERT_EQ(eo.code, 0) << eo.out;
+  Result ro = nasx("run " + d + "/a.onnx --input " + d + "/x.npy --output " + d + "/ao_y.npy");
+  ASSERT_EQ(ro.code, 0) << ro.out;
+  EXPECT_LE(relative_error(d + "/ao_y.npy", d + "/a_y.npy"), 1e-5);
+  Result el = nasx("export " + d + "/a.json --lib " + d + "/lib");
+  ASSERT_EQ(el.code, 0) << el.out;
+  ASSERT_EQ(std::system(("make -s -C " + d + "/lib >/dev/null 2>&1").c_str()), 0);
+  ASSERT_EQ(
+      std::system((d + "/lib/example " + d + "/x.npy " + d + "/lib_y.npy >/dev/null 2>&1").c_str()),
+      0);
+  EXPECT_LE(relative_error(d + "/lib_y.npy", d + "/a_y.npy"), 1e-5);
+  fs::remove_all(d);
+}
+
 }  // namespace
