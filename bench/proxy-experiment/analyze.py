@@ -149,9 +149,19 @@ def judged_mean(v, proxy, scope, samples):
         p, _, judged = name.partition(":")
         if p != proxy or (scope == "network" and judged != "network"):
             continue
-        r = ratios[:samples]
-        means.append(sum(r) / len(r) if all(x is not None for x in r) else float("nan"))
-    return min(means) if means else None
+        r = [ratio_value(x) for x in ratios[:samples]]
+        means.append(sum(r) / len(r))
+    if not means:
+        return None
+    # As PairedVerdict::decide: the lowest mean binds, and a NaN mean binds (illegal).
+    return float("nan") if any(math.isnan(m) for m in means) else min(means)
+
+
+def ratio_value(x):
+    """A ratio as nasx writes it: a number, or "inf", "-inf", "nan" (null: undefined)."""
+    if x is None:
+        return float("nan")
+    return float(x)
 
 
 def rule_accepts(rule, r):
@@ -205,6 +215,10 @@ def calibrate(variants):
                                   accepted=[r["name"] for r in accepted]))
         return best[1] if best else None
 
+    # Block-scope ratios exist only for variants whose verdicts were recorded: once any were,
+    # every rule is judged on those variants alone, so network and block rules see one set.
+    if any(r.get("verdicts") for r in variants):
+        variants = [r for r in variants if r.get("verdicts")]
     chosen = best_on(variants)
     if chosen is None:
         return None
@@ -214,6 +228,7 @@ def calibrate(variants):
         if others and rule_accepts(others, r) and r["loses"]:
             held_out.append(r["name"])
     chosen["leave_one_out_losers_accepted"] = held_out
+    chosen["calibrated_on"] = len(variants)
     return chosen
 
 
@@ -241,7 +256,8 @@ def markdown(a, rows):
                      f"{'(' + ', '.join(v['legal_that_lose']) + ')' if v['legal_that_lose'] else ''} |")
     c, pr = a["calibration"], a["paper_rule"]
     lines += ["", "Calibrated rule (accepts the most variants, none losing): " +
-              (f"{rule_text(c)}: accepts {c['accepts']} of {a['transformed']} "
+              (f"{rule_text(c)}: accepts {c['accepts']} of {c['calibrated_on']} "
+               f"(the variants with recorded verdicts) "
                f"({', '.join(c['accepted'])}); left out one at a time, the rule calibrated on "
                f"the others accepts {len(c['leave_one_out_losers_accepted'])} losing variant(s)"
                f"{' (' + ', '.join(c['leave_one_out_losers_accepted']) + ')' if c['leave_one_out_losers_accepted'] else ''}"

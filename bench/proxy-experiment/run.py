@@ -133,7 +133,8 @@ class Experiment:
                         self.arch_for("original", [], None, k), proxy, k)
                 ref = self.reference[(proxy, k)]
                 cand = self.proxy_value(self.arch_for(name, applies, width, k), proxy, k)
-                ratios.append(cand / ref if ref != 0 else float("nan"))
+                # As nasx's judge: 0/0 is no change, x/0 unbounded.
+                ratios.append(cand / ref if ref != 0 else (1.0 if cand == 0 else float("inf")))
             out[proxy] = {"ratios": ratios, "mean": sum(ratios) / len(ratios),
                           "min": min(ratios), "max": max(ratios)}
         return out

@@ -91,15 +91,24 @@ int run_legal(const LegalArgs& a) {
     Json judged = Json::array(), layers = Json::array();
     for (const auto& [name, r] : v.ratios) {
       double m = mean_of(r);
-      judged.push_back(
-          {{"name", name}, {"ratios", r}, {"mean", m}, {"legal", !std::isnan(m) && m >= rule.tau}});
+      Json ratios = Json::array();
+      for (double x : r) ratios.push_back(ratio_json(x));
+      judged.push_back({{"name", name},
+                        {"ratios", ratios},
+                        {"mean", ratio_json(m)},
+                        {"legal", !std::isnan(m) && m >= rule.tau}});
     }
     for (const auto& [layer, by] : v.judged_by) layers.push_back({{"name", layer}, {"by", by}});
-    std::cout << Json{{"arch", a.arch},   {"rule", rule.to_json()},
-                      {"legal", v.legal}, {"binding", v.binding},
-                      {"mean", v.mean},   {"min", v.min},
-                      {"max", v.max},     {"uncertain", v.uncertain()},
-                      {"judged", judged}, {"layers", layers}}
+    std::cout << Json{{"arch", a.arch},
+                      {"rule", rule.to_json()},
+                      {"legal", v.legal},
+                      {"binding", v.binding},
+                      {"mean", ratio_json(v.mean)},
+                      {"min", ratio_json(v.min)},
+                      {"max", ratio_json(v.max)},
+                      {"uncertain", v.uncertain()},
+                      {"judged", judged},
+                      {"layers", layers}}
                      .dump(2)
               << "\n";
     return v.legal ? 0 : 1;

@@ -63,9 +63,16 @@ ConvProgram conv_program_from_json(const Json& j, const std::string& where) {
                   ": \"bias\" must be true or false");
   p.bias = j["bias"].get<bool>();
   NASX_USER_CHECK(j.contains("statements") && j["statements"].is_array() &&
-                      !j["statements"].empty() && j["statements"].size() <= 4096,
-                  where, ": \"statements\" must be a non-empty list");
-  NASX_USER_CHECK(p.out_channels * p.out_h <= kLimit * 16, where, ": the output is too large");
+                      !j["statements"].empty() && j["statements"].size() <= 256,
+                  where, ": \"statements\" must be a list of 1 to 256 statements");
+  // The tensor sizes ConvProgram::make allows (2^31 elements), and a bound on verify()'s work
+  // (statements x output rows x channels <= 2^28).
+  constexpr int64_t kMaxElements = int64_t(1) << 31;
+  NASX_USER_CHECK(p.in_channels * p.in_h * p.in_w <= kMaxElements &&
+                      p.out_channels * p.out_h * p.out_w <= kMaxElements &&
+                      p.out_channels * p.in_channels * p.kernel * p.kernel <= kMaxElements &&
+                      p.out_channels * p.out_h <= kLimit,
+                  where, ": the convolution is too large");
   for (const Json& js : j["statements"]) {
     ConvStatement s;
     for (int i = 0; i < 11; ++i) *statement_field(s, i) = integer(js, kStatementFields[i], -kLimit);

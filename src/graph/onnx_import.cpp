@@ -335,6 +335,8 @@ class Importer {
   void import_node(const onnx::NodeProto& n) {
     NASX_USER_CHECK(n.domain().empty() || n.domain() == "ai.onnx", where(n), ": operator domain '",
                     n.domain(), "' is not supported");
+    NASX_USER_CHECK(n.output_size() >= 1 && !n.output(0).empty(), where(n),
+                    ": a node without an output");
     if (import_program_part(n)) return;
     const std::string& op = n.op_type();
     if (op == "Constant") return import_constant(n);
@@ -392,9 +394,9 @@ class Importer {
     if (find_attr(n, "kernel_shape"))
       NASX_USER_CHECK(attr_ints(n, "kernel_shape", {}) == std::vector<int64_t>({k, k}), where(n),
                       ": kernel_shape differs from the weight's shape");
-    NASX_USER_CHECK(groups > 0 && w.dims[1] * groups == x.shape[1], where(n), ": the weight ",
-                    shape_string(w.dims), " with ", groups, " groups does not read ", x.shape[1],
-                    " input channels");
+    NASX_USER_CHECK(groups > 0 && groups <= x.shape[1] && w.dims[1] * groups == x.shape[1],
+                    where(n), ": the weight ", shape_string(w.dims), " with ", groups,
+                    " groups does not read ", x.shape[1], " input channels");
     ConvSpec spec{x.shape[1],
                   x.shape[2],
                   x.shape[3],
@@ -405,6 +407,8 @@ class Importer {
                   square(n, attr_ints(n, "dilations", {1, 1}), "dilations"),
                   groups,
                   constant(n, 2) != nullptr};
+    NASX_USER_CHECK(spec.bias || n.input_size() < 3 || n.input(2).empty(), where(n),
+                    ": the bias must be a constant (an initializer), not an activation");
     ConvProgram p;
     try {
       p = ConvProgram::make(spec);
@@ -481,6 +485,7 @@ class Importer {
     int64_t k = square(n, attr_ints(n, "kernel_shape", {}), "kernel_shape");
     int64_t stride = square(n, attr_ints(n, "strides", {1, 1}), "strides");
     int64_t pad = symmetric_pad(n);
+    NASX_USER_CHECK(attr_int(n, "ceil_mode", 0) == 0, where(n), ": ceil_mode is not supported");
     if (padded != pads_.end()) {
       NASX_USER_CHECK(pad == 0 && uses_[n.input(0)] == 1, where(n),
                       ": a Pad before a padded or shared AveragePool is not supported");
@@ -488,7 +493,6 @@ class Importer {
       add_node(n, layer_name(n, ""), AvgPool{k, stride, padded->second.second}, {x.node}, {});
       return;
     }
-    NASX_USER_CHECK(attr_int(n, "ceil_mode", 0) == 0, where(n), ": ceil_mode is not supported");
     NASX_USER_CHECK(square(n, attr_ints(n, "dilations", {1, 1}), "dilations") == 1, where(n),
                     ": dilated pooling is not supported");
     if (n.op_type() == "MaxPool") {
@@ -539,6 +543,8 @@ class Importer {
         w.data[o * in + i] = alpha * stored.data[trans_b ? o * in + i : i * out + o];
     Linear l{in, out, false};
     std::vector<Tensor> params{w};
+    NASX_USER_CHECK(!gemm || n.input_size() < 3 || n.input(2).empty() || constant(n, 2), where(n),
+                    ": C must be a constant (an initializer), not an activation");
     if (const Constant* c = gemm ? constant(n, 2) : nullptr) {
       Tensor bias = float_tensor(n, *c, {out}, "bias (C, one value per output)");
       for (float& v : bias.data) v *= beta;

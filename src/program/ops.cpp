@@ -20,6 +20,9 @@ Shape pool_shape(const std::string& name, int64_t kernel, int64_t stride, int64_
   expect_rank(name, in, 4);
   NASX_USER_CHECK(kernel > 0 && stride > 0 && pad >= 0, name,
                   ": kernel and stride must be positive and padding non-negative");
+  constexpr int64_t kMaxExtent = int64_t(1) << 20;  // as for convolutions (ConvProgram::make)
+  NASX_USER_CHECK(kernel <= kMaxExtent && stride <= kMaxExtent && pad <= kMaxExtent, name,
+                  ": kernel, stride and padding must be at most ", kMaxExtent);
   NASX_USER_CHECK(2 * pad <= kernel, name, ": padding ", pad, " must be at most half the kernel ",
                   kernel);
   NASX_USER_CHECK(kernel <= in[2] + 2 * pad && kernel <= in[3] + 2 * pad, name, ": kernel ", kernel,

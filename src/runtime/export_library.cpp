@@ -328,12 +328,17 @@ LibrarySummary export_library(Network net, const LibraryExport& options, const K
   fs::path old = temp_name_for(dir.string());
   TreeGuard old_guard(old);
   bool replacing = fs::exists(dir);
-  if (replacing) fs::rename(dir, old);
-  try {
-    fs::rename(tmp, dir);
-  } catch (const fs::filesystem_error& e) {
-    if (replacing) fs::rename(old, dir);
-    user_error("--lib ", options.dir, ": cannot move the library into place: ", e.what());
+  ec.clear();
+  if (replacing) fs::rename(dir, old, ec);
+  NASX_USER_CHECK(!ec, "--lib ", options.dir,
+                  ": cannot move the earlier export aside: ", ec.message());
+  fs::rename(tmp, dir, ec);
+  if (ec) {
+    std::error_code back;
+    if (replacing) fs::rename(old, dir, back);
+    if (back) old_guard.release();  // the earlier export survives where it was moved
+    user_error("--lib ", options.dir, ": cannot move the library into place: ", ec.message(),
+               back ? " (the earlier export is left in " + old.string() + ")" : "");
   }
   guard.release();
 

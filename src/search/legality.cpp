@@ -9,6 +9,12 @@
 
 namespace nasx {
 
+// JSON has no infinities or NaNs: those ratios are written as strings, and read back.
+Json ratio_json(double v) {
+  if (std::isfinite(v)) return v;
+  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+}
+
 double PairedVerdict::margin() const {
   return mean - tau;
 }
@@ -41,12 +47,7 @@ void PairedVerdict::decide(double t) {
 
 namespace {
 
-// JSON has no infinities or NaNs: those ratios are written as strings, and read back.
-Json ratio_json(double v) {
-  if (std::isfinite(v)) return v;
-  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
-}
-
+// Read back what ratio_json writes.
 double ratio_from(const Json& j) {
   if (j.is_number()) return j.get<double>();
   std::string s = j.get<std::string>();

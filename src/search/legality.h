@@ -30,6 +30,9 @@
 
 namespace nasx {
 
+// A ratio as JSON: a number, or "inf", "-inf" or "nan" (JSON has no such numbers).
+Json ratio_json(double v);
+
 struct PairedVerdict {
   std::string rejected;     // the steps do not apply: the reason (then nothing was measured)
   std::string reject_kind;  // its RejectKind name

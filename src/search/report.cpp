@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "search/rule.h"
 #include "support/file.h"
 #include "support/format.h"
 #include "support/interrupt.h"
@@ -161,11 +162,12 @@ std::string report_markdown(const Json& r, bool with_plots) {
   const Json& o = r["options"];
   const Json& trials = r["trials"];
   md << "# nasx search: " << r["model"].get<std::string>() << "\n\n";
-  md << "Proxy `" << o["proxy"].get<std::string>() << "`, tau " << o["tau"].get<double>()
-     << ", scope " << o["scope"].get<std::string>() << ", " << o["samples"].get<int>()
-     << " paired samples of " << o["batch"].get<int64_t>() << " images from `"
-     << o["data"].get<std::string>() << "`, seed " << o["seed"].get<uint64_t>() << ", max length "
-     << o["max_len"].get<int>() << ", budget " << format_duration(r["budget_s"].get<double>())
+  md << "Legality rule `" << o.value("rule", legality_rules().front().name) << "`: proxy `"
+     << o["proxy"].get<std::string>() << "`, tau " << o["tau"].get<double>() << ", scope "
+     << o["scope"].get<std::string>() << ", " << o["samples"].get<int>() << " paired samples of "
+     << o["batch"].get<int64_t>() << " images from `" << o["data"].get<std::string>() << "`, seed "
+     << o["seed"].get<uint64_t>() << ", max length " << o["max_len"].get<int>() << ", budget "
+     << format_duration(r["budget_s"].get<double>())
      << ". Machine: " << r["target"]["cpu"].get<std::string>() << " ("
      << r["target"]["isa"].get<std::string>() << ", " << r["target"]["threads"].get<int>()
      << " threads); inference batch " << o["infer_batch"].get<int64_t>() << ".\n\n";

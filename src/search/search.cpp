@@ -168,7 +168,6 @@ Json SearchOptions::identity() const {
           {"seed", seed},
           {"data", data},
           {"batch", batch},
-          {"rule", rule.name},
           {"proxy", rule.proxy_list()},
           {"tau", rule.tau},
           {"scope", rule.scope},
@@ -178,6 +177,7 @@ Json SearchOptions::identity() const {
           {"judges_per_layer", judges_per_unit},
           {"infer_batch", infer_batch}};
   if (width > 0) id["width"] = width;  // absent at the default, so older directories resume
+  if (rule.name != legality_rules().front().name) id["rule"] = rule.name;  // likewise
   return id;
 }
 

@@ -34,6 +34,8 @@ struct Value {
   std::string s;                // String; Global "module.name"
   std::vector<ValuePtr> items;  // Tuple, List; Dict as key, value, key, value, ...
   torch::Tensor tensor;         // Storage (flat, of its dtype) or TensorValue
+  int depth = 0;                // nesting of containers (bounded: freeing is recursive)
+  bool sealed = false;          // held by a container: no longer appended to
 };
 
 ValuePtr make(Value::Kind kind) {
@@ -110,6 +112,7 @@ class StateDictUnpickler {
           ValuePtr t = make(Value::Tuple);
           t->items.resize(op - 0x84);
           for (size_t k = t->items.size(); k-- > 0;) t->items[k] = pop();
+          for (const ValuePtr& x : t->items) nest(*t, *x);
           push(t);
           break;
         }
@@ -187,13 +190,17 @@ class StateDictUnpickler {
         case 'a': {  // APPEND
           ValuePtr v = pop();
           expect(top()->kind == Value::List, "APPEND to a non-list");
+          nest(*top(), *v);
           top()->items.push_back(v);
           break;
         }
         case 'e': {  // APPENDS
           ValuePtr items = collect(Value::List);
           expect(top()->kind == Value::List, "APPENDS to a non-list");
-          for (auto& v : items->items) top()->items.push_back(v);
+          for (auto& v : items->items) {
+            nest(*top(), *v);
+            top()->items.push_back(v);
+          }
           break;
         }
         case 'b':
@@ -250,6 +257,15 @@ class StateDictUnpickler {
     return s;
   }
   void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  // A container holds a value: a state_dict nests a few levels; a hostile pickle could nest a
+  // million (and its recursive destruction would overflow the stack) or hold itself.
+  // A value, once held, is sealed: appending to it later would deepen its holders unseen.
+  void nest(Value& parent, Value& child) {
+    expect(&parent != &child && !parent.sealed, "a pickle container changed after it was nested");
+    child.sealed = true;
+    parent.depth = std::max(parent.depth, child.depth + 1);
+    expect(parent.depth <= 64, "pickle values nested more than 64 deep");
+  }
   ValuePtr& top() {
     expect(!stack_.empty() && (marks_.empty() || stack_.size() > marks_.back()),
            "pickle stack underflow");
@@ -269,6 +285,7 @@ class StateDictUnpickler {
     expect(!marks_.empty(), "pickle MARK missing");
     ValuePtr v = make(kind);
     v->items.assign(stack_.begin() + marks_.back(), stack_.end());
+    for (const ValuePtr& x : v->items) nest(*v, *x);
     stack_.resize(marks_.back());
     marks_.pop_back();
     return v;
@@ -297,6 +314,7 @@ class StateDictUnpickler {
   void set_items(const ValuePtr& dict, const std::vector<ValuePtr>& kv) {
     expect(dict->kind == Value::Dict, "SETITEMS on a non-dict");
     expect(kv.size() % 2 == 0, "SETITEMS with an odd count");
+    for (const ValuePtr& v : kv) nest(*dict, *v);
     dict->items.insert(dict->items.end(), kv.begin(), kv.end());
   }
 
@@ -365,13 +383,22 @@ class StateDictUnpickler {
     expect(a.size() >= 4 && a[0]->kind == Value::Storage && a[1]->kind == Value::Int &&
                int_tuple(a[2], &size) && int_tuple(a[3], &stride) && size.size() == stride.size(),
            "a tensor with malformed storage, offset, size or stride");
-    int64_t last = a[1]->i, numel = a[0]->tensor.numel();
+    // Every size and stride is bounded before any product, so nothing overflows; a view may not
+    // hold more elements than its storage (a zero stride repeating one element 2^40 times would
+    // otherwise be materialised by the copy below).
+    constexpr int64_t kLimit = int64_t(1) << 31;
+    int64_t last = a[1]->i, numel = a[0]->tensor.numel(), elements = 1;
+    expect(size.size() <= 8, "a tensor with more than 8 dimensions");
     bool empty = false;
     for (size_t d = 0; d < size.size(); ++d) {
+      expect(size[d] <= kLimit && stride[d] <= kLimit, "a tensor size or stride out of range");
       empty = empty || size[d] == 0;
       if (size[d] > 0) last += (size[d] - 1) * stride[d];
+      elements = std::min(elements * std::max<int64_t>(size[d], 1), kLimit * 2);
+      expect(last <= kLimit * 16, "a tensor reaches past the end of its storage");
     }
-    expect(empty || (a[1]->i >= 0 && last < numel), "a tensor reaches past the end of its storage");
+    expect(empty || (a[1]->i >= 0 && last < numel && elements <= numel),
+           "a tensor reaches past the end of its storage");
     ValuePtr t = make(Value::TensorValue);
     t->tensor = a[0]->tensor.as_strided(size, stride, empty ? 0 : a[1]->i);
     return t;
@@ -424,7 +451,11 @@ std::vector<std::pair<std::string, Tensor>> read_torch_state_dict(const std::str
                     " is not a tensor");
     NASX_USER_CHECK(value.tensor.is_floating_point(), "--weights ", path, ": ", key.s, " holds ",
                     value.tensor.scalar_type(), ", not floating-point numbers");
-    out.emplace_back(key.s, from_torch(value.tensor));
+    try {
+      out.emplace_back(key.s, from_torch(value.tensor));
+    } catch (const std::exception& e) {
+      user_error("--weights ", path, ": ", key.s, " cannot be read: ", first_line(e.what()));
+    }
   }
   return out;
 }
