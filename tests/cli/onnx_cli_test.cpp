@@ -3,6 +3,7 @@
 // bad ONNX files (random bytes, truncated, an unsupported operator): exit code 2, one clear line.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -19,7 +20,8 @@ using nasx::testing::Result;
 class OnnxCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / "nasx_onnx_cli";
+    // One directory per process: ctest runs these tests in parallel processes.
+    dir_ = fs::temp_directory_path() / ("nasx_onnx_cli_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     d_ = dir_.string();

@@ -5,6 +5,7 @@
 // operators (tests/graph/onnx_run.py, python3-onnx) gives nasx's output on the exported file.
 // Bad files are UserErrors that say what is wrong.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -39,7 +40,8 @@ std::string run_command(const std::string& cmd, int* code) {
 class OnnxImport : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = (fs::temp_directory_path() / "nasx_onnx_import").string();
+    // One directory per process: ctest runs the tests of this suite in parallel processes.
+    dir_ = (fs::temp_directory_path() / ("nasx_onnx_import_" + std::to_string(getpid()))).string();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     if (std::system((kPython + " -c 'import torch, numpy' 2>/dev/null").c_str()) != 0) return;
