@@ -125,6 +125,15 @@ TEST(ExportLib, BadTargetsAndFailuresLeaveNothing) {
   fs::remove_all(d);
 }
 
+// Python lines moving model m's batch-norm statistics and affine parameters off their defaults,
+// so that loading them matters.
+constexpr const char* kRandomizeBatchNorms =
+    "with torch.no_grad():\n"
+    "    for b in m.modules():\n"
+    "        if isinstance(b, torch.nn.BatchNorm2d):\n"
+    "            b.running_mean.uniform_(-0.1, 0.1); b.running_var.uniform_(0.5, 1.5)\n"
+    "            b.weight.uniform_(0.5, 1.5); b.bias.uniform_(-0.1, 0.1)\n";
+
 // Runs a Python script with Debian's python3 (python3-torch); its output on failure.
 int python(const std::string& script_path, std::string* out) {
   FILE* p = popen(("/usr/bin/python3 " + script_path + " 2>&1").c_str(), "r");
@@ -148,14 +157,8 @@ TEST(ExportLib, TorchSaveStateDictLoads) {
       "')\n"
       "import model\n"
       "torch.manual_seed(0)\n"
-      "m = model.Net().eval()\n"
-      "with torch.no_grad():\n"
-      "    for b in m.modules():\n"
-      "        if isinstance(b, torch.nn.BatchNorm2d):\n"
-      "            b.running_mean.uniform_(-0.1, 0.1); b.running_var.uniform_(0.5, 1.5)\n"
-      "            b.weight.uniform_(0.5, 1.5); b.bias.uniform_(-0.1, 0.1)\n"
-      "d = '" +
-      d +
+      "m = model.Net().eval()\n" +
+      std::string(kRandomizeBatchNorms) + "d = '" + d +
       "'\n"
       "torch.save(m.state_dict(), d + '/w.pt')\n"
       "np.save(d + '/torch_y.npy', m(torch.from_numpy(np.load(d + '/x.npy'))).detach().numpy())\n"
@@ -216,14 +219,8 @@ TEST(ExportLib, TorchvisionResNet18InAndOut) {
   std::string script =
       "import numpy as np, torch, torchvision\n"
       "torch.manual_seed(0)\n"
-      "m = torchvision.models.resnet18().eval()\n"
-      "with torch.no_grad():\n"
-      "    for b in m.modules():\n"
-      "        if isinstance(b, torch.nn.BatchNorm2d):\n"
-      "            b.running_mean.uniform_(-0.1, 0.1); b.running_var.uniform_(0.5, 1.5)\n"
-      "            b.weight.uniform_(0.5, 1.5); b.bias.uniform_(-0.1, 0.1)\n"
-      "d = '" +
-      d +
+      "m = torchvision.models.resnet18().eval()\n" +
+      std::string(kRandomizeBatchNorms) + "d = '" + d +
       "'\n"
       "x = torch.from_numpy(np.load(d + '/x.npy'))\n"
       "torch.save(m.state_dict(), d + '/tv.pt')\n"
