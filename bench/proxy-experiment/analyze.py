@@ -298,6 +298,14 @@ def plots(a, rows, results_dir):
             lat = r.get("latency_ms") or float("nan")
             f.write("\t".join(map(str, vals + [r["test_accuracy"], r["params"], lat,
                                                1 if r["kind"] == "narrow" else 0])) + "\n")
+    fronts = {}
+    for key, col in (("pareto_params", "params"), ("pareto_latency", "latency_ms")):
+        path = os.path.join(results_dir, f"plot-{key}.tsv")
+        pts = sorted((r[col], r["accuracy"]) for r in a["rows"]
+                     if r["name"] in a[key] and r[col] is not None)
+        with open(path, "w") as f:
+            f.write("".join(f"{c}\t{acc}\n" for c, acc in pts) or "nan\tnan\n")
+        fronts[key] = path
     cmds = [f"set terminal pngcairo size 1400,800", f"set output '{results_dir}/proxies.png'",
             "set multiplot layout 2,4", "set key off", "set grid"]
     n = len(PROXIES)
@@ -309,13 +317,16 @@ def plots(a, rows, results_dir):
     cmds += ["unset multiplot", f"set output '{results_dir}/pareto.png'",
              "set terminal pngcairo size 1200,500", "set multiplot layout 1,2", "set key bottom right",
              "set title 'accuracy against parameters'", "set xlabel 'parameters'",
+             "set format x '%.0s%c'",
              f"plot '{data}' using (${n+4}==0?${n+2}:1/0):{n+1} pt 7 title 'transformed',"
              f" '' using (${n+4}==1?${n+2}:1/0):{n+1} pt 5 title 'narrowed',"
-             f" '' using (${n+4}==2?${n+2}:1/0):{n+1} pt 9 ps 2 title 'original'",
-             "set title 'accuracy against latency'", "set xlabel 'latency ms (batch 1)'",
+             f" '' using (${n+4}==2?${n+2}:1/0):{n+1} pt 9 ps 2 title 'original',"
+             f" '{fronts['pareto_params']}' using 1:2 with steps lc rgb 'gray' title 'Pareto front'",
+             "set title 'accuracy against latency'", "set format x '%g'", "set xlabel 'latency ms (batch 1)'",
              f"plot '{data}' using (${n+4}==0?${n+3}:1/0):{n+1} pt 7 title 'transformed',"
              f" '' using (${n+4}==1?${n+3}:1/0):{n+1} pt 5 title 'narrowed',"
-             f" '' using (${n+4}==2?${n+3}:1/0):{n+1} pt 9 ps 2 title 'original'",
+             f" '' using (${n+4}==2?${n+3}:1/0):{n+1} pt 9 ps 2 title 'original',"
+             f" '{fronts['pareto_latency']}' using 1:2 with steps lc rgb 'gray' title 'Pareto front'",
              "unset multiplot"]
     subprocess.run(["gnuplot"], input="\n".join(cmds), text=True, check=False,
                    stderr=subprocess.DEVNULL)
