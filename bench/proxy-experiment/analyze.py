@@ -240,12 +240,12 @@ def paper_rule_check(variants):
 
 def markdown(a, rows):
     o = a["original"]
-    lines = ["# Proxy verification: results so far", "",
+    lines = ["# Proxy verification: results", "",
              f"Original network: test accuracy {o['accuracy_mean']:.2f}% over "
              f"{len(o['accuracy'])} seeds ({', '.join(f'{x:.2f}' for x in o['accuracy'])}); "
              f"noise (half range) {o['noise']:.2f} points. A variant loses when it falls more "
              f"than {a['threshold_points']:.2f} points below the original's mean "
-             f"(1 point + the noise). {a['variants']} variants trained so far, "
+             f"(1 point + the noise). {a['variants']} variants trained, "
              f"{a['transformed']} of them transformed (the proxy rows use those).", "",
              "| proxy | Spearman with accuracy | 95% bootstrap | legal at tau = 1 | of those, losing |",
              "|---|---|---|---|---|"]
@@ -306,7 +306,7 @@ def plots(a, rows, results_dir):
         with open(path, "w") as f:
             f.write("".join(f"{c}\t{acc}\n" for c, acc in pts) or "nan\tnan\n")
         fronts[key] = path
-    cmds = [f"set terminal pngcairo size 1400,800", f"set output '{results_dir}/proxies.png'",
+    cmds = [f"set terminal pngcairo noenhanced size 1400,800", f"set output '{results_dir}/proxies.png'",
             "set multiplot layout 2,4", "set key off", "set grid"]
     n = len(PROXIES)
     for i, p in enumerate(PROXIES):
@@ -315,7 +315,7 @@ def plots(a, rows, results_dir):
                  f"plot '{data}' using (${i+1}>=1?${i+1}:1/0):{n+1} pt 7 lc rgb 'forest-green',"
                  f" '' using (${i+1}<1?${i+1}:1/0):{n+1} pt 6 lc rgb 'red'"]
     cmds += ["unset multiplot", f"set output '{results_dir}/pareto.png'",
-             "set terminal pngcairo size 1200,500", "set multiplot layout 1,2", "set key bottom right",
+             "set terminal pngcairo noenhanced size 1200,500", "set multiplot layout 1,2", "set key bottom right",
              "set title 'accuracy against parameters'", "set xlabel 'parameters'",
              "set format x '%.0s%c'",
              f"plot '{data}' using (${n+4}==0?${n+2}:1/0):{n+1} pt 7 title 'transformed',"

@@ -272,13 +272,14 @@ TEST(Cli, FisherAndLegal) {
   std::string arch = temp("legal.json");
   ASSERT_EQ(nasx("transform resnet18_cifar --apply 'layer2.1.conv1: group(2)' --out " + arch).code,
             0);
-  Result low = nasx("legal " + arch + " --data synthetic --batch 8 --tau 0.01 --json");
+  Result low =
+      nasx("legal " + arch + " --data synthetic --batch 8 --rule paired-fisher --tau 0.01 --json");
   EXPECT_EQ(low.code, 0) << low.out;
   nasx::Json l = nasx::Json::parse(low.out);
   EXPECT_EQ(l["legal"], true);
   EXPECT_EQ(l["layers"][0]["name"], "layer2.1.conv1");
   EXPECT_EQ(l["layers"][0]["by"], "layer2.1");
-  EXPECT_EQ(l["rule"]["name"], "custom");  // the default rule with tau overridden
+  EXPECT_EQ(l["rule"]["name"], "custom");  // a named rule with tau overridden
   ASSERT_EQ(l["judged"].size(), 2u);       // the block and the network
   for (const nasx::Json& j : l["judged"]) {
     EXPECT_EQ(j["ratios"].size(), l["rule"]["samples"].get<size_t>()) << j.dump();
@@ -287,6 +288,15 @@ TEST(Cli, FisherAndLegal) {
   Result high = nasx("legal " + arch + " --data synthetic --batch 8 --tau 100 --scope network");
   EXPECT_EQ(high.code, 1) << high.out;
   EXPECT_NE(high.out.find("ILLEGAL"), std::string::npos) << high.out;
+  // The default, calibrated by training: Fisher and SNIP must both pass on the network's total.
+  Result d = nasx("legal " + arch + " --data synthetic --batch 8 --json");
+  ASSERT_TRUE(d.code == 0 || d.code == 1) << d.out;
+  nasx::Json dj = nasx::Json::parse(d.out);
+  EXPECT_EQ(dj["rule"]["name"], "calibrated");
+  ASSERT_EQ(dj["judged"].size(), 2u) << d.out;
+  EXPECT_EQ(dj["judged"][0]["name"], "fisher:network");
+  EXPECT_EQ(dj["judged"][1]["name"], "snip:network");
+  EXPECT_EQ(dj["judged"][0]["ratios"].size(), 3u);
   // The paper's rule by name: Fisher, one sample, the network's total.
   Result paper = nasx("legal " + arch + " --data synthetic --batch 8 --rule paper --json");
   ASSERT_TRUE(paper.code == 0 || paper.code == 1) << paper.out;

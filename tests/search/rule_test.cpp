@@ -11,6 +11,14 @@ namespace nasx {
 namespace {
 
 TEST(Rule, NamedRulesAndOverrides) {
+  // The default is the rule calibrated by training (docs/results.md).
+  const LegalityRule& d0 = legality_rules().front();
+  EXPECT_EQ(d0.name, "calibrated");
+  EXPECT_EQ(d0.proxies, (std::vector<std::string>{"fisher", "snip"}));
+  EXPECT_EQ(d0.tau, 0.7);
+  EXPECT_EQ(d0.samples, 3);
+  EXPECT_EQ(d0.scope, "network");
+  EXPECT_EQ(legality_rule("paired-fisher").scope, "block");
   const LegalityRule& paper = legality_rule("paper");
   EXPECT_EQ(paper.proxies, std::vector<std::string>{"fisher"});
   EXPECT_EQ(paper.tau, 1.0);
