@@ -32,6 +32,8 @@ SAMPLES = 3  # paired proxy samples (weights seed k, minibatch seed k)
 PROXY_BATCH = 64
 PROXIES = ["fisher", "grad_norm", "snip", "synflow", "naswot", "zico", "params"]
 SEARCH_BUDGET = "4m"
+SEARCHES = {"searched": ("search", "paired-fisher"),  # variant: (directory, --rule)
+            "searched-calibrated": ("search-calibrated", "calibrated")}
 
 ALL = "layer*.*.conv1"
 SOME = "layer3.*.conv1,layer4.*.conv1"
@@ -53,7 +55,10 @@ def variants():
     out.append(("depthwise-convs", "depthwise", "convs", [f"{CONVS}: depthwise"], None))
     out.append(("bottleneck2+group4-all", "bottleneck2+group4", "all",
                 [f"{ALL}: bottleneck(2); group(4)"], None))
+    # The search's choice under the rule it ran with (paired-fisher, then the default), and
+    # under the rule this experiment calibrated (the default since).
     out.append(("searched", "searched", "search", [], None))
+    out.append(("searched-calibrated", "searched", "search-calibrated", [], None))
     for frac in (0.25, 0.5, 0.75):
         out.append((f"narrow{frac}", "narrow", "-", [], WIDTH * frac))
     return out
@@ -69,7 +74,7 @@ class Experiment:
         self.docs = os.path.abspath(args.results)
         self.work = os.path.abspath(args.work)
         os.makedirs(self.docs, exist_ok=True)
-        for d in ("archs", "ckpt", "search"):
+        for d in ("archs", "ckpt"):
             os.makedirs(os.path.join(self.work, d), exist_ok=True)
         self.results_path = os.path.join(self.docs, "results.jsonl")
         self.reference = {}  # (proxy, sample) -> the original's value
@@ -92,8 +97,8 @@ class Experiment:
     def arch_for(self, name, applies, width, seed=0):
         """The variant's ARCH.json with weights from `seed` (None: it is not an arch)."""
         w = width if width is not None else WIDTH
-        if name == "searched":
-            src = os.path.join(self.work, "search", "arch.json")
+        if name in SEARCHES:
+            src = os.path.join(self.work, SEARCHES[name][0], "arch.json")
             if not os.path.exists(src):
                 return None
             arch = json.load(open(src))
@@ -163,14 +168,16 @@ class Experiment:
         self.done[(r["name"], r.get("seed", 0))] = r
 
     def phase_search(self):
-        out = os.path.join(self.work, "search")
-        if os.path.exists(os.path.join(out, "arch.json")):
-            return
-        log("searching", BASE, "at width", WIDTH, "for", SEARCH_BUDGET)
-        p = subprocess.run([self.nasx, "search", BASE, "--width", str(WIDTH), "--data", DATA,
-                            "--budget", SEARCH_BUDGET, "--out", out, "--json"])
-        if p.returncode != 0:
-            raise RuntimeError("nasx search failed")
+        for directory, rule in SEARCHES.values():
+            out = os.path.join(self.work, directory)
+            if os.path.exists(os.path.join(out, "arch.json")):
+                continue
+            log("searching", BASE, "at width", WIDTH, "for", SEARCH_BUDGET, "with rule", rule)
+            p = subprocess.run([self.nasx, "search", BASE, "--width", str(WIDTH), "--data", DATA,
+                                "--budget", SEARCH_BUDGET, "--rule", rule, "--out", out,
+                                "--json"], stdout=subprocess.DEVNULL)
+            if p.returncode != 0:
+                raise RuntimeError("nasx search failed")
 
     def phase_train(self):
         for name, kind, where, applies, width in variants():
