@@ -134,9 +134,12 @@ constexpr const char* kRandomizeBatchNorms =
     "            b.running_mean.uniform_(-0.1, 0.1); b.running_var.uniform_(0.5, 1.5)\n"
     "            b.weight.uniform_(0.5, 1.5); b.bias.uniform_(-0.1, 0.1)\n";
 
-// Runs a Python script with Debian's python3 (python3-torch); its output on failure.
-int python(const std::string& script_path, std::string* out) {
-  FILE* p = popen(("/usr/bin/python3 " + script_path + " 2>&1").c_str(), "r");
+// Writes `script` to DIR/make.py and runs it with Debian's python3 (python3-torch); its exit
+// status, and its output in `out` (shown on failure).
+int python(const std::string& dir, const std::string& script, std::string* out) {
+  std::ofstream(dir + "/make.py") << script;
+  FILE* p = popen(("/usr/bin/python3 " + dir + "/make.py 2>&1").c_str(), "r");
+  if (!p) return -1;
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
@@ -166,9 +169,8 @@ TEST(ExportLib, TorchSaveStateDictLoads) {
       "sd = m.state_dict(); sd['head.weight'] = torch.zeros(3); torch.save(sd, d + '/extra.pt')\n"
       "sd = m.state_dict(); sd['fc.bias'] = torch.zeros(5); torch.save(sd, d + '/shape.pt')\n"
       "torch.save(m, d + '/whole.pt')\n";
-  std::ofstream(d + "/make.py") << script;
   std::string out;
-  ASSERT_EQ(python(d + "/make.py", &out), 0) << out;
+  ASSERT_EQ(python(d, script, &out), 0) << out;
 
   Result r = nasx("run resnet18_cifar --weights " + d + "/w.pt --input " + d + "/x.npy --output " +
                   d + "/y.npy");
@@ -226,9 +228,8 @@ TEST(ExportLib, TorchvisionResNet18InAndOut) {
       "torch.save(m.state_dict(), d + '/tv.pt')\n"
       "np.save(d + '/torch_y.npy', m(x).detach().numpy())\n"
       "torch.onnx.export(m, x, d + '/tv.onnx', opset_version=13)\n";
-  std::ofstream(d + "/make.py") << script;
   std::string out;
-  ASSERT_EQ(python(d + "/make.py", &out), 0) << out;
+  ASSERT_EQ(python(d, script, &out), 0) << out;
 
   // In: the state_dict into the zoo's resnet18 (torchvision's names), and the ONNX file.
   // The zoo's resnet18 at 64x64 (an ARCH.json carries the image size).
