@@ -29,27 +29,26 @@ int run_search_command(SearchArgs& a) {
   a.options.budget_s = parse_duration(a.budget);
   a.options.rule = a.rule.resolve();
   set_torch_threads(kernel_threads());
-  Json r = run_search(a.options);
+  a.options.faults = SearchFaults::from_environment();
+  SearchReport r = run_search(a.options);
   if (a.json) {
+    Json full = r.to_json();
     Json summary{{"out", a.options.out_dir},
-                 {"speedup", r["speedup"]},
-                 {"baseline", r["baseline"]},
-                 {"result", r["result"]},
-                 {"counts", r["counts"]},
-                 {"seconds", r["seconds"]},
+                 {"speedup", {{"median", r.speedup}, {"min", r.speedup_min}, {"max", r.speedup_max}}},
+                 {"baseline", full["baseline"]},
+                 {"result", full["result"]},
+                 {"counts", full["counts"]},
+                 {"backoff_acted", r.backoff_acted},
+                 {"seconds", full["seconds"]},
                  {"arch", a.options.out_dir + "/arch.json"},
                  {"report", a.options.out_dir + "/report.md"}};
     std::cout << summary.dump(2) << "\n";
     return 0;
   }
-  const Json& sp = r["speedup"];
   std::printf("%s: %.2fx faster end to end (%.2f-%.2fx), %.3f ms -> %.3f ms; params %s -> %s\n",
-              r["model"].get<std::string>().c_str(), sp["median"].get<double>(),
-              sp["min"].get<double>(), sp["max"].get<double>(),
-              r["baseline"]["latency"]["median_ms"].get<double>(),
-              r["result"]["latency"]["median_ms"].get<double>(),
-              with_commas(r["baseline"]["params"].get<int64_t>()).c_str(),
-              with_commas(r["result"]["params"].get<int64_t>()).c_str());
+              r.model.c_str(), r.speedup, r.speedup_min, r.speedup_max,
+              r.baseline.latency.median_ms, r.result.latency.median_ms,
+              with_commas(r.baseline.params).c_str(), with_commas(r.result.params).c_str());
   std::printf("report: %s/report.md   architecture: %s/arch.json\n", a.options.out_dir.c_str(),
               a.options.out_dir.c_str());
   return 0;

@@ -39,14 +39,14 @@ TimingStats add(TimingStats a, const TimingStats& b) {
 }  // namespace
 
 std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInstance>& baseline,
-                                             const std::vector<TimingJob>& jobs, int64_t batch,
+                                             const std::vector<TimingJob>& jobs,
                                              RecordStore& records, const WorkerOptions& options) {
   // Which executed kernels each candidate changes.
   std::vector<CandidateTiming> out(jobs.size());
   std::vector<std::vector<OpInstance>> changed(jobs.size());
   std::set<std::string> base_names;
   for (size_t j = 0; j < jobs.size(); ++j) {
-    for (auto& [name, inst] : executed_kernels(*jobs[j].network, batch)) {
+    for (const auto& [name, inst] : jobs[j].kernels) {
       auto it = baseline.find(name);
       if (it != baseline.end() && same_kernel(it->second, inst)) continue;
       out[j].kernels.push_back(name);
@@ -86,6 +86,7 @@ std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInsta
         continue;
       }
       t.candidate = add(t.candidate, m.stats);
+      t.per_kernel[t.kernels[k]] = {0.0, m.stats.median_ms};
       auto b = base_record.find(t.kernels[k]);
       if (b == base_record.end()) continue;  // a node the baseline does not have
       if (!b->second.ok()) {
@@ -94,6 +95,7 @@ std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInsta
         continue;
       }
       t.baseline = add(t.baseline, b->second.stats);
+      t.per_kernel[t.kernels[k]].first = b->second.stats.median_ms;
     }
   }
   return out;

@@ -27,18 +27,21 @@ struct CandidateTiming {
   std::string error;                 // when a kernel failed to compile, crashed or hung
   std::vector<std::string> kernels;  // executed nodes that differ from the baseline
   TimingStats baseline, candidate;   // sums over those kernels (median; min and max summed)
+  // Per changed kernel: the baseline's median (0 for a node the baseline lacks) and the
+  // candidate's, in ms (only when ok).
+  std::map<std::string, std::pair<double, double>> per_kernel;
   bool shared = false;               // every record existed already (nothing re-measured)
   double saving_ms() const { return baseline.median_ms - candidate.median_ms; }
 };
 
 struct TimingJob {
-  const Network* network;
+  std::map<std::string, OpInstance> kernels;  // executed_kernels() of the candidate network
   std::string label;
-  std::string fault;  // test hook, see tune/worker.h
+  std::string fault;  // a fault injected on purpose (tests), see tune/worker.h
 };
 
 std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInstance>& baseline,
-                                             const std::vector<TimingJob>& jobs, int64_t batch,
+                                             const std::vector<TimingJob>& jobs,
                                              RecordStore& records, const WorkerOptions& options);
 
 }  // namespace nasx

@@ -57,6 +57,20 @@ double ratio_from(const Json& j) {
   return NAN;
 }
 
+Json proxy_json(const ProxyResult& r) {
+  Json blocks = Json::array();
+  for (const BlockValue& b : r.blocks) blocks.push_back({b.name, ratio_json(b.value)});
+  return Json{{"proxy", r.proxy}, {"total", ratio_json(r.total)}, {"blocks", blocks}};
+}
+
+ProxyResult proxy_from_json(const Json& j) {
+  ProxyResult r{j.at("proxy").get<std::string>(), ratio_from(j.at("total")), {}};
+  for (const Json& b : j.at("blocks"))
+    r.blocks.push_back({b.at(0).get<std::string>(), ratio_from(b.at(1))});
+  return r;
+}
+
+
 }  // namespace
 
 Json PairedVerdict::to_json() const {
@@ -94,6 +108,13 @@ PairedJudge::PairedJudge(JudgeConfig config, std::function<Network(uint64_t)> ma
   NASX_USER_CHECK(config_.samples >= 1, "--samples must be at least 1, got ", config_.samples);
   for (const Json& j : journal_.read_all()) {
     try {
+      if (j.contains("reference")) {  // a sample's reference values
+        std::vector<ProxyResult> values;
+        for (const Json& v : j.at("values")) values.push_back(proxy_from_json(v));
+        if (values.size() == config_.proxies.size())
+          references_[j.at("reference").get<std::string>()] = std::move(values);
+        continue;
+      }
       cache_[j.at("key").get<std::string>()] = PairedVerdict::from_json(j.at("verdict"));
       // The cost of a check, for sharing the budget after a resume.
       seconds_ += j.value("seconds", 0.0);
@@ -130,6 +151,14 @@ double PairedJudge::seconds_per_sample() const {
   return samples_timed_ ? seconds_ / double(samples_timed_) : 0;
 }
 
+std::string PairedJudge::reference_key(int k) const {
+  Hasher h;
+  h.add("paired-reference-1|").add(config_.model).add("|").add(config_.data.to_string());
+  h.add("|").add(join_proxies(config_.proxies)).add("|").add(std::to_string(config_.batch));
+  h.add("|").add(std::to_string(config_.seed + static_cast<uint64_t>(k)));
+  return h.hex();
+}
+
 PairedJudge::Sample& PairedJudge::sample(int k) {
   Sample& s = samples_[k];
   if (!s.ready) {
@@ -137,8 +166,18 @@ PairedJudge::Sample& PairedJudge::sample(int k) {
     s.reference = make_reference_(seed);
     s.batch = load_minibatch(config_.data, s.reference.input_chw, s.reference.num_classes,
                              config_.batch, seed);
-    for (const std::string& p : config_.proxies)
-      s.values.push_back(compute_proxy(s.reference, s.batch, p));
+    // The reference's values: computed once per search and journaled, so a resumed search reads
+    // them back instead of computing them again.
+    std::string key = reference_key(k);
+    if (auto it = references_.find(key); it != references_.end()) {
+      s.values = it->second;
+    } else {
+      s.values = compute_proxies(s.reference, s.batch, config_.proxies);
+      Json values = Json::array();
+      for (const ProxyResult& r : s.values) values.push_back(proxy_json(r));
+      journal_.append(Json{{"reference", key}, {"sample", k}, {"values", values}});
+      references_[key] = s.values;
+    }
     s.ready = true;
   }
   return s;
@@ -169,11 +208,11 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
       break;
     }
     bool several = config_.proxies.size() > 1;
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<ProxyResult> values = compute_proxies(candidate, s.batch, config_.proxies);
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (size_t p = 0; p < config_.proxies.size(); ++p) {
-      auto t0 = std::chrono::steady_clock::now();
-      ProxyResult value = compute_proxy(candidate, s.batch, config_.proxies[p]);
-      seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      Legality l = judge_results(s.values[p], value, layers, config_.tau, scope);
+      Legality l = judge_results(s.values[p], values[p], layers, config_.tau, scope);
       std::string prefix = several ? config_.proxies[p] + ":" : "";
       v.ratios[prefix + "network"].push_back(l.network.ratio);
       for (const Verdict& b : l.blocks) v.ratios[prefix + b.name].push_back(b.ratio);

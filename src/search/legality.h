@@ -1,7 +1,9 @@
 // Legality as a paired measurement with its spread. Sample k (k = 0..K-1) is a pair (weights
 // initialised with seed + k, minibatch drawn with seed + k): the reference network and the
 // candidate share every unchanged weight and the minibatch, so the ratio candidate / reference
-// isolates the transformation. The reference's proxy value is computed once per sample.
+// isolates the transformation. The reference's proxy values are computed once per sample and
+// journaled beside the verdicts (a resumed search reads them back). All the gradient proxies a rule
+// asks for come from one forward and backward pass per network and sample (compute_proxies).
 //
 // A verdict names, for every judged block (block scope) and for the network, the ratio on each
 // sample. With several proxies (a unanimous vote) every name is prefixed by its proxy
@@ -92,12 +94,14 @@ class PairedJudge {
   };
   Sample& sample(int k);
   std::string key(const std::vector<ArchStep>& steps, const std::string& scope) const;
+  std::string reference_key(int k) const;
 
   JudgeConfig config_;
   std::function<Network(uint64_t)> make_reference_;
   std::vector<Sample> samples_;
   JsonLines journal_;
   std::map<std::string, PairedVerdict> cache_;
+  std::map<std::string, std::vector<ProxyResult>> references_;  // journaled reference values
   int64_t computed_ = 0, samples_timed_ = 0;
   double seconds_ = 0;
 };

@@ -1,29 +1,33 @@
-// nasx search: the main job. One pipeline, its phases in order (search.cpp reads top to bottom):
+// nasx search: the main job. One pipeline of typed phases (search.cpp reads top to bottom):
 //   1. setup      check the output directory, refuse a different command line on an existing one
 //   2. baseline   compile the untransformed network, time it end to end, time every kernel
 //   3. space      candidate sequences per unit (space.h), shape-illegal ones dropped and counted
-//   4. explore    per unit, most MACs first: judge candidates (legality.h) in order of estimated
-//                 saving, bisecting towards the most aggressive legal one, then time the legal
-//                 ones against the unit's baseline kernels in one worker run (evaluate.h)
-//   5. assemble   the fastest legal candidate per unit, applied together, judged again at network
-//                 scope; the least valuable choices are backed off (bisection) until it passes
+//   4. explore    coarse to fine, in context (explore.h): network-wide moves, stage-wide moves,
+//                 then per-unit refinement; each move timed, then judged on the network with the
+//                 choices accepted so far, accepted only when that network stays legal
+//   5. assemble   a guard: the explored network judged once more (a cached verdict); only if it
+//                 failed would the latest choices be backed off, and the report says so
 //   6. verify     compile the result, check it against LibTorch, time it end to end against the
 //                 baseline, interleaved, in the same run
-//   7. report     arch.json, report.json, report.md and plots (report.h)
+//   7. report     arch.json, and the SearchReport (report.h): report.json, report.md, plots
 // Everything measured is journaled in the output directory as it is produced (verdicts.jsonl,
 // records.jsonl, baseline.json), so a killed search resumes without repeating a legality check or
-// a measurement. Deterministic for a seed up to timings; the budget bounds the exploration.
+// a measurement. Decisions are a function of the options, the seed and the measurements: with a
+// fixed number of judges per unit, a budget that does not bind and the same kernel records, the
+// same seed gives the same network.
 #pragma once
 
 #include <string>
 
+#include "search/explore.h"
+#include "search/report.h"
 #include "search/rule.h"
 #include "support/json.h"
 
 namespace nasx {
 
 struct SearchOptions {
-  std::string model;  // zoo name or ARCH.json
+  std::string model;  // zoo name, .onnx file or ARCH.json
   double width = 0;   // > 0: scale the base's channels (recorded in arch.json); 0: as given
   std::string out_dir = "nasx-search";
   double budget_s = 900;
@@ -39,12 +43,13 @@ struct SearchOptions {
   int judges_per_unit = 0;
   int64_t infer_batch = 1;  // batch of the timed inference
   int final_repeat = 30;    // end-to-end timing rounds (baseline and result interleaved)
+  SearchFaults faults;      // injected on purpose by the tests (not part of the identity)
 
   Json identity() const;  // what must match to resume a directory (not the budget)
 };
 
-// Runs the search; returns the summary (also written as report.json). UserError for bad options
+// Runs the search; returns its report (also written as report.json). UserError for bad options
 // or input, Interrupted on SIGINT/SIGTERM (the journal is kept: run again to resume).
-Json run_search(const SearchOptions& options);
+SearchReport run_search(const SearchOptions& options);
 
 }  // namespace nasx

@@ -57,39 +57,75 @@ std::vector<ProxyBlock> find_blocks(const Network& net) {
   return blocks;
 }
 
-ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy) {
+namespace {
+
+void check_proxy_name(const std::string& proxy) {
   NASX_USER_CHECK(
       std::find(proxy_names().begin(), proxy_names().end(), proxy) != proxy_names().end(),
       "unknown proxy '", proxy,
       "' (known: fisher, grad_norm, snip, synflow, naswot, zico, params)");
+}
+
+void check_minibatch(const Network& net, const Minibatch& batch) {
   int64_t n = batch.images.shape.at(0);
   NASX_USER_CHECK(batch.images.shape == net.input_shape(n), "the minibatch ",
                   shape_string(batch.images.shape), " does not fit ", net.name, "'s input ",
                   shape_string(net.input_shape(n)));
   NASX_USER_CHECK(static_cast<int64_t>(batch.labels.size()) == n, "one label per image expected");
+}
+
+// Fisher, SNIP and grad_norm from one forward and one backward pass (train mode, cross-entropy
+// loss): the block activations keep their gradients (Fisher), the weights theirs (SNIP,
+// grad_norm). The input is tracked too, so the graph exists even for a network without weights.
+// (Detaching the activations into leaves would cut the paths from the loss to earlier blocks.)
+std::vector<ProxyResult> gradient_proxies(const Network& net, const Minibatch& batch,
+                                          const std::vector<std::string>& proxies) {
+  std::vector<ProxyBlock> blocks = find_blocks(net);
+  bool weights_needed = false;
+  for (const std::string& p : proxies) weights_needed = weights_needed || p != "fisher";
+  TorchParams params(net, weights_needed);
+  torch::Tensor labels = torch::tensor(batch.labels, torch::kInt64);
+  torch::Tensor images = to_torch(batch.images);
+  images.requires_grad_(true);
+  std::vector<torch::Tensor> v = forward_graph(net, params, images, true);
+  for (const ProxyBlock& b : blocks) v[b.activation].retain_grad();
+  torch::cross_entropy_loss(v.back(), labels).backward();
+  std::vector<std::pair<int, int>> ws = weights(net);
+  std::vector<ProxyResult> out;
+  for (const std::string& proxy : proxies) {
+    ProxyResult r{proxy, 0, {}};
+    if (proxy == "fisher") {
+      for (const ProxyBlock& b : blocks) {
+        torch::Tensor a = v[b.activation], g = a.grad();
+        double value =
+            g.defined() ? (0.5 * (a * g).sum({2, 3}).pow(2).mean(0).sum()).item<double>() : 0.0;
+        r.blocks.push_back({b.name, value});
+        r.total += value;
+      }
+    } else {
+      std::vector<double> per_block(blocks.size(), 0);
+      for (auto [node, t] : ws) {
+        const torch::Tensor& w = params.values[node][t];
+        double value = proxy == "grad_norm" ? w.grad().norm().item<double>()
+                                            : (w * w.grad()).abs().sum().item<double>();
+        r.total += value;
+        for (size_t b = 0; b < blocks.size(); ++b)
+          if (in_block(net.nodes[node].name, blocks[b].name)) per_block[b] += value;
+      }
+      for (size_t b = 0; b < blocks.size(); ++b) r.blocks.push_back({blocks[b].name, per_block[b]});
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// naswot, zico, params and synflow: each its own pass.
+ProxyResult other_proxy(const Network& net, const Minibatch& batch, const std::string& proxy) {
+  int64_t n = batch.images.shape.at(0);
   std::vector<ProxyBlock> blocks = find_blocks(net);
   ProxyResult r{proxy, 0, {}};
   torch::Tensor labels = torch::tensor(batch.labels, torch::kInt64);
   torch::Tensor images = to_torch(batch.images);
-
-  if (proxy == "fisher") {
-    TorchParams params(net, false);
-    // The input is tracked so that the graph exists; block activations keep their gradients.
-    // (Detaching them into leaves would cut the paths from the loss to earlier blocks.)
-    images.requires_grad_(true);
-    std::vector<torch::Tensor> v = forward_graph(net, params, images, true);
-    for (const ProxyBlock& b : blocks) v[b.activation].retain_grad();
-    torch::Tensor loss = torch::cross_entropy_loss(v.back(), labels);
-    loss.backward();
-    for (const ProxyBlock& b : blocks) {
-      torch::Tensor a = v[b.activation], g = a.grad();
-      double value =
-          g.defined() ? (0.5 * (a * g).sum({2, 3}).pow(2).mean(0).sum()).item<double>() : 0.0;
-      r.blocks.push_back({b.name, value});
-      r.total += value;
-    }
-    return r;
-  }
 
   if (proxy == "naswot") {
     TorchParams params(net, false);
@@ -157,25 +193,45 @@ ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std:
     return finish(per_block);
   }
 
-  // Weight-gradient proxies.
-  bool synflow = proxy == "synflow";
-  TorchParams params(net, true, synflow, synflow ? torch::kFloat64 : torch::kFloat32);
-  torch::Tensor out;
-  if (synflow) {
-    torch::Tensor ones = torch::ones(net.input_shape(1), torch::kFloat64);
-    out = forward_graph(net, params, ones, false).back().sum();
-  } else {
-    out = torch::cross_entropy_loss(forward_graph(net, params, images, true).back(), labels);
-  }
-  out.backward();
+  // synflow: its own pass (absolute weights, an all-ones input, double precision).
+  TorchParams params(net, true, true, torch::kFloat64);
+  torch::Tensor ones = torch::ones(net.input_shape(1), torch::kFloat64);
+  forward_graph(net, params, ones, false).back().sum().backward();
   std::vector<double> per_block(blocks.size(), 0);
   for (auto [node, t] : ws) {
     const torch::Tensor& w = params.values[node][t];
-    add(per_block, node,
-        proxy == "grad_norm" ? w.grad().norm().item<double>()
-                             : (w * w.grad()).abs().sum().item<double>());
+    add(per_block, node, (w * w.grad()).abs().sum().item<double>());
   }
   return finish(per_block);
+}
+
+}  // namespace
+
+bool shares_gradient_pass(const std::string& proxy) {
+  return proxy == "fisher" || proxy == "snip" || proxy == "grad_norm";
+}
+
+std::vector<ProxyResult> compute_proxies(const Network& net, const Minibatch& batch,
+                                         const std::vector<std::string>& proxies) {
+  std::vector<std::string> shared;
+  for (const std::string& p : proxies) {
+    check_proxy_name(p);
+    if (shares_gradient_pass(p)) shared.push_back(p);
+  }
+  check_minibatch(net, batch);
+  std::vector<ProxyResult> out(proxies.size());
+  if (!shared.empty()) {
+    std::vector<ProxyResult> g = gradient_proxies(net, batch, shared);
+    for (size_t i = 0, k = 0; i < proxies.size(); ++i)
+      if (shares_gradient_pass(proxies[i])) out[i] = std::move(g[k++]);
+  }
+  for (size_t i = 0; i < proxies.size(); ++i)
+    if (!shares_gradient_pass(proxies[i])) out[i] = other_proxy(net, batch, proxies[i]);
+  return out;
+}
+
+ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy) {
+  return compute_proxies(net, batch, {proxy}).front();
 }
 
 Legality judge(const Network& reference, const Network& candidate,

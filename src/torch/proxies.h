@@ -59,6 +59,13 @@ std::vector<ProxyBlock> find_blocks(const Network& net);
 // UserError for an unknown proxy or a minibatch that does not fit the network.
 ProxyResult compute_proxy(const Network& net, const Minibatch& batch, const std::string& proxy);
 
+// Several proxies of one network on one minibatch, in the order asked. The gradient proxies
+// (fisher, snip, grad_norm) share one forward and one backward pass: a rule voting with Fisher
+// and SNIP pays for one backward pass per sample, not two. Each value equals compute_proxy's.
+std::vector<ProxyResult> compute_proxies(const Network& net, const Minibatch& batch,
+                                         const std::vector<std::string>& proxies);
+bool shares_gradient_pass(const std::string& proxy);
+
 struct Verdict {
   std::string name;  // block or layer
   std::string by;    // a layer's: the name judging it (its block, or "network")

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "run_nasx.h"
+#include "search/report.h"
 #include "support/journal.h"
 #include "support/json.h"
 
@@ -37,12 +38,19 @@ Json report(const fs::path& d) {
   return Json::parse(f);
 }
 
+// The verdicts of a journal (the lines beside them hold the references' values).
+std::vector<Json> verdict_lines(const fs::path& d) {
+  std::vector<Json> out;
+  for (const Json& l : nasx::JsonLines((d / "verdicts.jsonl").string()).read_all())
+    if (l.contains("key")) out.push_back(l);
+  return out;
+}
+
 // What must not depend on timing: the candidates judged and their verdicts.
 std::vector<std::string> trials(const Json& r) {
   std::vector<std::string> out;
   for (const Json& t : r["trials"])
-    out.push_back(t["unit"].get<std::string>() + " " + t["sequence"].get<std::string>() + " " +
-                  t["verdict"].dump());
+    out.push_back(t["move"].get<std::string>() + " " + t["verdict"].dump());
   return out;
 }
 
@@ -52,22 +60,31 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   ASSERT_EQ(a.code, 0) << a.out;
   Json ra = report(whole);
   ASSERT_GE(ra["trials"].size(), 3u);
-  EXPECT_EQ(
-      ra["counts"]["verdicts_computed"].get<int64_t>(),
-      static_cast<int64_t>(nasx::JsonLines((whole / "verdicts.jsonl").string()).read_all().size()));
-  for (const char* f : {"arch.json", "report.json", "report.md", "speedup.png", "pareto.png"})
+  EXPECT_EQ(ra["counts"]["verdicts_computed"].get<int64_t>(),
+            static_cast<int64_t>(verdict_lines(whole).size()));
+  for (const char* f :
+       {"arch.json", "report.json", "report.md", "speedup.png", "pareto.png", "trajectory.png"})
     EXPECT_TRUE(fs::exists(whole / f)) << f;
+  // The report is a typed value: report.json reads back into the struct and writes the same.
+  EXPECT_EQ(nasx::SearchReport::from_json(ra).to_json(), ra);
+  // Legal by construction: the guard never had to back off.
+  EXPECT_FALSE(ra["backoff_acted"].get<bool>());
 
+  // Decisions follow from the seed and the measurements: the killed search gets the same kernel
+  // records (a resumed search on one machine reads its own), so it must decide the same.
+  fs::create_directories(killed);
+  fs::copy_file(whole / "records.jsonl", killed / "records.jsonl");
+  fs::copy_file(whole / "baseline.json", killed / "baseline.json");
   Result k = nasx(kTiny + " --out " + killed.string(), "NASX_TEST_KILL_AFTER_VERDICTS=2 ");
   EXPECT_EQ(k.code, 128 + 9) << k.out;  // SIGKILL: nothing cleaned up
   EXPECT_FALSE(fs::exists(killed / "report.json"));
-  EXPECT_EQ(nasx::JsonLines((killed / "verdicts.jsonl").string()).read_all().size(), 2u);
+  EXPECT_EQ(verdict_lines(killed).size(), 2u);
   Result resumed = nasx(kTiny + " --out " + killed.string());
   ASSERT_EQ(resumed.code, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
   Json rk = report(killed);
   EXPECT_EQ(trials(rk), trials(ra));  // same seed: same candidates, same verdicts
-  std::vector<Json> lines = nasx::JsonLines((killed / "verdicts.jsonl").string()).read_all();
+  std::vector<Json> lines = verdict_lines(killed);
   std::set<std::string> keys;
   for (const Json& l : lines) EXPECT_TRUE(keys.insert(l["key"].get<std::string>()).second);
   EXPECT_EQ(rk["counts"]["verdicts_computed"].get<int64_t>() + 2,
@@ -96,7 +113,7 @@ TEST(SearchCli, CrashingCandidateIsRecordedAndSkipped) {
   Json rep = report(d);
   EXPECT_GE(rep["counts"]["failed"].get<int64_t>(), 1);
   EXPECT_EQ(rep["counts"]["timed"].get<int64_t>(), 0);
-  EXPECT_TRUE(rep["chosen"].empty());
+  EXPECT_TRUE(rep["choices"].empty());
   bool crashed = false;
   for (const Json& t : rep["trials"])
     if (t.contains("timing"))

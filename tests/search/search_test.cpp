@@ -148,7 +148,10 @@ TEST_F(Judge, PairedVerdictsAreCachedAndJournaled) {
   EXPECT_FALSE(again.cached(steps, "network"));
   EXPECT_EQ(again.judge(steps, "block").ratios, a.ratios);
   EXPECT_EQ(again.computed(), 0);
-  EXPECT_EQ(JsonLines((dir_ / "verdicts.jsonl").string()).read_all().size(), 1u);
+  // One verdict and the references' values of its two samples, each once.
+  std::vector<Json> lines = JsonLines((dir_ / "verdicts.jsonl").string()).read_all();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].count("reference") + lines[1].count("reference") + lines[2].count("key"), 3u);
 }
 
 TEST_F(Judge, RejectionsAreTypedAndIdentityIsExactlyOne) {
@@ -174,87 +177,120 @@ TEST_F(Judge, RejectionsAreTypedAndIdentityIsExactlyOne) {
 namespace nasx {
 namespace {
 
-// A report as the search writes it: two units, one choice, one illegal and one failed candidate.
-Json small_report() {
-  auto timing = [](double b, double c) {
-    return Json{
-        {"ok", true},
-        {"kernels", {"layer1.0.conv1"}},
-        {"baseline", {{"median_ms", b}, {"min_ms", b * 0.9}, {"max_ms", b * 1.1}, {"repeats", 5}}},
-        {"candidate", {{"median_ms", c}, {"min_ms", c * 0.9}, {"max_ms", c * 1.1}, {"repeats", 5}}},
-        {"shared", false}};
-  };
-  Json legal{{"legal", true}, {"binding", "network"}, {"mean", 1.02},   {"min", 0.99},
-             {"max", 1.05},   {"margin", 0.02},       {"spread", 0.03}, {"uncertain", true}};
-  Json illegal = legal;
-  illegal["legal"] = false;
-  illegal["mean"] = nullptr;  // a ratio that was not finite
-  Json trials = Json::array();
-  trials.push_back({{"unit", "layer1.0.conv1"},
-                    {"layers", {"layer1.0.conv1"}},
-                    {"sequence", "group(4)"},
-                    {"estimated_ms", 0.3},
-                    {"macs_delta", -1000},
-                    {"params_delta", -100},
-                    {"verdict", legal},
-                    {"timing", timing(1.0, 0.4)}});
-  trials.push_back({{"unit", "layer1.0.conv1"},
-                    {"layers", {"layer1.0.conv1"}},
-                    {"sequence", "depthwise"},
-                    {"estimated_ms", 0.1},
-                    {"macs_delta", -1500},
-                    {"params_delta", -150},
-                    {"verdict", illegal}});
-  Json failed = timing(1.0, 0.5);
-  failed["ok"] = false;
-  failed["error"] = "layer2.0.conv1: crashed (signal 11, Segmentation fault)";
-  trials.push_back({{"unit", "layer2.0.conv1"},
-                    {"layers", {"layer2.0.conv1"}},
-                    {"sequence", "split(2); group([2,4])"},
-                    {"estimated_ms", 0.2},
-                    {"macs_delta", -800},
-                    {"params_delta", -80},
-                    {"verdict", legal},
-                    {"timing", failed}});
-  Json lat{{"median_ms", 10.0}, {"min_ms", 9.5}, {"max_ms", 11.0}, {"repeats", 30}};
-  Json lat2{{"median_ms", 8.0}, {"min_ms", 7.5}, {"max_ms", 9.0}, {"repeats", 30}};
-  Json counts = Json::object();
-  for (const char* k : {"units", "generated", "duplicates", "candidates", "rejected_by_shape",
-                        "skipped_by_estimate", "not_judged", "judged", "verdicts_computed", "legal",
-                        "illegal", "timed", "failed"})
-    counts[k] = 1;
-  counts["rejected_by_kind"] = {{"not divisible", 1}};
-  return Json{{"model", "resnet18_cifar"},
-              {"options",
-               {{"proxy", "fisher"},
-                {"tau", 1.0},
-                {"scope", "block"},
-                {"samples", 3},
-                {"batch", 64},
-                {"data", "fashion-mnist"},
-                {"seed", 0},
-                {"max_len", 3},
-                {"infer_batch", 1}}},
-              {"budget_s", 60.0},
-              {"target", {{"cpu", "test cpu"}, {"isa", "avx512f"}, {"threads", 2}}},
-              {"baseline", {{"params", 1000000}, {"macs", 5000000}, {"latency", lat}}},
-              {"result",
-               {{"params", 999900},
-                {"macs", 4999000},
-                {"latency", lat2},
-                {"max_rel_err_vs_libtorch", 1e-7}}},
-              {"speedup", {{"median", 1.25}, {"min", 1.05}, {"max", 1.47}}},
-              {"network_verdict", legal},
-              {"counts", counts},
-              {"unexplored_units", {"layer4.1.conv2"}},
-              {"chosen", {0}},
-              {"conflicts", Json::array()},
-              {"backed_off", Json::array()},
-              {"trials", trials},
-              {"units",
-               {{{"name", "layer1.0.conv1"}, {"macs", 4000}, {"params", 400}},
-                {{"name", "layer2.0.conv1"}, {"macs", 4000}, {"params", 400}}}},
-              {"seconds", {{"explore", 50.0}, {"total", 55.0}}}};
+TimingStats stats(double median_ms, int repeats) {
+  return {median_ms, median_ms * 0.9, median_ms * 1.1, repeats};
+}
+
+TimingSummary timed(const std::string& layer, double baseline_ms, double candidate_ms) {
+  TimingSummary t;
+  t.timed = t.ok = true;
+  t.kernels = {layer};
+  t.baseline = stats(baseline_ms, 5);
+  t.candidate = stats(candidate_ms, 5);
+  return t;
+}
+
+VerdictSummary verdict(bool legal, double mean, bool uncertain) {
+  VerdictSummary v;
+  v.judged = true;
+  v.legal = legal;
+  v.binding = "network";
+  v.mean = mean;
+  v.min = 0.85;
+  v.max = 0.99;
+  v.margin = mean - 0.7;
+  v.spread = 0.14;
+  v.uncertain = uncertain;
+  return v;
+}
+
+TrialReport trial(const std::string& unit, const std::string& sequence, double ratio_before) {
+  TrialReport t;
+  t.move = unit;
+  t.level = "unit";
+  t.units = t.layers = {unit};
+  t.sequence = sequence;
+  t.macs_delta = -1000;
+  t.params_delta = -100;
+  t.ratio_before = ratio_before;
+  t.estimated_spend = 0.05;
+  return t;
+}
+
+UnitReport unit(const std::string& name, bool covered, const std::string& chosen) {
+  UnitReport u;
+  u.name = name;
+  u.layers = {name};
+  u.macs = 4000;
+  u.params = 400;
+  u.baseline_kernels_ms = 1.0;
+  u.candidates = 5;
+  u.chosen = chosen;
+  u.covered = covered;
+  return u;
+}
+
+// A report as the search returns it: three units (one never judged), two accepted choices, an
+// illegal trial whose mean is not finite, one rejected by shape and one whose kernels crashed.
+SearchReport small_report() {
+  SearchReport r;
+  r.model = "resnet18_cifar";
+  r.options = {
+      {"seed", 0}, {"data", "fashion-mnist"}, {"batch", 64}, {"max_len", 3}, {"infer_batch", 1}};
+  r.rule = {{"name", "calibrated"},
+            {"proxies", {"fisher", "snip"}},
+            {"tau", 0.7},
+            {"samples", 3},
+            {"scope", "network"}};
+  r.budget_s = 60;
+  r.target = {{"cpu", "test cpu"}, {"isa", "avx512f"}, {"threads", 2}};
+  r.baseline = {1000000, 5000000, stats(10.0, 30), 0};
+  r.result = {999800, 4998000, stats(8.0, 30), 1e-7};
+  r.speedup = 1.25;
+  r.speedup_min = 1.05;
+  r.speedup_max = 1.47;
+  r.estimated_ms = 9.2;
+  r.final_verdict = verdict(true, 0.9, false);
+
+  TrialReport group4 = trial("layer1.0.conv1", "group(4)", 1.0);
+  group4.timing = timed("layer1.0.conv1", 1.0, 0.4);
+  group4.verdict = verdict(true, 0.95, true);
+  group4.accepted = 0;
+  TrialReport depthwise = trial("layer1.0.conv1", "depthwise", 0.95);
+  depthwise.timing = timed("layer1.0.conv1", 1.0, 0.2);
+  depthwise.verdict = verdict(false, NAN, false);  // a ratio that was not finite
+  TrialReport rejected = trial("layer2.0.conv1", "bottleneck(3)", 0.95);
+  rejected.verdict.judged = true;
+  rejected.verdict.reject_kind = "not divisible";
+  rejected.verdict.message = "layer2.0.conv1: bottleneck(3): 64 channels are not divisible by 3";
+  TrialReport crashed = trial("layer2.0.conv1", "split(2); group([2,4])", 0.95);
+  crashed.verdict = verdict(true, 0.92, false);
+  crashed.timing = timed("layer2.0.conv1", 0.8, 0.5);
+  crashed.timing.ok = false;
+  crashed.timing.error = "layer2.0.conv1: crashed (signal 11, Segmentation fault)";
+  TrialReport group2 = trial("layer2.0.conv1", "group(2)", 0.95);
+  group2.timing = timed("layer2.0.conv1", 0.8, 0.6);
+  group2.verdict = verdict(true, 0.9, false);
+  group2.accepted = 1;
+  r.trials = {group4, depthwise, rejected, crashed, group2};
+  r.choices = {{0, 1.0, 0.95, 0.6, 9.4, false}, {4, 0.95, 0.9, 0.2, 9.2, false}};
+
+  r.units = {unit("layer1.0.conv1", true, "group(4)"), unit("layer2.0.conv1", true, "group(2)"),
+             unit("layer4.1.conv2", false, "")};
+  r.uncovered_units = {"layer4.1.conv2"};
+  r.counts.units = 3;
+  r.counts.generated = r.counts.candidates = r.counts.moves = 5;
+  r.counts.rejected_by_shape = 1;
+  r.counts.rejected_by_kind = {{"not divisible", 1}};
+  r.counts.judged = r.counts.verdicts_computed = 4;
+  r.counts.legal = 3;
+  r.counts.illegal = 1;
+  r.counts.timed = 3;
+  r.counts.failed = 1;
+  r.counts.accepted = 2;
+  r.counts.units_covered = 2;
+  r.seconds = {{"explore", 50.0}, {"total", 55.0}};
+  return r;
 }
 
 TEST(Report, MarkdownAndPlotsFromTheReportAlone) {
@@ -265,17 +301,39 @@ TEST(Report, MarkdownAndPlotsFromTheReportAlone) {
   std::ifstream f(d / "report.md");
   std::string md((std::istreambuf_iterator<char>(f)), {});
   for (const char* part :
-       {"**1.25x** faster (1.05-1.47x)", "| layer1.0.conv1 | `group(4)` |", "verdict uncertain",
-        "## Failed candidates", "signal 11", "layer4.1.conv2", "not divisible 1"})
+       {"**1.25x** faster (1.05-1.47x)", "rule `calibrated`",
+        "| 1 | `layer1.0.conv1` | `group(4)` | 1 | 1.000 -> 0.950 | 0.050 | 0.600 | 9.400 | "
+        "verdict uncertain |",
+        "| 2 | `layer2.0.conv1` | `group(2)` | 1 | 0.950 -> 0.900 | 0.050 | 0.200 | 9.200 |  |",
+        "no choice was backed off", "## Failed candidates (skipped)", "signal 11",
+        "2 of 3 units covered", "`layer4.1.conv2`", "| not divisible | 1 |"})
     EXPECT_NE(md.find(part), std::string::npos) << part << "\n" << md;
   bool gnuplot = std::system("command -v gnuplot > /dev/null 2>&1") == 0;
-  EXPECT_EQ(md.find("![per-unit speedup](speedup.png)") != std::string::npos, gnuplot) << md;
-  EXPECT_EQ(fs::exists(d / "speedup.png"), gnuplot);
-  EXPECT_EQ(fs::exists(d / "pareto.png"), gnuplot);
-  EXPECT_TRUE(fs::exists(d / "report.json"));
+  EXPECT_EQ(md.find("](speedup.png)") != std::string::npos, gnuplot) << md;
+  for (const char* png : {"pareto.png", "trajectory.png", "speedup.png"})
+    EXPECT_EQ(fs::exists(d / png), gnuplot) << png;
+  std::ifstream j(d / "report.json");
+  EXPECT_EQ(Json::parse(j), small_report().to_json());
   for (const auto& e : fs::directory_iterator(d))
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
   fs::remove_all(d);
+}
+
+TEST(Report, RoundTripsThroughJson) {
+  SearchReport r = small_report();
+  Json j = r.to_json();
+  EXPECT_TRUE(j["trials"][1]["verdict"]["mean"].is_null());  // not finite: null
+  SearchReport back = SearchReport::from_json(j);
+  EXPECT_EQ(back.to_json(), j);
+  EXPECT_TRUE(std::isnan(back.trials[1].verdict.mean));
+  EXPECT_EQ(back.trials[2].verdict.reject_kind, "not divisible");
+  EXPECT_EQ(back.trials[3].timing.error, r.trials[3].timing.error);
+  EXPECT_FALSE(back.trials[2].timing.timed);
+  // What a reader of an older or partial report.json gets: defaults for what is missing.
+  SearchReport empty = SearchReport::from_json(Json::object());
+  EXPECT_TRUE(empty.choices.empty());
+  EXPECT_EQ(empty.speedup, 1);
+  EXPECT_FALSE(empty.final_verdict.judged);
 }
 
 }  // namespace

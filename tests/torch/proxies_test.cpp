@@ -10,10 +10,12 @@
 #include <fstream>
 
 #include "graph/arch.h"
+#include "graph/transform_network.h"
 #include "graph/zoo.h"
 #include "support/error.h"
 #include "torch/datasets.h"
 #include "torch/proxies.h"
+#include "transform/sequence.h"
 
 namespace nasx {
 namespace {
@@ -213,6 +215,29 @@ TEST(Proxies, EachMatchesItsFormulaOnTheTinyNetwork) {
   }
   EXPECT_NEAR(compute_proxy(net, b8, "zico").total, zico, 1e-6 * std::abs(zico));
   EXPECT_THROW(compute_proxy(net, b, "zico"), UserError);  // 6 images: fewer than 2 per part
+}
+
+// Fisher, SNIP and grad_norm from one backward pass (what a verdict of the default rule computes)
+// equal each computed by its own pass, block by block, on a transformed network; the others keep
+// their own passes and their order.
+TEST(Proxies, SharedGradientPassEqualsSeparatePasses) {
+  Network net = build_zoo_model("resnet18_cifar", {3, 0});
+  transform_layers(net, {"layer2.0.conv1", "layer3.1.conv1"}, parse_sequence("group(4)"), 3);
+  Minibatch b = load_minibatch(DatasetSpec::parse("synthetic"), net.input_chw, net.num_classes, 8, 3);
+  std::vector<std::string> names = {"snip", "params", "fisher", "grad_norm"};
+  std::vector<ProxyResult> shared = compute_proxies(net, b, names);
+  ASSERT_EQ(shared.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    ProxyResult apart = compute_proxy(net, b, names[i]);
+    EXPECT_EQ(shared[i].proxy, names[i]);
+    EXPECT_NEAR(shared[i].total, apart.total, 1e-6 * std::abs(apart.total)) << names[i];
+    ASSERT_EQ(shared[i].blocks.size(), apart.blocks.size());
+    for (size_t k = 0; k < apart.blocks.size(); ++k)
+      EXPECT_NEAR(shared[i].blocks[k].value, apart.blocks[k].value,
+                  1e-6 * std::abs(apart.blocks[k].value) + 1e-12)
+          << names[i] << " " << apart.blocks[k].name;
+  }
+  EXPECT_THROW(compute_proxies(net, b, {"fisher", "zen"}), UserError);
 }
 
 TEST(Fisher, EveryZooNetworkOnRealData) {

@@ -1,0 +1,368 @@
+#include "search/explore.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <set>
+
+#include "graph/transform_network.h"
+#include "support/interrupt.h"
+#include "support/log.h"
+#include "support/progress.h"
+
+namespace nasx {
+
+SearchFaults SearchFaults::from_environment() {
+  SearchFaults f;
+  if (const char* e = std::getenv("NASX_TEST_FAULT")) {
+    std::string s = e;
+    size_t colon = s.find(':');
+    if (colon != std::string::npos) {
+      f.worker_fault = s.substr(0, colon);
+      f.fault_sequence = s.substr(colon + 1);
+    }
+  }
+  if (const char* e = std::getenv("NASX_TEST_KILL_AFTER_VERDICTS"))
+    f.kill_after_verdicts = std::atoll(e);
+  return f;
+}
+
+std::string SearchFaults::fault_for(const std::string& sequence) const {
+  if (worker_fault.empty()) return "";
+  return fault_sequence == "*" || fault_sequence == sequence ? worker_fault : "";
+}
+
+void SearchFaults::after_verdict(int64_t computed) const {
+  if (kill_after_verdicts > 0 && computed >= kill_after_verdicts) std::raise(SIGKILL);
+}
+
+namespace {
+
+bool changes_channels(const SearchUnit& u, const Candidate& c) {
+  if (u.joint) return true;
+  for (const NeuralTransform& t : c.sequence)
+    if (std::holds_alternative<Bottleneck>(t)) return true;
+  return false;
+}
+
+// The order steps are applied in: channel changes first, then by unit.
+std::vector<std::pair<size_t, const Candidate*>> canonical(const std::vector<SearchUnit>& units,
+                                                           const Assignment& a) {
+  std::vector<std::pair<size_t, const Candidate*>> out(a.begin(), a.end());
+  std::stable_sort(out.begin(), out.end(), [&](const auto& x, const auto& y) {
+    return changes_channels(units[x.first], *x.second) >
+           changes_channels(units[y.first], *y.second);
+  });
+  return out;
+}
+
+const char* kind_of(const Candidate& c) {
+  static const char* names[] = {"bottleneck", "group", "depthwise", "split", "peel", "spatial_split"};
+  return c.sequence.empty() ? "none" : names[c.sequence.front().index()];
+}
+
+// The ratio a move is expected to spend: per kind, spend per fraction of the parameters removed,
+// a prior of 1 (weight kPrior), updated from every verdict.
+class SpendModel {
+ public:
+  double estimate(const std::string& kind, double fraction) const {
+    return std::max(slope(kind) * fraction, kFloor);
+  }
+  void observe(const std::string& kind, double fraction, double spent) {
+    if (fraction <= 0 || !std::isfinite(spent)) return;
+    auto& [s, f] = sums_[kind];
+    s += spent;
+    f += fraction;
+  }
+
+ private:
+  static constexpr double kPrior = 0.05, kFloor = 0.005;
+  double slope(const std::string& kind) const {
+    auto it = sums_.find(kind);
+    double s = it == sums_.end() ? 0 : it->second.first;
+    double f = it == sums_.end() ? 0 : it->second.second;
+    return std::max((kPrior + s) / (kPrior + f), 0.0);
+  }
+  std::map<std::string, std::pair<double, double>> sums_;
+};
+
+class Explorer {
+ public:
+  explicit Explorer(const ExploreContext& ctx) : c_(ctx) {
+    x_.covered.assign(c_.units.size(), false);
+    for (const SearchUnit& u : c_.units) unit_ms_.push_back(kernels_ms(u));
+    base_params_ = double(c_.base.params());
+  }
+
+  Exploration run() {
+    double total = c_.seconds_left();
+    for (MoveLevel level : {MoveLevel::Network, MoveLevel::Stage}) {
+      std::vector<Move> moves = coarse_moves(c_.units, level);
+      if (moves.empty()) continue;
+      double start_left = c_.seconds_left();
+      // Network moves get a third of the time, stage moves half of what is left then; with a
+      // fixed number of judges per unit, a count instead (the judged set is then a function of
+      // the seed and the measurements alone).
+      double stop_at = level == MoveLevel::Network ? total * 2 / 3 : start_left / 2;
+      int max_judges = c_.judges_per_unit > 0 ? c_.judges_per_unit * roles(moves) : 1 << 30;
+      std::vector<size_t> pool = add_trials(std::move(moves));
+      Progress p(std::string("explore ") + move_level_name(level), int64_t(pool.size()));
+      time_trials(pool);
+      run_pool(
+          pool, max_judges, [&] { return c_.seconds_left() > stop_at + judge_seconds(); }, p, 1);
+      p.finish(std::to_string(x_.accepted.size()) + " accepted so far, ratio " + fmt3(x_.ratio));
+    }
+    refine_units();
+    x_.estimated_ms = c_.base_ms - total_saving(x_.assignment);
+    return std::move(x_);
+  }
+
+ private:
+  static std::string fmt3(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3f", v);
+    return b;
+  }
+
+  double kernels_ms(const SearchUnit& u) const {
+    double ms = 0;
+    for (const std::string& n : u.affected)
+      if (auto it = c_.base_kernel_ms.find(n); it != c_.base_kernel_ms.end()) ms += it->second;
+    return ms;
+  }
+
+  static int roles(const std::vector<Move>& moves) {
+    std::set<std::string> names;
+    for (const Move& m : moves) names.insert(m.name.substr(0, m.name.find(": ")));
+    return int(names.size());
+  }
+
+  double judge_seconds() const {
+    double s = c_.judge.seconds_per_sample();
+    return (s > 0 ? s : 2.0) * c_.samples;
+  }
+
+  std::vector<size_t> add_trials(std::vector<Move> moves) {
+    std::vector<size_t> idx;
+    for (Move& m : moves) {
+      idx.push_back(x_.trials.size());
+      x_.trials.push_back({std::move(m), 0, 1, {}, false, {}, false, -1});
+    }
+    return idx;
+  }
+
+  // The assignment with a move's parts put in.
+  Assignment with(const Move& m) const {
+    Assignment a = x_.assignment;
+    for (const MovePart& p : m.parts) a[p.unit] = p.candidate;
+    return a;
+  }
+
+  double saving_of(size_t unit, const Candidate* c) const {
+    if (!c) return 0;
+    auto it = saving_.find({unit, c});
+    return it == saving_.end() ? 0 : it->second;
+  }
+  const Candidate* current(size_t unit) const {
+    auto it = x_.assignment.find(unit);
+    return it == x_.assignment.end() ? nullptr : it->second;
+  }
+  double total_saving(const Assignment& a) const {
+    double s = 0;
+    for (const auto& [u, c] : a) s += saving_of(u, c);
+    return s;
+  }
+  double gain(const Trial& t) const {
+    double g = 0;
+    for (const MovePart& p : t.move.parts)
+      g += saving_of(p.unit, p.candidate) - saving_of(p.unit, current(p.unit));
+    return g;
+  }
+  // Fraction of the network's parameters the move removes from the network as it stands.
+  double fraction(const Trial& t) const {
+    double d = 0;
+    for (const MovePart& p : t.move.parts) {
+      const Candidate* now = current(p.unit);
+      d += double(p.candidate->params_delta) - (now ? double(now->params_delta) : 0.0);
+    }
+    return -d / base_params_;
+  }
+  std::string kind(const Trial& t) const { return kind_of(*t.move.parts.front().candidate); }
+
+  // Times the trials' kernels against the baseline's in one worker run.
+  void time_trials(const std::vector<size_t>& idx) {
+    std::vector<TimingJob> jobs;
+    std::vector<size_t> timed;
+    for (size_t i : idx) {
+      check_interrupted();
+      Trial& t = x_.trials[i];
+      Network n = c_.base;
+      Assignment own;
+      for (const MovePart& p : t.move.parts) own[p.unit] = p.candidate;
+      try {
+        for (const auto& [u, cand] : canonical(c_.units, own))
+          transform_layers(n, c_.units[u].layers, cand->sequence, c_.seed);
+      } catch (const TransformError& e) {
+        t.timed = true;
+        t.timing.error = std::string("does not apply: ") + e.what();
+        continue;
+      }
+      jobs.push_back({executed_kernels(n, c_.infer_batch), t.move.name, c_.faults.fault_for(t.move.sequence)});
+      timed.push_back(i);
+    }
+    if (jobs.empty()) return;
+    std::vector<CandidateTiming> out =
+        time_candidates(c_.base_kernels, jobs, c_.records, WorkerOptions{});
+    for (size_t j = 0; j < timed.size(); ++j) {
+      Trial& t = x_.trials[timed[j]];
+      t.timed = true;
+      t.timing = out[j];
+      if (!t.timing.ok) continue;
+      for (const MovePart& p : t.move.parts) {
+        if (saving_.count({p.unit, p.candidate})) continue;
+        double s = 0;
+        for (const std::string& n : c_.units[p.unit].affected)
+          if (auto it = t.timing.per_kernel.find(n); it != t.timing.per_kernel.end())
+            s += it->second.first - it->second.second;
+        saving_[{p.unit, p.candidate}] = s;
+      }
+    }
+  }
+
+  // Judges trial i in context; accepts it when the network stays legal.
+  void judge(size_t i) {
+    Trial& t = x_.trials[i];
+    Assignment next = with(t.move);
+    double f = fraction(t);
+    t.ratio_before = x_.ratio;
+    t.verdict = c_.judge.judge(assignment_steps(c_.units, next), c_.scope);
+    t.judged = true;
+    c_.faults.after_verdict(c_.judge.computed());
+    for (const MovePart& p : t.move.parts) x_.covered[p.unit] = true;
+    if (!t.verdict.rejected.empty()) {
+      ++x_.rejected;
+      ++x_.rejected_by_kind[t.verdict.reject_kind];
+      return;
+    }
+    model_.observe(kind(t), f, x_.ratio - t.verdict.mean);
+    if (!t.verdict.legal) return;
+    double g = gain(t);
+    t.accepted = int(x_.accepted.size());
+    x_.assignment = std::move(next);
+    x_.accepted.push_back({i, x_.ratio, t.verdict.mean, g, c_.base_ms - total_saving(x_.assignment),
+                           x_.assignment});
+    x_.ratio = t.verdict.mean;
+    x_.verdict = t.verdict;
+  }
+
+  // Judges the pool's moves best first (fits the budget, then time saved per ratio spent) until
+  // none saves time, `max_judges` verdicts were spent, or `go_on` says stop.
+  void run_pool(std::vector<size_t> pool, int max_judges, const std::function<bool()>& go_on,
+                Progress& progress, int64_t step_per_verdict) {
+    int judged = 0;
+    while (judged < max_judges) {
+      check_interrupted();
+      int best = -1;
+      bool best_fits = false;
+      double best_value = 0;
+      for (size_t k = 0; k < pool.size(); ++k) {
+        Trial& t = x_.trials[pool[k]];
+        if (t.judged || !t.timing.ok) continue;
+        double g = gain(t);
+        if (g <= 0) continue;
+        t.estimated_spend = model_.estimate(kind(t), fraction(t));
+        bool fits = x_.ratio - t.estimated_spend >= c_.tau;
+        double value = g / t.estimated_spend;
+        if (best < 0 || fits > best_fits || (fits == best_fits && value > best_value)) {
+          best = int(k);
+          best_fits = fits;
+          best_value = value;
+        }
+      }
+      if (best < 0 || !go_on()) break;
+      size_t i = pool[best];
+      judge(i);
+      ++judged;
+      const Trial& t = x_.trials[i];
+      progress.step(t.move.name + ": " +
+                    (!t.verdict.rejected.empty() ? "does not apply"
+                                                 : "ratio " + fmt3(t.verdict.mean) +
+                                                       (t.verdict.legal ? ", accepted" : ", illegal")),
+                    step_per_verdict);
+    }
+  }
+
+  // Per-unit refinement, the units with the most kernel time left first.
+  void refine_units() {
+    std::vector<size_t> order(c_.units.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto left_ms = [&](size_t u) { return unit_ms_[u] - saving_of(u, current(u)); };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return left_ms(a) > left_ms(b); });
+    Progress p("explore units", int64_t(order.size()));
+    double timing_s = 0;
+    size_t done = 0;
+    for (size_t u : order) {
+      check_interrupted();
+      if (c_.seconds_left() < judge_seconds()) {
+        p.step(c_.units[u].name + ": not explored (budget)");
+        ++done;
+        continue;
+      }
+      int judges = c_.judges_per_unit;
+      if (judges == 0) {
+        double per_unit = c_.seconds_left() / double(order.size() - done) -
+                          (done ? timing_s / double(done) : 5.0);
+        judges = std::clamp(int(per_unit / judge_seconds()), 1, 6);
+      }
+      ++done;
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<size_t> pool = add_trials(worth_timing(u));
+      time_trials(pool);
+      timing_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      run_pool(pool, judges, [&] { return c_.seconds_left() > judge_seconds(); }, p, 0);
+      p.step(c_.units[u].name + (current(u) ? ": " + current(u)->text : ": unchanged"));
+    }
+    p.finish(std::to_string(x_.accepted.size()) + " accepted, ratio " + fmt3(x_.ratio));
+  }
+
+  // A unit's candidates worth timing: an estimated saving of at least 2% of its MACs, at most
+  // kMaxTimed of them spread over the range of savings (the list is sorted by MACs).
+  std::vector<Move> worth_timing(size_t u) const {
+    static constexpr size_t kMaxTimed = 16;
+    const SearchUnit& unit = c_.units[u];
+    std::vector<Move> all = unit_moves(c_.units, u), worth;
+    for (Move& m : all)
+      if (-double(m.macs_delta) >= 0.02 * double(unit.macs) &&
+          m.parts.front().candidate != current(u))
+        worth.push_back(std::move(m));
+    if (worth.size() <= kMaxTimed) return worth;
+    std::vector<Move> spread;
+    for (size_t k = 0; k < kMaxTimed; ++k)
+      spread.push_back(worth[k * (worth.size() - 1) / (kMaxTimed - 1)]);
+    return spread;
+  }
+
+  const ExploreContext& c_;
+  Exploration x_;
+  SpendModel model_;
+  std::map<std::pair<size_t, const Candidate*>, double> saving_;
+  std::vector<double> unit_ms_;
+  double base_params_ = 1;
+};
+
+}  // namespace
+
+std::vector<ArchStep> assignment_steps(const std::vector<SearchUnit>& units, const Assignment& a) {
+  std::vector<ArchStep> steps;
+  for (const auto& [u, c] : canonical(units, a)) steps.push_back({units[u].layers, c->text});
+  return steps;
+}
+
+Exploration explore(const ExploreContext& ctx) {
+  return Explorer(ctx).run();
+}
+
+}  // namespace nasx
