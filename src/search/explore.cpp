@@ -11,6 +11,8 @@
 #include "support/interrupt.h"
 #include "support/log.h"
 #include "support/progress.h"
+#include "transform/sequence.h"
+#include "tune/measure.h"
 
 namespace nasx {
 
@@ -63,59 +65,119 @@ const char* kind_of(const Candidate& c) {
   return c.sequence.empty() ? "none" : names[c.sequence.front().index()];
 }
 
-// The ratio a move is expected to spend: per kind, spend per fraction of the parameters removed,
-// a prior of 1 (weight kPrior), updated from every verdict.
+// The ratio a move is expected to spend, per proxy of the rule. First order: a proxy's network
+// value is a sum of per-layer shares (the reference's block values, split within a block by
+// parameters), and a move that removes a fraction of a unit's parameters removes that fraction of
+// its layers' shares. What that predicts is scaled per proxy and transformation kind by the ratio
+// actually spent per unit predicted, learned from every verdict (a prior of 1, weight kPrior).
+// The estimate is the largest over the proxies: the one expected to bind.
 class SpendModel {
  public:
-  double estimate(const std::string& kind, double fraction) const {
-    return std::max(slope(kind) * fraction, kFloor);
+  SpendModel(const Network& base, const std::vector<std::string>& proxies,
+             const std::vector<ProxyResult>& reference)
+      : proxies_(proxies) {
+    for (size_t p = 0; p < proxies.size(); ++p) shares_.push_back(layer_shares(base, reference[p]));
   }
-  void observe(const std::string& kind, double fraction, double spent) {
-    if (fraction <= 0 || !std::isfinite(spent)) return;
-    auto& [s, f] = sums_[kind];
-    s += spent;
-    f += fraction;
+  size_t proxies() const { return proxies_.size(); }
+  const std::string& proxy(size_t p) const { return proxies_[p]; }
+  double share(size_t p, const std::string& layer) const {
+    auto it = shares_[p].find(layer);
+    return it == shares_[p].end() ? 0 : it->second;
+  }
+  double estimate(const std::string& kind, const std::vector<double>& predicted) const {
+    double e = kFloor;
+    for (size_t p = 0; p < predicted.size(); ++p) e = std::max(e, slope(p, kind) * predicted[p]);
+    return e;
+  }
+  void observe(const std::string& kind, const std::vector<double>& predicted,
+               const std::vector<double>& spent) {
+    for (size_t p = 0; p < predicted.size(); ++p) {
+      if (predicted[p] <= 0 || !std::isfinite(spent[p])) continue;
+      for (const std::string& k : {std::string(), kind}) {
+        auto& [s, f] = sums_[{p, k}];
+        s += spent[p];
+        f += predicted[p];
+      }
+    }
   }
 
  private:
   static constexpr double kPrior = 0.05, kFloor = 0.005;
-  double slope(const std::string& kind) const {
-    auto it = sums_.find(kind);
-    double s = it == sums_.end() ? 0 : it->second.first;
-    double f = it == sums_.end() ? 0 : it->second.second;
-    return std::max((kPrior + s) / (kPrior + f), 0.0);
+  std::pair<double, double> sums(size_t p, const std::string& kind) const {
+    auto it = sums_.find({p, kind});
+    return it == sums_.end() ? std::pair<double, double>{0, 0} : it->second;
   }
-  std::map<std::string, std::pair<double, double>> sums_;
+  double slope(size_t p, const std::string& kind) const {
+    auto [s, f] = sums(p, "");
+    double proxy_slope = (kPrior + s) / (kPrior + f);
+    auto [sk, fk] = sums(p, kind);
+    return std::max((kPrior * proxy_slope + sk) / (kPrior + fk), 0.0);
+  }
+  // Each convolution's share of the proxy's network value.
+  static std::map<std::string, double> layer_shares(const Network& net, const ProxyResult& r) {
+    std::map<std::string, double> out;
+    if (!(r.total > 0)) return out;
+    std::map<std::string, int64_t> block_params;  // "" for layers in no block
+    std::map<std::string, std::string> block_of;
+    for (const Node& n : net.nodes) {
+      if (!std::holds_alternative<ConvProgram>(n.op)) continue;
+      std::string best;
+      for (const BlockValue& b : r.blocks)
+        if (n.name.size() > b.name.size() && n.name.compare(0, b.name.size(), b.name) == 0 &&
+            n.name[b.name.size()] == '.' && b.name.size() > best.size())
+          best = b.name;
+      block_of[n.name] = best;
+      block_params[best] += param_count(n.op);
+    }
+    std::map<std::string, double> value;
+    double in_blocks = 0;
+    for (const BlockValue& b : r.blocks) {
+      value[b.name] += b.value;
+      in_blocks += b.value;
+    }
+    value[""] = std::max(r.total - in_blocks, 0.0);
+    for (const Node& n : net.nodes) {
+      if (!std::holds_alternative<ConvProgram>(n.op)) continue;
+      const std::string& b = block_of[n.name];
+      out[n.name] = value[b] / r.total * double(param_count(n.op)) / double(block_params[b]);
+    }
+    return out;
+  }
+  std::vector<std::string> proxies_;
+  std::vector<std::map<std::string, double>> shares_;
+  std::map<std::pair<size_t, std::string>, std::pair<double, double>> sums_;
 };
 
 class Explorer {
  public:
-  explicit Explorer(const ExploreContext& ctx) : c_(ctx) {
+  explicit Explorer(const ExploreContext& ctx)
+      : c_(ctx), model_(ctx.base, ctx.judge.proxies(), ctx.judge.reference_values()) {
     x_.covered.assign(c_.units.size(), false);
     for (const SearchUnit& u : c_.units) unit_ms_.push_back(kernels_ms(u));
-    base_params_ = double(c_.base.params());
   }
 
   Exploration run() {
     double total = c_.seconds_left();
-    for (MoveLevel level : {MoveLevel::Network, MoveLevel::Stage}) {
-      std::vector<Move> moves = coarse_moves(c_.units, level);
-      if (moves.empty()) continue;
-      double start_left = c_.seconds_left();
-      // Network moves get a third of the time, stage moves half of what is left then; with a
-      // fixed number of judges per unit, a count instead (the judged set is then a function of
-      // the seed and the measurements alone).
-      double stop_at = level == MoveLevel::Network ? total * 2 / 3 : start_left / 2;
+    // Network-wide and stage-wide moves in one pool: a stage move on an early stage often buys
+    // more time per ratio than a network-wide one (the same MACs, a fraction of the parameters).
+    // They get two thirds of the time; with a fixed number of judges per unit, a count instead
+    // (the judged set is then a function of the seed and the measurements alone).
+    std::vector<Move> moves = coarse_moves(c_.units, MoveLevel::Network);
+    std::set<std::string> seen;  // a stage move that covers what a network move does is that move
+    for (const Move& m : moves) seen.insert(parts_key(m));
+    for (Move& m : coarse_moves(c_.units, MoveLevel::Stage))
+      if (seen.insert(parts_key(m)).second) moves.push_back(std::move(m));
+    if (!moves.empty()) {
       int max_judges = c_.judges_per_unit > 0 ? c_.judges_per_unit * roles(moves) : 1 << 30;
       std::vector<size_t> pool = add_trials(std::move(moves));
-      Progress p(std::string("explore ") + move_level_name(level), int64_t(pool.size()));
+      Progress p("explore coarse", int64_t(pool.size()));
       time_trials(pool);
       run_pool(
-          pool, max_judges, [&] { return c_.seconds_left() > stop_at + judge_seconds(); }, p, 1);
-      p.finish(std::to_string(x_.accepted.size()) + " accepted so far, ratio " + fmt3(x_.ratio));
+          pool, max_judges, [&] { return c_.seconds_left() > total / 3 + judge_seconds(); }, p, 1);
+      p.finish(std::to_string(x_.accepted.size()) + " accepted, ratio " + fmt3(x_.ratio));
     }
     refine_units();
-    x_.estimated_ms = c_.base_ms - total_saving(x_.assignment);
+    x_.estimated_ms = x_.accepted.empty() ? c_.base_ms : x_.accepted.back().network_ms;
     return std::move(x_);
   }
 
@@ -131,6 +193,12 @@ class Explorer {
     for (const std::string& n : u.affected)
       if (auto it = c_.base_kernel_ms.find(n); it != c_.base_kernel_ms.end()) ms += it->second;
     return ms;
+  }
+
+  static std::string parts_key(const Move& m) {
+    std::string k;
+    for (const MovePart& p : m.parts) k += std::to_string(p.unit) + ":" + p.candidate->text + "|";
+    return k;
   }
 
   static int roles(const std::vector<Move>& moves) {
@@ -169,27 +237,61 @@ class Explorer {
     auto it = x_.assignment.find(unit);
     return it == x_.assignment.end() ? nullptr : it->second;
   }
-  double total_saving(const Assignment& a) const {
-    double s = 0;
-    for (const auto& [u, c] : a) s += saving_of(u, c);
-    return s;
-  }
   double gain(const Trial& t) const {
     double g = 0;
     for (const MovePart& p : t.move.parts)
       g += saving_of(p.unit, p.candidate) - saving_of(p.unit, current(p.unit));
     return g;
   }
-  // Fraction of the network's parameters the move removes from the network as it stands.
-  double fraction(const Trial& t) const {
-    double d = 0;
+  // Per proxy: the share of its network value the move is predicted to remove from the network
+  // as it stands (what the unit's candidate removes, less what its current one does).
+  std::vector<double> predicted(const Trial& t) const {
+    std::vector<double> out(model_.proxies(), 0.0);
     for (const MovePart& p : t.move.parts) {
+      const SearchUnit& u = c_.units[p.unit];
       const Candidate* now = current(p.unit);
-      d += double(p.candidate->params_delta) - (now ? double(now->params_delta) : 0.0);
+      double removed = -(double(p.candidate->params_delta) -
+                         (now ? double(now->params_delta) : 0.0)) /
+                       double(std::max<int64_t>(u.params, 1));
+      for (size_t k = 0; k < out.size(); ++k)
+        for (const std::string& l : u.affected) out[k] += removed * model_.share(k, l);
     }
-    return -d / base_params_;
+    return out;
+  }
+  // The ratio each proxy of the rule spent on the network (its network mean ratio).
+  std::vector<double> spent(const PairedVerdict& v) const {
+    std::vector<double> out;
+    for (size_t k = 0; k < model_.proxies(); ++k) {
+      std::string name = model_.proxies() > 1 ? model_.proxy(k) + ":network" : "network";
+      auto it = v.ratios.find(name);
+      double mean = NAN;
+      if (it != v.ratios.end() && !it->second.empty()) {
+        mean = 0;
+        for (double r : it->second) mean += r;
+        mean /= double(it->second.size());
+      }
+      out.push_back(network_ratio_[k] - mean);
+    }
+    return out;
   }
   std::string kind(const Trial& t) const { return kind_of(*t.move.parts.front().candidate); }
+
+  // The latency of the network under an assignment, estimated from kernel records: every kernel it
+  // runs, measured where a record has it (the baseline's time of that node otherwise), scaled by
+  // the baseline's end-to-end time over its kernels' sum.
+  double estimate_ms(const Assignment& a) const {
+    Network n = c_.base;
+    for (const ArchStep& s : assignment_steps(c_.units, a))
+      transform_layers(n, s.layers, parse_sequence(s.sequence), c_.seed);
+    double base_sum = 0, sum = 0;
+    for (const auto& [name, ms] : c_.base_kernel_ms) base_sum += ms;
+    for (const auto& [name, inst] : executed_kernels(n, c_.infer_batch)) {
+      const MeasureRecord* r = c_.records.find(workload_key(inst));
+      auto b = c_.base_kernel_ms.find(name);
+      sum += r && r->ok() ? r->stats.median_ms : (b != c_.base_kernel_ms.end() ? b->second : 0);
+    }
+    return base_sum > 0 ? c_.base_ms * sum / base_sum : c_.base_ms;
+  }
 
   // Times the trials' kernels against the baseline's in one worker run.
   void time_trials(const std::vector<size_t>& idx) {
@@ -223,9 +325,13 @@ class Explorer {
       for (const MovePart& p : t.move.parts) {
         if (saving_.count({p.unit, p.candidate})) continue;
         double s = 0;
+        // Against the baseline phase's kernel times (journaled), not the re-measured ones: the
+        // same records give the same decisions, in a resumed search too.
         for (const std::string& n : c_.units[p.unit].affected)
-          if (auto it = t.timing.per_kernel.find(n); it != t.timing.per_kernel.end())
-            s += it->second.first - it->second.second;
+          if (auto it = t.timing.per_kernel.find(n); it != t.timing.per_kernel.end()) {
+            auto b = c_.base_kernel_ms.find(n);
+            s += (b == c_.base_kernel_ms.end() ? 0.0 : b->second) - it->second.second;
+          }
         saving_[{p.unit, p.candidate}] = s;
       }
     }
@@ -235,7 +341,7 @@ class Explorer {
   void judge(size_t i) {
     Trial& t = x_.trials[i];
     Assignment next = with(t.move);
-    double f = fraction(t);
+    std::vector<double> f = predicted(t);
     t.ratio_before = x_.ratio;
     t.verdict = c_.judge.judge(assignment_steps(c_.units, next), c_.scope);
     t.judged = true;
@@ -246,12 +352,14 @@ class Explorer {
       ++x_.rejected_by_kind[t.verdict.reject_kind];
       return;
     }
-    model_.observe(kind(t), f, x_.ratio - t.verdict.mean);
+    std::vector<double> used = spent(t.verdict);
+    model_.observe(kind(t), f, used);
     if (!t.verdict.legal) return;
+    for (size_t k = 0; k < used.size(); ++k) network_ratio_[k] -= used[k];
     double g = gain(t);
     t.accepted = int(x_.accepted.size());
     x_.assignment = std::move(next);
-    x_.accepted.push_back({i, x_.ratio, t.verdict.mean, g, c_.base_ms - total_saving(x_.assignment),
+    x_.accepted.push_back({i, x_.ratio, t.verdict.mean, g, estimate_ms(x_.assignment),
                            x_.assignment});
     x_.ratio = t.verdict.mean;
     x_.verdict = t.verdict;
@@ -272,7 +380,7 @@ class Explorer {
         if (t.judged || !t.timing.ok) continue;
         double g = gain(t);
         if (g <= 0) continue;
-        t.estimated_spend = model_.estimate(kind(t), fraction(t));
+        t.estimated_spend = model_.estimate(kind(t), predicted(t));
         bool fits = x_.ratio - t.estimated_spend >= c_.tau;
         double value = g / t.estimated_spend;
         if (best < 0 || fits > best_fits || (fits == best_fits && value > best_value)) {
@@ -348,9 +456,9 @@ class Explorer {
   const ExploreContext& c_;
   Exploration x_;
   SpendModel model_;
+  std::vector<double> network_ratio_ = std::vector<double>(model_.proxies(), 1.0);
   std::map<std::pair<size_t, const Candidate*>, double> saving_;
   std::vector<double> unit_ms_;
-  double base_params_ = 1;
 };
 
 }  // namespace

@@ -195,12 +195,14 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
   PairedVerdict v;
   double seconds_before = seconds_;
   int64_t timed_before = samples_timed_;
+  std::vector<NeuralSequence> sequences;  // parsed once, applied to every sample
+  for (const ArchStep& step : steps) sequences.push_back(parse_sequence(step.sequence));
   for (int i = 0; i < config_.samples; ++i) {
     Sample& s = sample(i);
     Network candidate = s.reference;
     try {
-      for (const ArchStep& step : steps)
-        transform_layers(candidate, step.layers, parse_sequence(step.sequence),
+      for (size_t k = 0; k < steps.size(); ++k)
+        transform_layers(candidate, steps[k].layers, sequences[k],
                          config_.seed + static_cast<uint64_t>(i));
     } catch (const TransformError& e) {
       v.rejected = e.what();

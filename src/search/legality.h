@@ -84,6 +84,9 @@ class PairedJudge {
   // The reference network of sample 0 (weights from `seed`). `journal_path` may be empty: then
   // nothing is read or kept.
   const Network& reference() { return sample(0).reference; }
+  // The reference's proxy values on sample 0, one per proxy of the rule (in its order).
+  const std::vector<ProxyResult>& reference_values() { return sample(0).values; }
+  const std::vector<std::string>& proxies() const { return config_.proxies; }
 
  private:
   struct Sample {

@@ -106,6 +106,38 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   fs::remove_all(killed);
 }
 
+// A rule tight enough that only a few choices fit: every verdict judges the network with the
+// choices so far, so the result is legal as explored (the guard never acts), stage-wide moves are
+// among the candidates, and nasx legal agrees with the search.
+TEST(SearchCli, TightRuleReturnsALegalNetworkWithoutBackOff) {
+  fs::path d = dir_for("tight");
+  std::string args =
+      "search resnet18_cifar --layers 'layer1.*,layer2.*' --data synthetic --batch 8 "
+      "--samples 2 --tau 0.97 --max-len 1 --judges-per-layer 1 --budget 10m --seed 2 --out " +
+      d.string();
+  Result r = nasx(args + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Json rep = report(d);
+  EXPECT_FALSE(rep["backoff_acted"].get<bool>());
+  EXPECT_GE(rep["counts"]["illegal"].get<int64_t>(), 1) << "the rule should refuse some moves";
+  bool stage = false, network = false;
+  for (const Json& t : rep["trials"]) {
+    stage = stage || t["level"] == "stage";
+    network = network || t["level"] == "network";
+  }
+  EXPECT_TRUE(stage);
+  EXPECT_TRUE(network);
+  // Each accepted choice kept the network legal in context: its ratio after is at least tau.
+  for (const Json& c : rep["choices"]) EXPECT_GE(c["ratio_after"].get<double>(), 0.97) << c.dump();
+  if (!rep["choices"].empty()) {
+    EXPECT_TRUE(rep["final_verdict"]["legal"].get<bool>());
+    Result legal = nasx("legal " + (d / "arch.json").string() +
+                        " --data synthetic --batch 8 --samples 2 --tau 0.97");
+    EXPECT_EQ(legal.code, 0) << legal.out;
+  }
+  fs::remove_all(d);
+}
+
 TEST(SearchCli, CrashingCandidateIsRecordedAndSkipped) {
   fs::path d = dir_for("crash");
   Result r = nasx(kTiny + " --out " + d.string(), "NASX_TEST_FAULT='crash:*' ");
