@@ -22,7 +22,7 @@ build: configure
 RUN_OUT ?= nasx-search
 run: build
 	$(BUILD)/nasx search resnet18_cifar --data fashion-mnist --budget 4m --out $(RUN_OUT)
-	@echo "report: $(RUN_OUT)/report.md (plots: $(RUN_OUT)/speedup.png, $(RUN_OUT)/pareto.png)"
+	@echo "report: $(RUN_OUT)/report.md (plots: $(RUN_OUT)/pareto.png, $(RUN_OUT)/trajectory.png, $(RUN_OUT)/speedup.png)"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2

@@ -171,7 +171,6 @@ class Explorer {
       int max_judges = c_.judges_per_unit > 0 ? c_.judges_per_unit * roles(moves) : 1 << 30;
       std::vector<size_t> pool = add_trials(std::move(moves));
       Progress p("explore coarse", int64_t(pool.size()));
-      time_trials(pool);
       run_pool(
           pool, max_judges, [&] { return c_.seconds_left() > total / 3 + judge_seconds(); }, p, 1);
       p.finish(std::to_string(x_.accepted.size()) + " accepted, ratio " + fmt3(x_.ratio));
@@ -237,10 +236,18 @@ class Explorer {
     auto it = x_.assignment.find(unit);
     return it == x_.assignment.end() ? nullptr : it->second;
   }
+  // Time saved against what the units run now: measured once the move is timed, before that
+  // estimated from MACs at the unit's measured baseline throughput (what decides which moves
+  // are timed next).
   double gain(const Trial& t) const {
     double g = 0;
-    for (const MovePart& p : t.move.parts)
-      g += saving_of(p.unit, p.candidate) - saving_of(p.unit, current(p.unit));
+    for (const MovePart& p : t.move.parts) {
+      const SearchUnit& u = c_.units[p.unit];
+      double mine = t.timed ? saving_of(p.unit, p.candidate)
+                            : unit_ms_[p.unit] * -double(p.candidate->macs_delta) /
+                                  double(std::max<int64_t>(u.macs, 1));
+      g += mine - saving_of(p.unit, current(p.unit));
+    }
     return g;
   }
   // Per proxy: the share of its network value the move is predicted to remove from the network
@@ -295,6 +302,14 @@ class Explorer {
 
   // Times the trials' kernels against the baseline's in one worker run.
   void time_trials(const std::vector<size_t>& idx) {
+    auto start = std::chrono::steady_clock::now();
+    struct AddTime {
+      double& to;
+      std::chrono::steady_clock::time_point since;
+      ~AddTime() {
+        to += std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+      }
+    } add_time{timing_seconds_, start};
     std::vector<TimingJob> jobs;
     std::vector<size_t> timed;
     for (size_t i : idx) {
@@ -369,28 +384,38 @@ class Explorer {
   // none saves time, `max_judges` verdicts were spent, or `go_on` says stop.
   void run_pool(std::vector<size_t> pool, int max_judges, const std::function<bool()>& go_on,
                 Progress& progress, int64_t step_per_verdict) {
+    static constexpr size_t kTimingBatch = 8;
     int judged = 0;
     while (judged < max_judges) {
       check_interrupted();
-      int best = -1;
-      bool best_fits = false;
-      double best_value = 0;
-      for (size_t k = 0; k < pool.size(); ++k) {
-        Trial& t = x_.trials[pool[k]];
-        if (t.judged || !t.timing.ok) continue;
+      struct Ranked {
+        bool fits;
+        double value;
+        size_t index;
+      };
+      std::vector<Ranked> ranked;
+      for (size_t k : pool) {
+        Trial& t = x_.trials[k];
+        if (t.judged || (t.timed && !t.timing.ok)) continue;
         double g = gain(t);
         if (g <= 0) continue;
         t.estimated_spend = model_.estimate(kind(t), predicted(t));
-        bool fits = x_.ratio - t.estimated_spend >= c_.tau;
-        double value = g / t.estimated_spend;
-        if (best < 0 || fits > best_fits || (fits == best_fits && value > best_value)) {
-          best = int(k);
-          best_fits = fits;
-          best_value = value;
-        }
+        ranked.push_back({x_.ratio - t.estimated_spend >= c_.tau, g / t.estimated_spend, k});
       }
-      if (best < 0 || !go_on()) break;
-      size_t i = pool[best];
+      std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+        return a.fits > b.fits || (a.fits == b.fits && a.value > b.value);
+      });
+      if (ranked.empty() || !go_on()) break;
+      if (!x_.trials[ranked.front().index].timed) {
+        // Measure before judging: the best few untimed moves, in one worker run.
+        std::vector<size_t> batch;
+        for (const Ranked& r : ranked)
+          if (!x_.trials[r.index].timed && batch.size() < kTimingBatch) batch.push_back(r.index);
+        progress.step("timing " + std::to_string(batch.size()) + " moves", 0);
+        time_trials(batch);
+        continue;
+      }
+      size_t i = ranked.front().index;
       judge(i);
       ++judged;
       const Trial& t = x_.trials[i];
@@ -410,7 +435,7 @@ class Explorer {
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return left_ms(a) > left_ms(b); });
     Progress p("explore units", int64_t(order.size()));
-    double timing_s = 0;
+    double timing_before = timing_seconds_;  // the per-unit timing so far, for the share
     size_t done = 0;
     for (size_t u : order) {
       check_interrupted();
@@ -422,14 +447,11 @@ class Explorer {
       int judges = c_.judges_per_unit;
       if (judges == 0) {
         double per_unit = c_.seconds_left() / double(order.size() - done) -
-                          (done ? timing_s / double(done) : 5.0);
+                          (done ? (timing_seconds_ - timing_before) / double(done) : 5.0);
         judges = std::clamp(int(per_unit / judge_seconds()), 1, 6);
       }
       ++done;
-      auto t0 = std::chrono::steady_clock::now();
       std::vector<size_t> pool = add_trials(worth_timing(u));
-      time_trials(pool);
-      timing_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       run_pool(pool, judges, [&] { return c_.seconds_left() > judge_seconds(); }, p, 0);
       p.step(c_.units[u].name + (current(u) ? ": " + current(u)->text : ": unchanged"));
     }
@@ -459,6 +481,7 @@ class Explorer {
   std::vector<double> network_ratio_ = std::vector<double>(model_.proxies(), 1.0);
   std::map<std::pair<size_t, const Candidate*>, double> saving_;
   std::vector<double> unit_ms_;
+  double timing_seconds_ = 0;  // spent timing moves
 };
 
 }  // namespace

@@ -402,8 +402,8 @@ void write_result(std::ostream& md, const SearchReport& r) {
      << ratio_of(s.macs, b.macs) << " |\n\n";
   md << "Baseline and searched network are compiled by the same generator and timed end to end in "
         "the same run, interleaved. The searched network agrees with LibTorch (max relative error "
-     << num(s.max_rel_err_vs_libtorch, "%.3g") << "). Estimated from its kernels (the baseline's "
-     << "median less each choice's saving) it runs in " << num(r.estimated_ms) << " ms; measured, "
+     << num(s.max_rel_err_vs_libtorch, "%.3g") << "). Estimated from its kernels' records (each kernel's measured time, "
+     << "scaled by the baseline's end-to-end time over its kernels' sum) it runs in " << num(r.estimated_ms) << " ms; measured, "
      << num(s.latency.median_ms) << " ms.\n\n"
      << guard_text(r) << "\n\n";
 }
