@@ -171,8 +171,17 @@ class Explorer {
       int max_judges = c_.judges_per_unit > 0 ? c_.judges_per_unit * roles(moves) : 1 << 30;
       std::vector<size_t> pool = add_trials(std::move(moves));
       Progress p("explore coarse", int64_t(pool.size()));
-      run_pool(
-          pool, max_judges, [&] { return c_.seconds_left() > total / 3 + judge_seconds(); }, p, 1);
+      auto go_on = [&] { return c_.seconds_left() > total / 3 + judge_seconds(); };
+      // Coverage first: the best move of each network-wide role, so that every unit is judged in
+      // at least one move however deep the network; then the whole pool by value.
+      std::map<std::string, std::vector<size_t>> by_role;
+      for (size_t i : pool)
+        if (x_.trials[i].move.level == MoveLevel::Network)
+          by_role[role_of(x_.trials[i].move)].push_back(i);
+      int judged_first = 0;
+      for (const auto& [role, ids] : by_role)
+        if (judged_first < max_judges) judged_first += run_pool(ids, 1, go_on, p, 1);
+      run_pool(pool, max_judges - judged_first, go_on, p, 1);
       p.finish(std::to_string(x_.accepted.size()) + " accepted, ratio " + fmt3(x_.ratio));
     }
     refine_units();
@@ -200,9 +209,10 @@ class Explorer {
     return k;
   }
 
+  static std::string role_of(const Move& m) { return m.name.substr(0, m.name.find(": ")); }
   static int roles(const std::vector<Move>& moves) {
     std::set<std::string> names;
-    for (const Move& m : moves) names.insert(m.name.substr(0, m.name.find(": ")));
+    for (const Move& m : moves) names.insert(role_of(m));
     return int(names.size());
   }
 
@@ -382,8 +392,9 @@ class Explorer {
 
   // Judges the pool's moves best first (fits the budget, then time saved per ratio spent) until
   // none saves time, `max_judges` verdicts were spent, or `go_on` says stop.
-  void run_pool(std::vector<size_t> pool, int max_judges, const std::function<bool()>& go_on,
-                Progress& progress, int64_t step_per_verdict) {
+  // Returns the number of verdicts spent.
+  int run_pool(const std::vector<size_t>& pool, int max_judges, const std::function<bool()>& go_on,
+               Progress& progress, int64_t step_per_verdict) {
     static constexpr size_t kTimingBatch = 8;
     int judged = 0;
     while (judged < max_judges) {
@@ -425,6 +436,7 @@ class Explorer {
                                                        (t.verdict.legal ? ", accepted" : ", illegal")),
                     step_per_verdict);
     }
+    return judged;
   }
 
   // Per-unit refinement, the units with the most kernel time left first.
