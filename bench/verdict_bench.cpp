@@ -59,6 +59,17 @@ int main(int argc, char** argv) {
     }
     return std::chrono::duration<double>(Clock::now() - t0).count();
   };
+  {  // where one sample's time goes: rebuilding the candidate, and the shared pass
+    auto t0 = Clock::now();
+    Network candidate = reference;
+    transform_layers(candidate, names, seq, 0);
+    auto t1 = Clock::now();
+    compute_proxies(candidate, mb, rule.proxies);
+    auto t2 = Clock::now();
+    std::printf("one sample: candidate copied and transformed %.3f s, proxies %.3f s\n",
+                std::chrono::duration<double>(t1 - t0).count(),
+                std::chrono::duration<double>(t2 - t1).count());
+  }
   std::vector<ProxyResult> a, b;
   sample(false, a);
   sample(true, b);
