@@ -172,16 +172,19 @@ class Explorer {
       std::vector<size_t> pool = add_trials(std::move(moves));
       Progress p("explore coarse", int64_t(pool.size()));
       auto go_on = [&] { return c_.seconds_left() > total / 3 + judge_seconds(); };
-      // Coverage first: the best move of each network-wide role, so that every unit is judged in
-      // at least one move however deep the network; then the whole pool by value.
+      int judged = run_pool(pool, max_judges, go_on, p, 1);
+      // Coverage: each network-wide role with a unit no verdict has judged yet gets its move
+      // expected to spend least (the likeliest to fit), so that every unit is judged in at least
+      // one move however deep the network. Last, so that it never displaces a more valuable move.
       std::map<std::string, std::vector<size_t>> by_role;
       for (size_t i : pool)
         if (x_.trials[i].move.level == MoveLevel::Network)
           by_role[role_of(x_.trials[i].move)].push_back(i);
-      int judged_first = 0;
-      for (const auto& [role, ids] : by_role)
-        if (judged_first < max_judges) judged_first += run_pool(ids, 1, go_on, p, 1);
-      run_pool(pool, max_judges - judged_first, go_on, p, 1);
+      for (const auto& [role, ids] : by_role) {
+        if (judged >= max_judges || c_.seconds_left() < judge_seconds()) break;
+        if (!uncovered(ids)) continue;
+        judged += cover(ids, p);
+      }
       p.finish(std::to_string(x_.accepted.size()) + " accepted, ratio " + fmt3(x_.ratio));
     }
     refine_units();
@@ -392,6 +395,42 @@ class Explorer {
 
   // Judges the pool's moves best first (fits the budget, then time saved per ratio spent) until
   // none saves time, `max_judges` verdicts were spent, or `go_on` says stop.
+  bool uncovered(const std::vector<size_t>& ids) const {
+    for (size_t i : ids)
+      for (const MovePart& p : x_.trials[i].move.parts)
+        if (!x_.covered[p.unit]) return true;
+    return false;
+  }
+
+  // Judges the move of `ids` expected to spend least among those that save time (timed first,
+  // alone); returns the verdicts spent (0 or 1).
+  int cover(const std::vector<size_t>& ids, Progress& progress) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      int best = -1;
+      for (size_t i : ids) {
+        Trial& t = x_.trials[i];
+        if (t.judged || (t.timed && !t.timing.ok) || gain(t) <= 0) continue;
+        t.estimated_spend = model_.estimate(kind(t), predicted(t));
+        if (best < 0 || t.estimated_spend < x_.trials[best].estimated_spend) best = int(i);
+      }
+      if (best < 0) return 0;
+      Trial& t = x_.trials[best];
+      if (!t.timed) {
+        time_trials({size_t(best)});
+        if (!t.timing.ok || gain(t) <= 0) continue;
+      }
+      judge(size_t(best));
+      progress.step(t.move.name + ": " + outcome(t) + " (coverage)", 1);
+      return 1;
+    }
+    return 0;
+  }
+
+  static std::string outcome(const Trial& t) {
+    if (!t.verdict.rejected.empty()) return "does not apply";
+    return "ratio " + fmt3(t.verdict.mean) + (t.verdict.legal ? ", accepted" : ", illegal");
+  }
+
   // Returns the number of verdicts spent.
   int run_pool(const std::vector<size_t>& pool, int max_judges, const std::function<bool()>& go_on,
                Progress& progress, int64_t step_per_verdict) {
@@ -430,11 +469,7 @@ class Explorer {
       judge(i);
       ++judged;
       const Trial& t = x_.trials[i];
-      progress.step(t.move.name + ": " +
-                    (!t.verdict.rejected.empty() ? "does not apply"
-                                                 : "ratio " + fmt3(t.verdict.mean) +
-                                                       (t.verdict.legal ? ", accepted" : ", illegal")),
-                    step_per_verdict);
+      progress.step(t.move.name + ": " + outcome(t), step_per_verdict);
     }
     return judged;
   }
