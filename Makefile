@@ -18,7 +18,8 @@ build: configure
 	@cmake --build $(BUILD)
 
 # The main job on an embedded default: search ResNet-18 (CIFAR shape) on Fashion-MNIST within 4
-# minutes (resumed when nasx-search/ holds the same search; remove it to start afresh).
+# minutes (an interrupted search in nasx-search/ resumes, a finished one prints its result at
+# once; remove it to start afresh).
 RUN_OUT ?= nasx-search
 run: build
 	$(BUILD)/nasx search resnet18_cifar --data fashion-mnist --budget 4m --out $(RUN_OUT)

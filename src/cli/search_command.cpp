@@ -11,6 +11,7 @@
 #include "search/search.h"
 #include "support/error.h"
 #include "support/format.h"
+#include "support/progress.h"
 #include "torch/reference.h"
 
 namespace nasx::cli {
@@ -24,6 +25,14 @@ struct SearchArgs {
   bool json = false;
 };
 
+void say_finished(const SearchOptions& o, const SearchReport& r) {
+  std::fprintf(stderr,
+               "nasx: the search in %s finished earlier (%d run%s, %s in all); its result below. "
+               "--continue explores further with a fresh budget.\n",
+               o.out_dir.c_str(), r.runs, r.runs == 1 ? "" : "s",
+               format_duration(r.seconds_all_runs).c_str());
+}
+
 int run_search_command(SearchArgs& a) {
   a.options.seed = static_cast<uint64_t>(a.seed);
   a.options.budget_s = parse_duration(a.budget);
@@ -31,6 +40,7 @@ int run_search_command(SearchArgs& a) {
   set_torch_threads(kernel_threads());
   a.options.faults = SearchFaults::from_environment();
   SearchReport r = run_search(a.options);
+  if (r.from_finished) say_finished(a.options, r);
   if (a.json) {
     Json full = r.to_json();
     Json summary{{"out", a.options.out_dir},
@@ -39,6 +49,9 @@ int run_search_command(SearchArgs& a) {
                  {"result", full["result"]},
                  {"counts", full["counts"]},
                  {"backoff_acted", r.backoff_acted},
+                 {"finished_earlier", r.from_finished},
+                 {"runs", r.runs},
+                 {"seconds_all_runs", r.seconds_all_runs},
                  {"seconds", full["seconds"]},
                  {"arch", a.options.out_dir + "/arch.json"},
                  {"report", a.options.out_dir + "/report.md"}};
@@ -79,6 +92,9 @@ Runner add_search_command(CLI::App& app) {
   c->add_option("--out", o.out_dir,
                 "output directory, resumed when it exists (default nasx-search)");
   c->add_flag("--json", a->json, "print a JSON summary on stdout");
+  c->add_flag("--continue", o.continue_search,
+              "on a folder whose search finished: explore further with a fresh budget (without "
+              "it, the finished result is printed at once)");
   return [a] { return run_search_command(*a); };
 }
 

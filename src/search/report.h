@@ -129,7 +129,10 @@ struct SearchReport {
   std::vector<UnitReport> units;
   std::vector<std::string> uncovered_units;  // never judged in any move within the budget
   SearchCounts counts;
-  std::map<std::string, double> seconds;  // per phase, and total
+  std::map<std::string, double> seconds;  // per phase, and total (this run)
+  int runs = 1;                 // completed runs of this search on its folder (--continue adds one)
+  double seconds_all_runs = 0;  // their total wall time
+  bool from_finished = false;   // read back from a finished folder: nothing ran (not in JSON)
 
   Json to_json() const;
   static SearchReport from_json(const Json& j);

@@ -243,7 +243,9 @@ Json SearchReport::to_json() const {
               {"units", list_json(units)},
               {"uncovered_units", uncovered_units},
               {"counts", counts.to_json()},
-              {"seconds", phases}};
+              {"seconds", phases},
+              {"runs", runs},
+              {"seconds_all_runs", real(seconds_all_runs)}};
 }
 
 SearchReport SearchReport::from_json(const Json& j) {
@@ -270,6 +272,8 @@ SearchReport SearchReport::from_json(const Json& j) {
   const Json phases = j.value("seconds", Json::object());
   for (const auto& [phase, s] : phases.items())
     r.seconds[phase] = s.is_number() ? s.get<double>() : NAN;
+  r.runs = j.value("runs", 1);
+  r.seconds_all_runs = real_at(j, "seconds_all_runs");
   return r;
 }
 

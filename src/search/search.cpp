@@ -50,7 +50,8 @@ void validate(const SearchOptions& o) {
 }
 
 // The output directory: created, writable, and either new or holding this same search.
-void prepare_directory(const SearchOptions& o) {
+// True when the directory holds this search already (resumed or finished).
+bool prepare_directory(const SearchOptions& o) {
   fs::path dir(o.out_dir);
   std::error_code ec;
   if (fs::exists(dir, ec))
@@ -77,10 +78,10 @@ void prepare_directory(const SearchOptions& o) {
                       " holds a search with a different command line (", key, " was ",
                       theirs.contains(key) ? theirs[key].dump() : "absent", ", now ", value.dump(),
                       "); run it with the same options to resume, or choose another --out");
-    log(LogLevel::Warn, "resuming the search in ", o.out_dir);
-  } else {
-    write_file_atomically(identity.string(), mine.dump(2) + "\n");
+    return true;
   }
+  write_file_atomically(identity.string(), mine.dump(2) + "\n");
+  return false;
 }
 
 Arch base_arch_of(const SearchOptions& o) {
@@ -155,6 +156,7 @@ namespace {
 
 struct Setup {
   Clock::time_point start;
+  bool existing = false;  // the directory held this search already
   Arch base_arch;
   Network base;
   std::vector<std::string> layers;
@@ -200,10 +202,11 @@ Setup setup(const SearchOptions& o) {
   Network base = base_arch.build();  // UserError for an unknown model, before any file is written
   load_minibatch(DatasetSpec::parse(o.data), base.input_chw, base.num_classes, 1, o.seed);
   std::vector<std::string> layers = match_conv_layers(base, o.layers);
-  prepare_directory(o);
+  bool existing = prepare_directory(o);
   install_interrupt_handlers();
   fs::path dir(o.out_dir);
   return Setup{start,
+               existing,
                base_arch,
                std::move(base),
                layers,
@@ -448,16 +451,60 @@ SearchReport report(const SearchOptions& o, const Setup& s, const Baseline& b, c
   return r;
 }
 
+// The finished search in the folder, if there is one: the runs so far and their total time.
+struct Finished {
+  bool finished = false;
+  int runs = 0;
+  double seconds = 0;
+};
+
+Finished finished_state(const fs::path& dir) {
+  std::ifstream f(dir / "finished.json");
+  Json j = f ? Json::parse(f, nullptr, false) : Json();
+  if (!j.is_object() || !j.contains("runs") || !j["runs"].is_number_integer()) return {};
+  double s = j.contains("seconds") && j["seconds"].is_number() ? j["seconds"].get<double>() : 0;
+  return {fs::exists(dir / "report.json"), j["runs"].get<int>(), s};
+}
+
+SearchReport run_phases(const SearchOptions& o, Setup& s);
+
 }  // namespace
 
 SearchReport run_search(const SearchOptions& o) {
+  Setup s = setup(o);
+  Finished before = finished_state(s.dir);
+  if (before.finished && !o.continue_search) {
+    std::ifstream f(s.dir / "report.json");
+    Json j = Json::parse(f, nullptr, false);
+    NASX_USER_CHECK(!j.is_discarded() && j.is_object(), (s.dir / "report.json").string(),
+                    " is not a search report; remove ", (s.dir / "finished.json").string(),
+                    " to run the search again");
+    SearchReport r = SearchReport::from_json(j);
+    r.from_finished = true;
+    return r;
+  }
+  if (before.finished)
+    log(LogLevel::Warn, "continuing the finished search in ", o.out_dir, " with a fresh budget");
+  else if (s.existing)
+    log(LogLevel::Warn, "resuming the search in ", o.out_dir);
+  SearchReport r = run_phases(o, s);
+  r.runs = before.runs + 1;
+  r.seconds_all_runs = before.seconds + r.seconds["total"];
+  write_report(s.dir.string(), r);
+  write_file_atomically((s.dir / "finished.json").string(),
+                        Json{{"runs", r.runs}, {"seconds", r.seconds_all_runs}}.dump() + "\n");
+  return r;
+}
+
+namespace {
+
+SearchReport run_phases(const SearchOptions& o, Setup& s) {
   std::map<std::string, double> seconds;
-  auto clock = Clock::now();
+  auto clock = s.start;
   auto phase_done = [&](const char* name) {
     seconds[name] = since(clock);
     clock = Clock::now();
   };
-  Setup s = setup(o);
   phase_done("setup");
   Baseline b = baseline(o, s);
   phase_done("baseline");
@@ -474,8 +521,8 @@ SearchReport run_search(const SearchOptions& o) {
   seconds["total"] = since(s.start);
   r.seconds = seconds;
   v.arch.write((s.dir / "arch.json").string());
-  write_report(s.dir.string(), r);
   return r;
 }
 
+}  // namespace
 }  // namespace nasx

@@ -43,11 +43,16 @@ struct SearchOptions {
   int judges_per_unit = 0;
   int64_t infer_batch = 1;  // batch of the timed inference
   int final_repeat = 30;    // end-to-end timing rounds (baseline and result interleaved)
+  bool continue_search = false;  // a finished folder: explore further with a fresh budget
   SearchFaults faults;      // injected on purpose by the tests (not part of the identity)
 
   Json identity() const;  // what must match to resume a directory (not the budget)
 };
 
+// A folder whose search finished (finished.json, written last) answers at once: its report is
+// read back (from_finished set) and nothing runs, unless continue_search asks to explore further
+// with a fresh budget (the report then counts the runs and their time). An interrupted search,
+// with no finished.json, resumes from its journal.
 // Runs the search; returns its report (also written as report.json). UserError for bad options
 // or input, Interrupted on SIGINT/SIGTERM (the journal is kept: run again to resume).
 SearchReport run_search(const SearchOptions& options);

@@ -69,6 +69,22 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   EXPECT_EQ(nasx::SearchReport::from_json(ra).to_json(), ra);
   // Legal by construction: the guard never had to back off.
   EXPECT_FALSE(ra["backoff_acted"].get<bool>());
+  EXPECT_EQ(ra["runs"].get<int>(), 1);
+
+  // The same command on the finished folder answers at once: the result, no budget spent.
+  Result again = nasx(kTiny + " --json --out " + whole.string());
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("finished earlier"), std::string::npos) << again.out;
+  EXPECT_EQ(verdict_lines(whole).size(), size_t(ra["counts"]["verdicts_computed"].get<int64_t>()));
+  EXPECT_EQ(report(whole), ra);  // nothing rewritten
+  // --continue explores further with a fresh budget, and the report counts the runs.
+  Result more = nasx(kTiny + " --continue --out " + whole.string());
+  ASSERT_EQ(more.code, 0) << more.out;
+  EXPECT_NE(more.out.find("continuing the finished search"), std::string::npos) << more.out;
+  Json rm = report(whole);
+  EXPECT_EQ(rm["runs"].get<int>(), 2);
+  EXPECT_GT(rm["seconds_all_runs"].get<double>(), ra["seconds_all_runs"].get<double>());
+  EXPECT_EQ(trials(rm), trials(ra));  // the budget did not bind: the same verdicts, from the journal
 
   // Decisions follow from the seed and the measurements: the killed search gets the same kernel
   // records (a resumed search on one machine reads its own), so it must decide the same.
