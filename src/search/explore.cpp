@@ -182,8 +182,22 @@ class Explorer {
           by_role[role_of(x_.trials[i].move)].push_back(i);
       for (const auto& [role, ids] : by_role) {
         if (judged >= max_judges || c_.seconds_left() < judge_seconds()) break;
-        if (!uncovered(ids)) continue;
-        judged += cover(ids, p);
+        // Until each of the role's units is judged, or no move holding one is left.
+        while (uncovered(ids) && judged < max_judges && c_.seconds_left() >= judge_seconds()) {
+          int spent = cover(ids, p);
+          if (spent == 0) break;
+          judged += spent;
+        }
+      }
+      // A unit in no network-wide move (the stem, whose three input channels no uniform
+      // sequence fits) is covered by its own mildest candidate.
+      std::vector<bool> in_role(c_.units.size(), false);
+      for (const auto& [role, ids] : by_role)
+        for (size_t i : ids)
+          for (const MovePart& part : x_.trials[i].move.parts) in_role[part.unit] = true;
+      for (size_t u = 0; u < c_.units.size(); ++u) {
+        if (judged >= max_judges || c_.seconds_left() < judge_seconds()) break;
+        if (!x_.covered[u] && !in_role[u]) judged += cover(unit_trials(u), p);
       }
       p.finish(std::to_string(x_.accepted.size()) + " accepted, ratio " + fmt3(x_.ratio));
     }
@@ -222,6 +236,13 @@ class Explorer {
   double judge_seconds() const {
     double s = c_.judge.seconds_per_sample();
     return (s > 0 ? s : 2.0) * c_.samples;
+  }
+
+  // A unit's own moves, made once (the coverage pass and the refinement share them).
+  const std::vector<size_t>& unit_trials(size_t u) {
+    auto it = unit_trials_.find(u);
+    if (it == unit_trials_.end()) it = unit_trials_.emplace(u, add_trials(worth_timing(u))).first;
+    return it->second;
   }
 
   std::vector<size_t> add_trials(std::vector<Move> moves) {
@@ -402,14 +423,14 @@ class Explorer {
     return false;
   }
 
-  // Judges the move of `ids` expected to spend least among those that save time (timed first,
-  // alone); returns the verdicts spent (0 or 1).
+  // Judges the move of `ids` expected to spend least among those that save time and hold a unit
+  // not judged yet (timed first, alone); returns the verdicts spent (0 or 1).
   int cover(const std::vector<size_t>& ids, Progress& progress) {
     for (int attempt = 0; attempt < 3; ++attempt) {
       int best = -1;
       for (size_t i : ids) {
         Trial& t = x_.trials[i];
-        if (t.judged || (t.timed && !t.timing.ok) || gain(t) <= 0) continue;
+        if (t.judged || (t.timed && !t.timing.ok) || gain(t) <= 0 || !uncovered({i})) continue;
         t.estimated_spend = model_.estimate(kind(t), predicted(t));
         if (best < 0 || t.estimated_spend < x_.trials[best].estimated_spend) best = int(i);
       }
@@ -498,7 +519,7 @@ class Explorer {
         judges = std::clamp(int(per_unit / judge_seconds()), 1, 6);
       }
       ++done;
-      std::vector<size_t> pool = add_trials(worth_timing(u));
+      const std::vector<size_t>& pool = unit_trials(u);
       run_pool(pool, judges, [&] { return c_.seconds_left() > judge_seconds(); }, p, 0);
       p.step(c_.units[u].name + (current(u) ? ": " + current(u)->text : ": unchanged"));
     }
@@ -529,6 +550,7 @@ class Explorer {
   std::map<std::pair<size_t, const Candidate*>, double> saving_;
   std::vector<double> unit_ms_;
   double timing_seconds_ = 0;  // spent timing moves
+  std::map<size_t, std::vector<size_t>> unit_trials_;
 };
 
 }  // namespace

@@ -7,15 +7,18 @@
 // in a canonical order (channel changes first, then by unit), so a verdict's journal key is a
 // function of the assignment.
 //
-// Levels, coarse to fine (moves.h): network-wide moves, then stage-wide ones, then per-unit
-// refinement, each level given a share of the time left. Within a level, moves are timed first
-// (their kernels against the baseline's, in the worker) and judged in order of measured time saved
-// per unit of ratio they are expected to spend; a move whose expected spend does not fit what is
-// left of the budget goes after those that fit. The expected spend is learned as the search goes:
-// per transformation kind, the ratio spent per fraction of the network's parameters removed (a
-// prior of 1, updated from every verdict). A unit whose aggressive candidate no longer fits keeps
-// its milder ones in the pool (group(2) where bottleneck(4) does not fit), so it is given up only
-// when none of them fits.
+// Coarse to fine (moves.h): network-wide and stage-wide moves in one pool (two thirds of the time),
+// then a coverage pass (each network-wide role with a unit no verdict has judged yet gets its move
+// expected to spend least), then per-unit refinement for the rest. Within a pool, moves are judged
+// best first: those whose expected spend fits what is left of the budget, then by time saved per
+// unit of ratio they are expected to spend. Time saved is measured (the move's kernels against the
+// baseline's, in the worker) before a move is judged: the best untimed moves are timed eight at a
+// time, ranked until then by a MAC estimate at the unit's measured throughput, so a deep network
+// is not bound by compiling every move. The expected spend is learned as the search goes: per
+// proxy of the rule, a first-order model from the reference's block values split over their
+// layers by parameters, scaled per transformation kind by what verdicts actually spent (a prior
+// of 1). A unit whose aggressive candidate no longer fits keeps its milder ones in the pool
+// (group(2) where bottleneck(4) does not fit), so it is given up only when none of them fits.
 #pragma once
 
 #include <functional>
