@@ -29,13 +29,16 @@ int main(int argc, char** argv) {
   int rounds = 5;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--batch" && i + 1 < argc) batch = std::stoll(argv[++i]);
-    else if (a == "--rounds" && i + 1 < argc) rounds = std::stoi(argv[++i]);
+    if (a == "--batch" && i + 1 < argc)
+      batch = std::stoll(argv[++i]);
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::stoi(argv[++i]);
     else if (a == "--apply" && i + 1 < argc) {
       std::string s = argv[++i];
       layers = s.substr(0, s.find(':'));
       sequence = s.substr(s.find(':') + 2);
-    } else model = a;
+    } else
+      model = a;
   }
   set_torch_threads(2);
   const LegalityRule& rule = legality_rules().front();
@@ -88,14 +91,21 @@ int main(int argc, char** argv) {
   std::printf("%s, batch %lld, %s: %s on %zu layers; one verdict = %d samples of %s\n",
               model.c_str(), (long long)batch, data.c_str(), sequence.c_str(), names.size(),
               rule.samples, rule.proxy_list().c_str());
-  std::printf("  each proxy its own pass: %.2f s (%.2f-%.2f)\n", sa.median_ms, sa.min_ms, sa.max_ms);
-  std::printf("  one shared pass:         %.2f s (%.2f-%.2f)\n", st.median_ms, st.min_ms, st.max_ms);
+  std::printf("  each proxy its own pass: %.2f s (%.2f-%.2f)\n", sa.median_ms, sa.min_ms,
+              sa.max_ms);
+  std::printf("  one shared pass:         %.2f s (%.2f-%.2f)\n", st.median_ms, st.min_ms,
+              st.max_ms);
   std::printf("  ratio after / before:    %.2f\n", st.median_ms / sa.median_ms);
-  Json j{{"model", model},         {"batch", batch},
-         {"proxies", rule.proxies}, {"samples", rule.samples},
-         {"apart_s", sa.median_ms}, {"apart_min_s", sa.min_ms},
-         {"apart_max_s", sa.max_ms}, {"shared_s", st.median_ms},
-         {"shared_min_s", st.min_ms}, {"shared_max_s", st.max_ms},
+  Json j{{"model", model},
+         {"batch", batch},
+         {"proxies", rule.proxies},
+         {"samples", rule.samples},
+         {"apart_s", sa.median_ms},
+         {"apart_min_s", sa.min_ms},
+         {"apart_max_s", sa.max_ms},
+         {"shared_s", st.median_ms},
+         {"shared_min_s", st.min_ms},
+         {"shared_max_s", st.max_ms},
          {"rounds", rounds}};
   std::printf("%s\n", j.dump().c_str());
   return 0;

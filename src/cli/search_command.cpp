@@ -43,18 +43,19 @@ int run_search_command(SearchArgs& a) {
   if (r.from_finished) say_finished(a.options, r);
   if (a.json) {
     Json full = r.to_json();
-    Json summary{{"out", a.options.out_dir},
-                 {"speedup", {{"median", r.speedup}, {"min", r.speedup_min}, {"max", r.speedup_max}}},
-                 {"baseline", full["baseline"]},
-                 {"result", full["result"]},
-                 {"counts", full["counts"]},
-                 {"backoff_acted", r.backoff_acted},
-                 {"finished_earlier", r.from_finished},
-                 {"runs", r.runs},
-                 {"seconds_all_runs", r.seconds_all_runs},
-                 {"seconds", full["seconds"]},
-                 {"arch", a.options.out_dir + "/arch.json"},
-                 {"report", a.options.out_dir + "/report.md"}};
+    Json summary{
+        {"out", a.options.out_dir},
+        {"speedup", {{"median", r.speedup}, {"min", r.speedup_min}, {"max", r.speedup_max}}},
+        {"baseline", full["baseline"]},
+        {"result", full["result"]},
+        {"counts", full["counts"]},
+        {"backoff_acted", r.backoff_acted},
+        {"finished_earlier", r.from_finished},
+        {"runs", r.runs},
+        {"seconds_all_runs", r.seconds_all_runs},
+        {"seconds", full["seconds"]},
+        {"arch", a.options.out_dir + "/arch.json"},
+        {"report", a.options.out_dir + "/report.md"}};
     std::cout << summary.dump(2) << "\n";
     return 0;
   }

@@ -30,7 +30,7 @@ struct CandidateTiming {
   // Per changed kernel: the baseline's median (0 for a node the baseline lacks) and the
   // candidate's, in ms (only when ok).
   std::map<std::string, std::pair<double, double>> per_kernel;
-  bool shared = false;               // every record existed already (nothing re-measured)
+  bool shared = false;  // every record existed already (nothing re-measured)
   double saving_ms() const { return baseline.median_ms - candidate.median_ms; }
 };
 

@@ -61,7 +61,8 @@ std::vector<std::pair<size_t, const Candidate*>> canonical(const std::vector<Sea
 }
 
 const char* kind_of(const Candidate& c) {
-  static const char* names[] = {"bottleneck", "group", "depthwise", "split", "peel", "spatial_split"};
+  static const char* names[] = {"bottleneck", "group", "depthwise",
+                                "split",      "peel",  "spatial_split"};
   return c.sequence.empty() ? "none" : names[c.sequence.front().index()];
 }
 
@@ -189,12 +190,14 @@ class Explorer {
           judged += spent;
         }
       }
-      // A unit in no network-wide move (the stem, whose three input channels no uniform
-      // sequence fits) is covered by its own mildest candidate.
+      // A unit in no network-wide move that applies (the stem, whose three input channels no
+      // uniform sequence fits; coupled classes whose joint bottlenecks do not compose) is covered
+      // by its own mildest candidate.
       std::vector<bool> in_role(c_.units.size(), false);
       for (const auto& [role, ids] : by_role)
         for (size_t i : ids)
-          for (const MovePart& part : x_.trials[i].move.parts) in_role[part.unit] = true;
+          if (!x_.trials[i].timed || x_.trials[i].timing.ok)
+            for (const MovePart& part : x_.trials[i].move.parts) in_role[part.unit] = true;
       for (size_t u = 0; u < c_.units.size(); ++u) {
         if (judged >= max_judges || c_.seconds_left() < judge_seconds()) break;
         if (!x_.covered[u] && !in_role[u]) judged += cover(unit_trials(u), p);
@@ -291,9 +294,9 @@ class Explorer {
     for (const MovePart& p : t.move.parts) {
       const SearchUnit& u = c_.units[p.unit];
       const Candidate* now = current(p.unit);
-      double removed = -(double(p.candidate->params_delta) -
-                         (now ? double(now->params_delta) : 0.0)) /
-                       double(std::max<int64_t>(u.params, 1));
+      double removed =
+          -(double(p.candidate->params_delta) - (now ? double(now->params_delta) : 0.0)) /
+          double(std::max<int64_t>(u.params, 1));
       for (size_t k = 0; k < out.size(); ++k)
         for (const std::string& l : u.affected) out[k] += removed * model_.share(k, l);
     }
@@ -360,7 +363,8 @@ class Explorer {
         t.timing.error = std::string("does not apply: ") + e.what();
         continue;
       }
-      jobs.push_back({executed_kernels(n, c_.infer_batch), t.move.name, c_.faults.fault_for(t.move.sequence)});
+      jobs.push_back(
+          {executed_kernels(n, c_.infer_batch), t.move.name, c_.faults.fault_for(t.move.sequence)});
       timed.push_back(i);
     }
     if (jobs.empty()) return;
@@ -408,8 +412,8 @@ class Explorer {
     double g = gain(t);
     t.accepted = int(x_.accepted.size());
     x_.assignment = std::move(next);
-    x_.accepted.push_back({i, x_.ratio, t.verdict.mean, g, estimate_ms(x_.assignment),
-                           x_.assignment});
+    x_.accepted.push_back(
+        {i, x_.ratio, t.verdict.mean, g, estimate_ms(x_.assignment), x_.assignment});
     x_.ratio = t.verdict.mean;
     x_.verdict = t.verdict;
   }
@@ -520,7 +524,8 @@ class Explorer {
       }
       ++done;
       const std::vector<size_t>& pool = unit_trials(u);
-      run_pool(pool, judges, [&] { return c_.seconds_left() > judge_seconds(); }, p, 0);
+      run_pool(
+          pool, judges, [&] { return c_.seconds_left() > judge_seconds(); }, p, 0);
       p.step(c_.units[u].name + (current(u) ? ": " + current(u)->text : ": unchanged"));
     }
     p.finish(std::to_string(x_.accepted.size()) + " accepted, ratio " + fmt3(x_.ratio));

@@ -86,7 +86,7 @@ struct ExploreContext {
   double base_ms = 0;  // the baseline's end-to-end latency
   RecordStore& records;
   const SearchFaults& faults;
-  int judges_per_unit = 0;              // 0: a share of the budget
+  int judges_per_unit = 0;               // 0: a share of the budget
   std::function<double()> seconds_left;  // for exploring (the reserve for the rest excluded)
 };
 
@@ -94,10 +94,10 @@ struct Exploration {
   std::vector<Trial> trials;
   std::vector<Acceptance> accepted;
   Assignment assignment;
-  double ratio = 1;         // the binding ratio of the network as it stands
-  PairedVerdict verdict;    // its verdict (unset when nothing was accepted)
+  double ratio = 1;           // the binding ratio of the network as it stands
+  PairedVerdict verdict;      // its verdict (unset when nothing was accepted)
   std::vector<bool> covered;  // per unit: judged in at least one move
-  int64_t rejected = 0;     // moves that did not apply in context
+  int64_t rejected = 0;       // moves that did not apply in context
   std::map<std::string, int64_t> rejected_by_kind;
   double estimated_ms = 0;  // the network's latency estimated from kernel savings
 };

@@ -70,7 +70,6 @@ ProxyResult proxy_from_json(const Json& j) {
   return r;
 }
 
-
 }  // namespace
 
 Json PairedVerdict::to_json() const {

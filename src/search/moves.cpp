@@ -73,21 +73,33 @@ const Candidate* find_candidate(const SearchUnit& u, const std::string& text) {
 
 const char* move_level_name(MoveLevel level) {
   switch (level) {
-    case MoveLevel::Network: return "network";
-    case MoveLevel::Stage: return "stage";
-    case MoveLevel::Unit: return "unit";
+    case MoveLevel::Network:
+      return "network";
+    case MoveLevel::Stage:
+      return "stage";
+    case MoveLevel::Unit:
+      return "unit";
   }
   return "?";
 }
 
-std::string network_role(const std::string& layer) { return role(layer, false); }
-std::string stage_role(const std::string& layer) { return role(layer, true); }
+std::string network_role(const std::string& layer) {
+  return role(layer, false);
+}
+std::string stage_role(const std::string& layer) {
+  return role(layer, true);
+}
 
 const std::vector<std::string>& coarse_menu() {
-  static const std::vector<std::string> menu = {
-      "group(2)",      "group(4)",      "group(8)",      "group(16)",
-      "depthwise",     "bottleneck(2)", "bottleneck(4)", "bottleneck(2); group(2)",
-      "bottleneck(2); group(4)"};
+  static const std::vector<std::string> menu = {"group(2)",
+                                                "group(4)",
+                                                "group(8)",
+                                                "group(16)",
+                                                "depthwise",
+                                                "bottleneck(2)",
+                                                "bottleneck(4)",
+                                                "bottleneck(2); group(2)",
+                                                "bottleneck(2); group(4)"};
   return menu;
 }
 

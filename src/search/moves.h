@@ -24,7 +24,7 @@ enum class MoveLevel { Network, Stage, Unit };
 const char* move_level_name(MoveLevel level);
 
 struct MovePart {
-  size_t unit = 0;                     // index into the units
+  size_t unit = 0;                       // index into the units
   const Candidate* candidate = nullptr;  // one of that unit's candidates
 };
 

@@ -145,8 +145,9 @@ void write_counts(std::ostream& md, const SearchReport& r) {
 }
 
 void write_phases_and_coverage(std::ostream& md, const SearchReport& r) {
-  md << "\n## Time per phase\n\nThis run; the search took " << r.runs << " run" << (r.runs == 1 ? "" : "s")
-     << " on this folder, " << num(r.seconds_all_runs, "%.0f") << " s in all.\n\n| phase | seconds |\n|---|---:|\n";
+  md << "\n## Time per phase\n\nThis run; the search took " << r.runs << " run"
+     << (r.runs == 1 ? "" : "s") << " on this folder, " << num(r.seconds_all_runs, "%.0f")
+     << " s in all.\n\n| phase | seconds |\n|---|---:|\n";
   for (const auto& [phase, s] : r.seconds) md << "| " << phase << " | " << num(s, "%.1f") << " |\n";
   md << "\n## Coverage\n\n"
      << r.counts.units_covered << " of " << r.counts.units

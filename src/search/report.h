@@ -31,7 +31,7 @@ struct VerdictSummary {
   std::string reject_kind;  // set: the steps do not apply in the network as it stood
   std::string message;
   bool legal = false;
-  std::string binding;  // "network", "snip:network", a block
+  std::string binding;                                        // "network", "snip:network", a block
   double mean = 0, min = 0, max = 0, margin = 0, spread = 0;  // NaN where not finite
   bool uncertain = false;
   Json to_json() const;
@@ -69,12 +69,12 @@ struct TrialReport {
 
 // One accepted choice, in the order accepted.
 struct ChoiceReport {
-  size_t trial = 0;          // index into trials
-  double ratio_before = 1;   // the network's binding ratio before it
-  double ratio_after = 1;    // and with it
-  double saving_ms = 0;      // kernel time it saves against what the units ran before
-  double network_ms = 0;     // estimated network latency with it (baseline minus savings so far)
-  bool superseded = false;   // a later choice replaced it on every unit it held
+  size_t trial = 0;         // index into trials
+  double ratio_before = 1;  // the network's binding ratio before it
+  double ratio_after = 1;   // and with it
+  double saving_ms = 0;     // kernel time it saves against what the units ran before
+  double network_ms = 0;    // estimated network latency with it (baseline minus savings so far)
+  bool superseded = false;  // a later choice replaced it on every unit it held
   Json to_json() const;
   static ChoiceReport from_json(const Json& j);
 };
@@ -86,7 +86,7 @@ struct UnitReport {
   int64_t macs = 0, params = 0;
   double baseline_kernels_ms = 0;
   int64_t candidates = 0;
-  std::string chosen;  // the final sequence on this unit, empty when unchanged
+  std::string chosen;    // the final sequence on this unit, empty when unchanged
   bool covered = false;  // judged in at least one move
   Json to_json() const;
   static UnitReport from_json(const Json& j);
@@ -120,9 +120,9 @@ struct SearchReport {
   Json target;  // the machine (tune/target.h)
   NetworkSummary baseline, result;
   double speedup = 1, speedup_min = 1, speedup_max = 1;
-  double estimated_ms = 0;        // the result's latency as the search estimated it from kernels
-  VerdictSummary final_verdict;   // the guard: the returned network judged once more
-  bool backoff_acted = false;     // the guard failed and choices were backed off
+  double estimated_ms = 0;       // the result's latency as the search estimated it from kernels
+  VerdictSummary final_verdict;  // the guard: the returned network judged once more
+  bool backoff_acted = false;    // the guard failed and choices were backed off
   std::vector<std::string> backed_off;  // moves dropped by the guard
   std::vector<ChoiceReport> choices;    // in the order accepted
   std::vector<TrialReport> trials;      // in the order considered

@@ -149,7 +149,6 @@ Json SearchOptions::identity() const {
   return id;
 }
 
-
 namespace {
 
 // ---- the phases' values ----
@@ -169,9 +168,9 @@ struct Baseline {
   CompiledNetwork compiled;
   double compile_s = 0;
   Tensor input;
-  TimingStats time;                               // end to end
-  std::map<std::string, OpInstance> kernels;      // executed, by node
-  std::map<std::string, double> kernel_ms;        // measured in the worker
+  TimingStats time;                           // end to end
+  std::map<std::string, OpInstance> kernels;  // executed, by node
+  std::map<std::string, double> kernel_ms;    // measured in the worker
 };
 
 struct Space {
@@ -221,8 +220,12 @@ Baseline baseline(const SearchOptions& o, Setup& s) {
   Progress bp("baseline", 2);
   auto t_compile = Clock::now();
   DefaultTuning tuning;  // kernels with `nasx tune` records take their best knobs
-  Baseline b{CompiledNetwork::compile(s.base, o.infer_batch, tuning.chooser()), 0,
-             Tensor::random_normal(s.base.input_shape(o.infer_batch), o.seed + 1), {}, {}, {}};
+  Baseline b{CompiledNetwork::compile(s.base, o.infer_batch, tuning.chooser()),
+             0,
+             Tensor::random_normal(s.base.input_shape(o.infer_batch), o.seed + 1),
+             {},
+             {},
+             {}};
   b.compile_s = since(t_compile);
   // The end-to-end time and every kernel's, journaled: a resumed search decides from the same
   // baseline as the run it continues.
@@ -278,21 +281,12 @@ Exploration explore_space(const SearchOptions& o, Setup& s, const Baseline& b, c
     double judge_s = s.judge.seconds_per_sample() * o.rule.samples;
     return 2 * b.compile_s + 2 * judge_s + 2 * b.time.median_ms * o.final_repeat / 1e3 + 5;
   };
-  ExploreContext ctx{s.base,
-                     sp.units,
-                     s.judge,
-                     o.rule.tau,
-                     o.rule.scope,
-                     o.rule.samples,
-                     o.seed,
-                     b.kernels,
-                     b.kernel_ms,
-                     o.infer_batch,
-                     b.time.median_ms,
-                     s.records,
-                     o.faults,
-                     o.judges_per_unit,
-                     [&] { return o.budget_s - since(s.start) - reserve(); }};
+  ExploreContext ctx{
+      s.base,        sp.units,          s.judge,
+      o.rule.tau,    o.rule.scope,      o.rule.samples,
+      o.seed,        b.kernels,         b.kernel_ms,
+      o.infer_batch, b.time.median_ms,  s.records,
+      o.faults,      o.judges_per_unit, [&] { return o.budget_s - since(s.start) - reserve(); }};
   return explore(ctx);
 }
 
@@ -315,9 +309,9 @@ Assembly assemble(const SearchOptions& o, Setup& s, const Space& sp, const Explo
     a.verdict = s.judge.judge(assignment_steps(sp.units, a.assignment), o.rule.scope);
   }
   ap.finish(std::to_string(a.assignment.size()) + " units transformed" +
-            (a.backoff_acted ? " (the guard backed off " + std::to_string(a.backed_off.size()) +
-                                   " choices)"
-                             : ", legal as explored"));
+            (a.backoff_acted
+                 ? " (the guard backed off " + std::to_string(a.backed_off.size()) + " choices)"
+                 : ", legal as explored"));
   return a;
 }
 
@@ -325,7 +319,8 @@ Assembly assemble(const SearchOptions& o, Setup& s, const Space& sp, const Explo
 Verified verify(const SearchOptions& o, const Setup& s, Baseline& b, const Space& sp,
                 const Assembly& a) {
   Verified v{s.base_arch, {}, {}, {}, {}};
-  for (const ArchStep& step : assignment_steps(sp.units, a.assignment)) v.arch.steps.push_back(step);
+  for (const ArchStep& step : assignment_steps(sp.units, a.assignment))
+    v.arch.steps.push_back(step);
   for (const auto& [u, c] : a.assignment)
     v.arch.applied.push_back(sp.units[u].name + ": " + c->text);
   v.network = v.arch.build();
@@ -334,8 +329,9 @@ Verified verify(const SearchOptions& o, const Setup& s, Baseline& b, const Space
   CompiledNetwork compiled = CompiledNetwork::compile(v.network, o.infer_batch, tuning.chooser());
   vp.step("compiled");
   v.agreement = compare(compiled.run(b.input), TorchTwin(v.network).forward(b.input));
-  NASX_ASSERT(v.agreement.max_rel_err <= 1e-4, "the searched network disagrees with LibTorch: ",
-              "max relative error ", v.agreement.max_rel_err);
+  NASX_ASSERT(v.agreement.max_rel_err <= 1e-4,
+              "the searched network disagrees with LibTorch: ", "max relative error ",
+              v.agreement.max_rel_err);
   vp.step("checked against LibTorch");
   v.baseline_time = interleaved(b.compiled, compiled, b.input, o.final_repeat, v.time);
   vp.finish("timed");
@@ -385,8 +381,7 @@ SearchReport report(const SearchOptions& o, const Setup& s, const Baseline& b, c
   r.budget_s = o.budget_s;
   r.target = s.records.target().to_json();
   r.baseline = {s.base.params(), s.base.macs(o.infer_batch), v.baseline_time, 0};
-  r.result = {v.network.params(), v.network.macs(o.infer_batch), v.time,
-              v.agreement.max_rel_err};
+  r.result = {v.network.params(), v.network.macs(o.infer_batch), v.time, v.agreement.max_rel_err};
   r.speedup = v.baseline_time.median_ms / v.time.median_ms;
   r.speedup_min = v.baseline_time.min_ms / v.time.max_ms;
   r.speedup_max = v.baseline_time.max_ms / v.time.min_ms;
@@ -413,8 +408,8 @@ SearchReport report(const SearchOptions& o, const Setup& s, const Baseline& b, c
     r.trials.push_back(std::move(tr));
   }
   for (const Acceptance& acc : x.accepted) {
-    ChoiceReport c{acc.trial, acc.ratio_before, acc.ratio_after, acc.saving_ms, acc.network_ms,
-                   true};
+    ChoiceReport c{acc.trial,     acc.ratio_before, acc.ratio_after,
+                   acc.saving_ms, acc.network_ms,   true};
     for (const MovePart& p : x.trials[acc.trial].move.parts) {
       auto it = a.assignment.find(p.unit);
       if (it != a.assignment.end() && it->second == p.candidate) c.superseded = false;
@@ -423,10 +418,18 @@ SearchReport report(const SearchOptions& o, const Setup& s, const Baseline& b, c
   }
   for (size_t u = 0; u < sp.units.size(); ++u) {
     const SearchUnit& unit = sp.units[u];
-    UnitReport ur{unit.name, unit.layers, unit.joint, unit.macs, unit.params, 0,
-                  int64_t(unit.candidates.size()), "", x.covered[u]};
+    UnitReport ur{unit.name,
+                  unit.layers,
+                  unit.joint,
+                  unit.macs,
+                  unit.params,
+                  0,
+                  int64_t(unit.candidates.size()),
+                  "",
+                  x.covered[u]};
     for (const std::string& n : unit.affected)
-      if (auto it = b.kernel_ms.find(n); it != b.kernel_ms.end()) ur.baseline_kernels_ms += it->second;
+      if (auto it = b.kernel_ms.find(n); it != b.kernel_ms.end())
+        ur.baseline_kernels_ms += it->second;
     if (auto it = a.assignment.find(u); it != a.assignment.end()) ur.chosen = it->second->text;
     if (!ur.covered) r.uncovered_units.push_back(unit.name);
     r.units.push_back(std::move(ur));

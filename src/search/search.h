@@ -41,10 +41,10 @@ struct SearchOptions {
   // left (2-12, from the measured cost of a check), so which candidates are judged then depends
   // on the machine's speed. A fixed number makes the judged set a function of the seed alone.
   int judges_per_unit = 0;
-  int64_t infer_batch = 1;  // batch of the timed inference
-  int final_repeat = 30;    // end-to-end timing rounds (baseline and result interleaved)
+  int64_t infer_batch = 1;       // batch of the timed inference
+  int final_repeat = 30;         // end-to-end timing rounds (baseline and result interleaved)
   bool continue_search = false;  // a finished folder: explore further with a fresh budget
-  SearchFaults faults;      // injected on purpose by the tests (not part of the identity)
+  SearchFaults faults;           // injected on purpose by the tests (not part of the identity)
 
   Json identity() const;  // what must match to resume a directory (not the budget)
 };

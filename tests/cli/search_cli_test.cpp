@@ -84,7 +84,8 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   Json rm = report(whole);
   EXPECT_EQ(rm["runs"].get<int>(), 2);
   EXPECT_GT(rm["seconds_all_runs"].get<double>(), ra["seconds_all_runs"].get<double>());
-  EXPECT_EQ(trials(rm), trials(ra));  // the budget did not bind: the same verdicts, from the journal
+  EXPECT_EQ(trials(rm),
+            trials(ra));  // the budget did not bind: the same verdicts, from the journal
 
   // Decisions follow from the seed and the measurements: the killed search gets the same kernel
   // records (a resumed search on one machine reads its own), so it must decide the same.

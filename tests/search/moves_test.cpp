@@ -36,11 +36,10 @@ TEST(Moves, NetworkAndStageWideMovesAreAmongTheCandidates) {
   std::set<std::string> names;
   for (const Move& m : network) names.insert(m.name);
   for (const Move& m : stage) names.insert(m.name);
-  for (const char* want :
-       {"every layer*.*.conv1: group(4)", "every layer*.*.conv2: group(8)",
-        "every layer*.*.conv1: bottleneck(2)", "every coupled class: bottleneck(2)",
-        "every convolution: group(2)", "every layer3.*.conv1: depthwise",
-        "every layer2.*.conv2: group(4)"})
+  for (const char* want : {"every layer*.*.conv1: group(4)", "every layer*.*.conv2: group(8)",
+                           "every layer*.*.conv1: bottleneck(2)",
+                           "every coupled class: bottleneck(2)", "every convolution: group(2)",
+                           "every layer3.*.conv1: depthwise", "every layer2.*.conv2: group(4)"})
     EXPECT_TRUE(names.count(want)) << want;
   // Coupled conv2s take no lone bottleneck, so no such move exists.
   EXPECT_FALSE(names.count("every layer*.*.conv2: bottleneck(2)"));
@@ -67,8 +66,8 @@ TEST(Moves, NetworkAndStageWideMovesAreAmongTheCandidates) {
 TEST(Moves, AssignmentStepsPutChannelChangesFirst) {
   Network net = build_zoo_model("resnet18_cifar");
   SpaceCounts counts;
-  std::vector<SearchUnit> units = build_search_space(
-      net, {"layer2.0.conv1", "layer2.0.conv2", "layer2.1.conv1"}, 2, 0, counts);
+  std::vector<SearchUnit> units =
+      build_search_space(net, {"layer2.0.conv1", "layer2.0.conv2", "layer2.1.conv1"}, 2, 0, counts);
   auto find = [&](const std::string& unit, const std::string& text) {
     for (size_t u = 0; u < units.size(); ++u)
       if (units[u].name == unit)

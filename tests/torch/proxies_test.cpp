@@ -223,7 +223,8 @@ TEST(Proxies, EachMatchesItsFormulaOnTheTinyNetwork) {
 TEST(Proxies, SharedGradientPassEqualsSeparatePasses) {
   Network net = build_zoo_model("resnet18_cifar", {3, 0});
   transform_layers(net, {"layer2.0.conv1", "layer3.1.conv1"}, parse_sequence("group(4)"), 3);
-  Minibatch b = load_minibatch(DatasetSpec::parse("synthetic"), net.input_chw, net.num_classes, 8, 3);
+  Minibatch b =
+      load_minibatch(DatasetSpec::parse("synthetic"), net.input_chw, net.num_classes, 8, 3);
   std::vector<std::string> names = {"snip", "params", "fisher", "grad_norm"};
   std::vector<ProxyResult> shared = compute_proxies(net, b, names);
   ASSERT_EQ(shared.size(), names.size());
