@@ -11,7 +11,6 @@
 #include "support/interrupt.h"
 #include "support/log.h"
 #include "support/progress.h"
-#include "transform/sequence.h"
 #include "tune/measure.h"
 
 namespace nasx {
@@ -320,13 +319,19 @@ class Explorer {
   }
   std::string kind(const Trial& t) const { return kind_of(*t.move.parts.front().candidate); }
 
+  // The base network under an assignment: the typed sequences, in canonical order (what the
+  // judge applies from the printed steps).
+  void apply_assignment(Network& n, const Assignment& a) const {
+    for (const auto& [u, cand] : canonical(c_.units, a))
+      transform_layers(n, c_.units[u].layers, cand->sequence, c_.seed);
+  }
+
   // The latency of the network under an assignment, estimated from kernel records: every kernel it
   // runs, measured where a record has it (the baseline's time of that node otherwise), scaled by
   // the baseline's end-to-end time over its kernels' sum.
   double estimate_ms(const Assignment& a) const {
     Network n = c_.base;
-    for (const ArchStep& s : assignment_steps(c_.units, a))
-      transform_layers(n, s.layers, parse_sequence(s.sequence), c_.seed);
+    apply_assignment(n, a);
     double base_sum = 0, sum = 0;
     for (const auto& [name, ms] : c_.base_kernel_ms) base_sum += ms;
     for (const auto& [name, inst] : executed_kernels(n, c_.infer_batch)) {
@@ -356,8 +361,7 @@ class Explorer {
       Assignment own;
       for (const MovePart& p : t.move.parts) own[p.unit] = p.candidate;
       try {
-        for (const auto& [u, cand] : canonical(c_.units, own))
-          transform_layers(n, c_.units[u].layers, cand->sequence, c_.seed);
+        apply_assignment(n, own);
       } catch (const TransformError& e) {
         t.timed = true;
         t.timing.error = std::string("does not apply: ") + e.what();

@@ -56,11 +56,10 @@ std::string role(const std::string& layer, bool keep_stage) {
   return starred ? out : "";
 }
 
-void add_part(Move& m, const std::vector<SearchUnit>& units, size_t u, const Candidate& c) {
+void add_part(Move& m, size_t u, const Candidate& c) {
   m.parts.push_back({u, &c});
   m.macs_delta += c.macs_delta;
   m.params_delta += c.params_delta;
-  (void)units;
 }
 
 const Candidate* find_candidate(const SearchUnit& u, const std::string& text) {
@@ -135,7 +134,7 @@ std::vector<Move> coarse_moves(const std::vector<SearchUnit>& units, MoveLevel l
     for (const std::string& text : coarse_menu()) {
       Move m{"every " + name + ": " + text, level, text, {}, 0, 0};
       for (size_t u : us)
-        if (const Candidate* c = find_candidate(units[u], text)) add_part(m, units, u, *c);
+        if (const Candidate* c = find_candidate(units[u], text)) add_part(m, u, *c);
       if (m.parts.size() >= 2) moves.push_back(std::move(m));
     }
   }
@@ -146,7 +145,7 @@ std::vector<Move> unit_moves(const std::vector<SearchUnit>& units, size_t u) {
   std::vector<Move> moves;
   for (const Candidate& c : units[u].candidates) {
     Move m{units[u].name + ": " + c.text, MoveLevel::Unit, c.text, {}, 0, 0};
-    add_part(m, units, u, c);
+    add_part(m, u, c);
     moves.push_back(std::move(m));
   }
   return moves;
