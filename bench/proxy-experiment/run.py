@@ -17,55 +17,151 @@ order. The analysis is analyze.py.
 Only the Python standard library is used.
 """
 import argparse
+import fcntl
+import signal
 import json
 import os
 import subprocess
 import sys
 import time
 
-BASE = "resnet18_cifar"
-WIDTH = 0.25  # 16/32/64/128 channels, 0.70M parameters
 DATA = "fashion-mnist"
 RECIPE = {"epochs": 10, "subset": 10000, "test_subset": 2000, "batch": 128, "lr": 0.1}
 SEEDS = [0, 1, 2]  # the original is trained with each: the training noise
 SAMPLES = 3  # paired proxy samples (weights seed k, minibatch seed k)
 PROXY_BATCH = 64
 PROXIES = ["fisher", "grad_norm", "snip", "synflow", "naswot", "zico", "params"]
-SEARCH_BUDGET = "4m"
-SEARCHES = {"searched": ("search", "paired-fisher"),  # variant: (directory, --rule)
-            "searched-calibrated": ("search-calibrated", "calibrated")}
+SEARCH_BUDGET = "4m"  # make run's budget; the search's own outputs (issue 20)
+SEARCH_SEEDS = [0, 1, 2]
+# Builds and timings take this lock (`flock /tmp/nasx-quiet.lock CMD`); while anyone holds it,
+# every nasx process of this experiment is stopped (SIGSTOP) and continued when it is free.
+QUIET_LOCK = os.environ.get("NASX_QUIET_LOCK", "/tmp/nasx-quiet.lock")
 
-ALL = "layer*.*.conv1"
-SOME = "layer3.*.conv1,layer4.*.conv1"
-CONVS = "layer*.*.conv1,layer*.*.conv2"
 KINDS = [("group2", "group(2)"), ("group4", "group(4)"), ("group8", "group(8)"),
          ("group16", "group(16)"), ("depthwise", "depthwise"), ("bottleneck2", "bottleneck(2)"),
          ("bottleneck4", "bottleneck(4)"), ("seq1", "split(2); group([2,4])"),
          ("seq2", "peel(4); group(4)"), ("seq3", "spatial_split(2)")]
 
+# Per family: the zoo network, the width at which one training takes about 4-6 minutes on 2
+# cores, where each kind applies (`all`: every block, `some`: the last stage(s)), the layers of
+# the `convs` variants, and the results folder (resnet18_cifar's is the experiment's root).
+RESNET_BLOCKS = {"all": "layer*.*.conv1", "some": "layer3.*.conv1,layer4.*.conv1",
+                 "convs": "layer*.*.conv1,layer*.*.conv2"}
+FAMILIES = {
+    "resnet18_cifar": dict(base="resnet18_cifar", width=0.25, results="", **RESNET_BLOCKS,
+                           searches={"searched": ("search", "paired-fisher"),
+                                     "searched-calibrated": ("search-calibrated", "calibrated")},
+                           narrow=(0.25, 0.5, 0.75)),
+    "resnet34_cifar": dict(base="resnet34_cifar", width=0.25, results="resnet34_cifar",
+                           **RESNET_BLOCKS, searches={}, narrow=(0.5, 0.75)),
+    # ResNeXt's compute is its grouped 3x3 conv2: the kinds apply there, except those that need
+    # a dense statement (peel, and group(16) on 16 channels already in 2 groups): on conv3.
+    "resnext29_2x64d": dict(base="resnext29_2x64d", width=0.125, results="resnext29_2x64d",
+                            all="layer*.*.conv2", some="layer3.*.conv2",
+                            convs="layer*.*.conv1,layer*.*.conv2,layer*.*.conv3",
+                            dense_all="layer*.*.conv3", dense_some="layer3.*.conv3",
+                            dense_kinds=("group16", "seq2"), searches={}, narrow=(0.5, 0.75)),
+}
+FAMILY = FAMILIES["resnet18_cifar"]
+BASE, WIDTH = FAMILY["base"], FAMILY["width"]
+SEARCHES = FAMILY["searches"]
+
+
+def select_family(name):
+    global FAMILY, BASE, WIDTH, SEARCHES
+    FAMILY = FAMILIES[name]
+    BASE, WIDTH = FAMILY["base"], FAMILY["width"]
+    SEARCHES = dict(FAMILY["searches"])
+    for seed in SEARCH_SEEDS:  # the default search (today's rule) with each seed
+        SEARCHES[f"search-s{seed}"] = (f"search-s{seed}", None, seed)
+
 
 def variants():
     """(name, kind, where, list of --apply specs, width); width None: the experiment's."""
+    f = FAMILY
     out = [("original", "original", "-", [], None)]
-    for where, layers in (("all", ALL), ("some", SOME)):
+    for where in ("all", "some"):
         for kind, seq in KINDS:
+            layers = f[where]
+            if kind in f.get("dense_kinds", ()):
+                layers = f["dense_" + where]
             out.append((f"{kind}-{where}", kind, where, [f"{layers}: {seq}"], None))
-    out.append(("group2-convs", "group2", "convs", [f"{CONVS}: group(2)"], None))
-    out.append(("group4-convs", "group4", "convs", [f"{CONVS}: group(4)"], None))
-    out.append(("depthwise-convs", "depthwise", "convs", [f"{CONVS}: depthwise"], None))
+    out.append(("group2-convs", "group2", "convs", [f"{f['convs']}: group(2)"], None))
+    out.append(("group4-convs", "group4", "convs", [f"{f['convs']}: group(4)"], None))
+    if "dense_kinds" in f:  # 1x1 convs with unequal channels have no depthwise form
+        out.append(("depthwise-convs", "depthwise", "convs",
+                    [f"{f['all']}: depthwise", "layer*.*.conv1,layer*.*.conv3: group(4)"], None))
+    else:
+        out.append(("depthwise-convs", "depthwise", "convs", [f"{f['convs']}: depthwise"], None))
     out.append(("bottleneck2+group4-all", "bottleneck2+group4", "all",
-                [f"{ALL}: bottleneck(2); group(4)"], None))
-    # The search's choice under the rule it ran with (paired-fisher, then the default), and
-    # under the rule this experiment calibrated (the default since).
-    out.append(("searched", "searched", "search", [], None))
-    out.append(("searched-calibrated", "searched", "search-calibrated", [], None))
-    for frac in (0.25, 0.5, 0.75):
+                [f"{f['all']}: bottleneck(2); group(4)"], None))
+    # The search's choices: for resnet18_cifar also under the rules of earlier sessions.
+    for name, spec in SEARCHES.items():
+        out.append((name, "searched", spec[0], [], None))
+    for frac in f["narrow"]:
         out.append((f"narrow{frac}", "narrow", "-", [], WIDTH * frac))
     return out
 
 
 def log(*a):
     print("[proxy-experiment]", *a, file=sys.stderr, flush=True)
+
+
+def quiet_wanted():
+    """True while a build or a timing holds QUIET_LOCK."""
+    try:
+        fd = os.open(QUIET_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+PAUSED_SECONDS = [0.0]
+
+
+def call(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+    """subprocess.run with the quiet lock honoured: the child is stopped while it is held.
+    Returns (returncode, stdout, stderr)."""
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True, start_new_session=True)
+    out, err = [], []
+    import threading
+    readers = []
+    for stream, sink in ((p.stdout, out), (p.stderr, err)):
+        if stream is not None:
+            t = threading.Thread(target=lambda s=stream, k=sink: k.append(s.read()))
+            t.start()
+            readers.append(t)
+    stopped_at = None
+    while p.poll() is None:
+        wanted = quiet_wanted()
+        if wanted and stopped_at is None:
+            os.killpg(p.pid, signal.SIGSTOP)
+            stopped_at = time.time()
+            log("paused: something holds", QUIET_LOCK)
+        elif not wanted and stopped_at is not None:
+            os.killpg(p.pid, signal.SIGCONT)
+            PAUSED_SECONDS[0] += time.time() - stopped_at
+            stopped_at = None
+            log("continued")
+        try:
+            p.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+    for t in readers:
+        t.join()
+    return p.returncode, "".join(out), "".join(err)
+
+
+def wait_quiet():
+    while quiet_wanted():
+        time.sleep(2)
 
 
 class Experiment:
@@ -88,7 +184,9 @@ class Experiment:
                     log("skipping a torn line in", self.results_path)
 
     def run(self, *cmd, check=True):
-        p = subprocess.run([self.nasx, *map(str, cmd)], capture_output=True, text=True)
+        wait_quiet()
+        rc, out, err = call([self.nasx, *map(str, cmd)])
+        p = subprocess.CompletedProcess(cmd, rc, out, err)
         if check and p.returncode != 0:
             raise RuntimeError(f"nasx {' '.join(map(str, cmd))} failed ({p.returncode}):\n"
                                + p.stderr[-2000:])
@@ -153,14 +251,15 @@ class Experiment:
         if os.path.exists(os.path.join(ckpt, "checkpoint.json")):
             cmd.append("--resume")
             log(name, "seed", seed, ": resuming its training")
-        t0 = time.time()
-        p = subprocess.run([self.nasx, *map(str, cmd)], text=True, stdout=subprocess.PIPE)
-        if p.returncode != 0:
-            raise RuntimeError(f"training {name} failed ({p.returncode})")
-        history = json.loads(p.stdout)["history"]
+        t0, paused0 = time.time(), PAUSED_SECONDS[0]
+        wait_quiet()
+        rc, out, _ = call([self.nasx, *map(str, cmd)], stderr=None)
+        if rc != 0:
+            raise RuntimeError(f"training {name} failed ({rc})")
+        history = json.loads(out)["history"]
         e = json.loads(self.run("eval", arch, "--weights", ckpt, "--data", DATA, "--json").stdout)
         return {"test_accuracy": e["test_accuracy"], "history": history,
-                "train_seconds": time.time() - t0}
+                "train_seconds": time.time() - t0 - (PAUSED_SECONDS[0] - paused0)}
 
     def record(self, r):
         with open(self.results_path, "a") as f:
@@ -168,16 +267,30 @@ class Experiment:
         self.done[(r["name"], r.get("seed", 0))] = r
 
     def phase_search(self):
-        for directory, rule in SEARCHES.values():
+        """The search's own outputs: timed, so each holds QUIET_LOCK (which pauses any other
+        run of this experiment) while it runs."""
+        for name, spec in SEARCHES.items():
+            directory, rule = spec[0], spec[1]
+            seed = spec[2] if len(spec) > 2 else 0
             out = os.path.join(self.work, directory)
             if os.path.exists(os.path.join(out, "arch.json")):
                 continue
-            log("searching", BASE, "at width", WIDTH, "for", SEARCH_BUDGET, "with rule", rule)
-            p = subprocess.run([self.nasx, "search", BASE, "--width", str(WIDTH), "--data", DATA,
-                                "--budget", SEARCH_BUDGET, "--rule", rule, "--out", out,
-                                "--json"], stdout=subprocess.DEVNULL)
+            log("searching", BASE, "at width", WIDTH, "for", SEARCH_BUDGET, "with rule",
+                rule or "(default)", "seed", seed)
+            cmd = [self.nasx, "search", BASE, "--width", str(WIDTH), "--data", DATA, "--budget",
+                   SEARCH_BUDGET, "--seed", str(seed), "--out", out, "--json"]
+            if rule:
+                cmd += ["--rule", rule]
+            with open(QUIET_LOCK, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
             if p.returncode != 0:
                 raise RuntimeError("nasx search failed")
+            summary = os.path.join(self.docs, "searches.jsonl")
+            with open(summary, "a") as f:
+                f.write(json.dumps({"name": name, "seed": seed, "rule": rule or "default",
+                                    "budget": SEARCH_BUDGET, "summary": json.loads(p.stdout)})
+                        + "\n")
 
     def phase_train(self):
         for name, kind, where, applies, width in variants():
@@ -187,7 +300,8 @@ class Experiment:
                     continue
                 arch = self.arch_for(name, applies, width, seed)
                 if arch is None:
-                    log(name, ": no search result yet (run the search phase); skipped")
+                    if kind == "searched":
+                        log(name, ": no search result yet (run the search phase); skipped")
                     continue
                 log(name, "seed", seed, ": proxies and training")
                 t0 = time.time()
@@ -249,14 +363,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nasx", default="build/nasx")
+    ap.add_argument("--family", default="resnet18_cifar", choices=sorted(FAMILIES))
     ap.add_argument("--results", default="docs/results/proxies",
-                    help="where results.jsonl and latency.jsonl are appended (committed)")
+                    help="where results.jsonl and latency.jsonl are appended (committed); a "
+                    "family other than resnet18_cifar gets a subfolder")
     ap.add_argument("--work", default="bench-results/proxy-experiment",
-                    help="architectures, checkpoints and the search (not committed)")
+                    help="architectures, checkpoints and the searches (not committed)")
     ap.add_argument("--phase", default="all", choices=["all", "search", "train", "verdicts", "latency"])
     ap.add_argument("--quick", action="store_true",
                     help="a smoke test: 1 epoch on 256 images, 1 sample, 3 variants")
     args = ap.parse_args()
+    select_family(args.family)
+    args.results = os.path.join(args.results, FAMILY["results"])
+    args.work = os.path.join(args.work, FAMILY["results"])
     if args.quick:
         global SAMPLES, SEARCH_BUDGET, variants
         RECIPE.update(epochs=1, subset=256, test_subset=100)
