@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "torch/verify.h"
+
 namespace nasx::cli {
 
 // A registered subcommand: run() returns the process exit code.
@@ -22,7 +24,12 @@ Runner add_export_command(CLI::App& app);
 std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app);
 // fisher, legal
 std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app);
-// train, eval
+// train, eval, verify
 std::vector<std::pair<std::string, Runner>> add_train_commands(CLI::App& app);
+
+// nasx verify's work, shared with nasx search --verify: reads the ARCH.json (width > 0 overrides
+// its channel scale), trains with progress on stderr, returns the comparison (torch/verify.h).
+VerifyReport run_verification(const std::string& arch_path, double width, const std::string& data,
+                              VerifyOptions options);
 
 }  // namespace nasx::cli

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/model.h"
 #include "cli/options.h"
 #include "cli/rule_options.h"
 #include "runtime/compiled_op.h"
@@ -22,7 +23,7 @@ struct SearchArgs {
   RuleArgs rule;
   std::string budget = "15m";
   int64_t seed = 0;
-  bool json = false;
+  bool json = false, verify = false;
 };
 
 void say_finished(const SearchOptions& o, const SearchReport& r) {
@@ -41,6 +42,17 @@ int run_search_command(SearchArgs& a) {
   a.options.faults = SearchFaults::from_environment();
   SearchReport r = run_search(a.options);
   if (r.from_finished) say_finished(a.options, r);
+  if (a.verify && !r.verification) {
+    if (r.choices.empty()) {
+      progress("--verify: the search changed nothing, so there is nothing to train");
+    } else {
+      VerifyOptions v;
+      v.out = a.options.out_dir + "/verify";
+      r.verification = run_verification(a.options.out_dir + "/arch.json", 0, a.options.data, v);
+      write_report(a.options.out_dir, r);
+    }
+  }
+  if (r.verification) progress("verified by training: " + r.verification->summary());
   if (a.json) {
     Json full = r.to_json();
     Json summary{
@@ -55,6 +67,7 @@ int run_search_command(SearchArgs& a) {
         {"seconds_all_runs", r.seconds_all_runs},
         {"seconds", full["seconds"]},
         {"arch", a.options.out_dir + "/arch.json"},
+        {"verification", r.verification ? r.verification->to_json() : Json()},
         {"report", a.options.out_dir + "/report.md"}};
     std::cout << summary.dump(2) << "\n";
     return 0;
@@ -96,6 +109,9 @@ Runner add_search_command(CLI::App& app) {
   c->add_flag("--continue", o.continue_search,
               "on a folder whose search finished: explore further with a fresh budget (without "
               "it, the finished result is printed at once)");
+  c->add_flag("--verify", a->verify,
+              "then train the original and the result (nasx verify's recipe, in OUT/verify) and "
+              "add the verdict to the report");
   return [a] { return run_search_command(*a); };
 }
 

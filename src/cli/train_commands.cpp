@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/options.h"
+#include "graph/arch.h"
 #include "graph/weights.h"
 #include "runtime/compiled_op.h"
 #include "support/format.h"
@@ -15,6 +16,7 @@
 #include "support/progress.h"
 #include "torch/reference.h"
 #include "torch/train.h"
+#include "torch/verify.h"
 
 namespace nasx::cli {
 namespace {
@@ -117,6 +119,62 @@ int run_eval(const EvalArgs& a) {
   return 0;
 }
 
+struct VerifyArgs {
+  std::string model, data = "fashion-mnist";
+  double width = 0;
+  VerifyOptions options;
+  bool json = false;
+};
+
+}  // namespace
+
+VerifyReport run_verification(const std::string& arch_path, double width, const std::string& data,
+                              VerifyOptions options) {
+  NASX_USER_CHECK(is_arch_file(arch_path),
+                  "verify takes an ARCH.json (written by nasx transform "
+                  "or nasx search), not ",
+                  arch_path);
+  Arch arch = Arch::read(arch_path);
+  if (width > 0) arch.width = width;
+  options.recipe.data = DatasetSpec::parse(data);
+  progress("verifying " + arch_path + " by training: the original with " +
+           std::to_string(options.seeds) + " seed" + (options.seeds == 1 ? "" : "s") +
+           " and the transformed network with " + std::to_string(options.transformed_seeds) + ", " +
+           std::to_string(options.recipe.epochs) + " epochs each on " + data + ", in " +
+           options.out + " (resumable)");
+  double last_note = -1;
+  auto on_progress = [&](const VerifyProgress& p) {
+    const TrainProgress& t = p.train;
+    if (log_level() < LogLevel::Warn || (t.elapsed - last_note < 10 && t.step != t.steps)) return;
+    last_note = t.elapsed;
+    std::fprintf(stderr,
+                 "nasx: verify %lld/%lld: %s seed %llu, epoch %lld/%lld step %lld/%lld loss %.4f "
+                 "(%s left in all)\n",
+                 (long long)p.run, (long long)p.runs, p.network.c_str(), (unsigned long long)p.seed,
+                 (long long)t.epoch, (long long)t.epochs, (long long)t.step, (long long)t.steps,
+                 t.loss, format_duration(p.left_all).c_str());
+  };
+  return verify_architecture(arch, options, on_progress);
+}
+
+namespace {
+
+int run_verify(const VerifyArgs& a) {
+  set_torch_threads(kernel_threads());
+  VerifyReport r = run_verification(a.model, a.width, a.data, a.options);
+  if (a.json) {
+    std::cout << r.to_json().dump(2) << "\n";
+  } else {
+    for (const auto* runs : {&r.original, &r.transformed})
+      for (const VerifyRun& v : *runs)
+        std::printf("  %-12s seed %llu: %.2f%% (%s parameters, %s)\n", v.network.c_str(),
+                    (unsigned long long)v.seed, v.test_accuracy, with_commas(v.params).c_str(),
+                    format_duration(v.seconds).c_str());
+    std::printf("%s\n", r.summary().c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, Runner>> add_train_commands(CLI::App& app) {
@@ -164,6 +222,44 @@ std::vector<std::pair<std::string, Runner>> add_train_commands(CLI::App& app) {
   ec->add_flag("--compiled", e->compiled, "run nasx's compiled network instead of LibTorch");
   ec->add_flag("--json", e->json, "print JSON");
   out.emplace_back("eval", [e] { return run_eval(*e); });
+
+  auto v = std::make_shared<VerifyArgs>();
+  TrainOptions& r = v->options.recipe;
+  CLI::App* vc = app.add_subcommand(
+      "verify", "Train the original and the transformed network; does it keep its accuracy?");
+  vc->add_option("model", v->model, "ARCH.json (of nasx transform or nasx search)")->required();
+  vc->add_option("--width", v->width,
+                 "train at this channel scale instead of the architecture's (faster checks)")
+      ->check(number_in(0, kMaxWidth, true));
+  vc->add_option("--data", v->data,
+                 "fashion-mnist (default), fashion-mnist:DIR, cifar10:DIR or synthetic");
+  vc->add_option("--epochs", r.epochs, "epochs per training (default 10)")
+      ->check(integer_in(1, 10000));
+  vc->add_option("--subset", r.subset,
+                 "train on this many examples (default 10000; 0: the whole split)")
+      ->check(integer_in(0, 100000000));
+  vc->add_option("--test-subset", r.test_subset,
+                 "examples evaluated after each epoch (default 2000; the verdict uses the whole "
+                 "test split)")
+      ->check(integer_in(0, 100000000));
+  vc->add_option("--batch", r.batch, "minibatch size (default 128)")
+      ->check(integer_in(2, kMaxBatch));
+  vc->add_option("--lr", r.lr, "initial learning rate (default 0.1)")
+      ->check(number_in(0, 10, true));
+  vc->add_option("--seeds", v->options.seeds,
+                 "seeds of the original, which measure the training noise (default 3)")
+      ->check(integer_in(1, 16));
+  vc->add_option("--transformed-seeds", v->options.transformed_seeds,
+                 "seeds of the transformed network, averaged (default 1)")
+      ->check(integer_in(1, 16));
+  vc->add_option("--tolerance", v->options.tolerance,
+                 "points a kept network may lose beyond the noise (default 1)")
+      ->check(number_in(0, 100, false));
+  vc->add_option("--out", v->options.out,
+                 "folder of the checkpoints and results, resumed when it exists (default "
+                 "nasx-verify)");
+  vc->add_flag("--json", v->json, "print JSON");
+  out.emplace_back("verify", [v] { return run_verify(*v); });
   return out;
 }
 

@@ -178,6 +178,7 @@ std::string report_markdown(const SearchReport& r, bool with_plots) {
   write_counts(md, r);
   write_phases_and_coverage(md, r);
   write_failures(md, r);
+  if (r.verification) md << "\n" << verify_markdown(*r.verification);
   md << "\n## Plots\n\n";
   if (with_plots)
     md << "![candidates against parameters, " << rule_text(r) << "](pareto.png)\n\n"

@@ -14,11 +14,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "support/json.h"
 #include "support/timing.h"
+#include "torch/verify.h"
 
 namespace nasx {
 
@@ -133,6 +135,7 @@ struct SearchReport {
   int runs = 1;                 // completed runs of this search on its folder (--continue adds one)
   double seconds_all_runs = 0;  // their total wall time
   bool from_finished = false;   // read back from a finished folder: nothing ran (not in JSON)
+  std::optional<VerifyReport> verification;  // nasx search --verify: the result trained
 
   Json to_json() const;
   static SearchReport from_json(const Json& j);

@@ -245,7 +245,8 @@ Json SearchReport::to_json() const {
               {"counts", counts.to_json()},
               {"seconds", phases},
               {"runs", runs},
-              {"seconds_all_runs", real(seconds_all_runs)}};
+              {"seconds_all_runs", real(seconds_all_runs)},
+              {"verification", verification ? verification->to_json() : Json()}};
 }
 
 SearchReport SearchReport::from_json(const Json& j) {
@@ -274,6 +275,8 @@ SearchReport SearchReport::from_json(const Json& j) {
     r.seconds[phase] = s.is_number() ? s.get<double>() : NAN;
   r.runs = j.value("runs", 1);
   r.seconds_all_runs = real_at(j, "seconds_all_runs");
+  if (j.contains("verification") && j["verification"].is_object())
+    r.verification = VerifyReport::from_json(j["verification"]);
   return r;
 }
 

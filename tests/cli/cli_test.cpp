@@ -404,6 +404,34 @@ TEST(Cli, TrainEvalAndTheirBadInput) {
     EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
   }
   EXPECT_FALSE(fs::exists(dir / "x" / "checkpoint.json"));
+
+  // nasx verify: the original with 2 seeds and the transformed network, one verdict.
+  std::string arch = (dir / "g.json").string(), v = (dir / "v").string();
+  ASSERT_EQ(nasx("transform resnet18_cifar --width 0.0625 --apply 'layer1.*.conv1: group(2)' "
+                 "--out " +
+                 arch)
+                .code,
+            0);
+  const std::string recipe = " --data synthetic --epochs 1 --subset 64 --test-subset 32 --batch 32";
+  Result ver = nasx("verify " + arch + recipe + " --seeds 2 --json --out " + v, "NASX_LOG=error ");
+  ASSERT_EQ(ver.code, 0) << ver.out;
+  nasx::Json j = nasx::Json::parse(ver.out);
+  EXPECT_EQ(j["original"].size(), 2u);
+  EXPECT_EQ(j["transformed"].size(), 1u);
+  EXPECT_TRUE(j["verdict"] == "within noise" || j["verdict"] == "kept" || j["verdict"] == "lost");
+  Result twice = nasx("verify " + arch + recipe + " --seeds 2 --out " + v);
+  EXPECT_EQ(twice.code, 0) << twice.out;
+  EXPECT_NE(twice.out.find(j["verdict"].get<std::string>() + ": "), std::string::npos) << twice.out;
+  for (const Case& c : std::vector<Case>{
+           {"verify resnet18_cifar --out " + v, "verify takes an ARCH.json"},
+           {"verify " + arch + recipe + " --seeds 3 --out " + v, "verification of another seeds"},
+           {"verify " + arch + " --seeds 0 --out " + v, "--seeds: 0 is out of range"},
+           {"verify " + arch + recipe + " --out " + ck, "holds no nasx verification"},
+           {"verify " + (dir / "missing.json").string(), "missing.json"}}) {
+    Result r = nasx(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+  }
   fs::remove_all(dir);
 }
 

@@ -329,6 +329,25 @@ TEST(Report, RoundTripsThroughJson) {
   EXPECT_EQ(back.trials[2].verdict.reject_kind, "not divisible");
   EXPECT_EQ(back.trials[3].timing.error, r.trials[3].timing.error);
   EXPECT_FALSE(back.trials[2].timing.timed);
+  EXPECT_FALSE(back.verification.has_value());
+  // With a verification by training: kept in report.json and shown in report.md.
+  VerifyReport v;
+  v.arch = Json{{"base", "resnet18_cifar"}};
+  v.recipe = Json{{"epochs", 10}};
+  v.original = {{"original", 0, 88.5, 200, 1000}, {"original", 1, 88.7, 210, 1000}};
+  v.transformed = {{"transformed", 0, 88.0, 150, 500}};
+  v.original_mean = 88.6;
+  v.noise = 0.1;
+  v.transformed_mean = 88.0;
+  v.difference = -0.6;
+  v.verdict = "kept";
+  r.verification = v;
+  SearchReport verified = SearchReport::from_json(r.to_json());
+  ASSERT_TRUE(verified.verification.has_value());
+  EXPECT_EQ(verified.to_json(), r.to_json());
+  std::string md = report_markdown(verified, false);
+  EXPECT_NE(md.find("## Verified by training"), std::string::npos) << md;
+  EXPECT_NE(md.find("kept: 88.00%"), std::string::npos) << md;
   // What a reader of an older or partial report.json gets: defaults for what is missing.
   SearchReport empty = SearchReport::from_json(Json::object());
   EXPECT_TRUE(empty.choices.empty());
