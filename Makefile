@@ -2,7 +2,7 @@
 BUILD ?= build
 BUILD_TYPE ?= Release
 
-.PHONY: all deps configure build run test test-sanitize fuzz bench format clean
+.PHONY: all deps configure build run test test-sanitize fuzz bench bench-peers format clean
 
 all: build
 
@@ -63,6 +63,17 @@ bench: build
 	@mkdir -p bench-results
 	$(BUILD)/bench/nasx-bench --torch --json bench-results/avx512.json
 	NASX_ISA=avx2 DNNL_MAX_CPU_ISA=AVX2 $(BUILD)/bench/nasx-bench --json bench-results/avx2.json
+
+# nasx against ONNX Runtime, OpenVINO and Apache TVM (untuned and MetaSchedule-tuned) on whole
+# networks, same ONNX weights, in one run (bench/peers/run.py; pinned versions in
+# bench/peers/requirements.txt, installed into $(BUILD)/peers-venv). Never run by the tests.
+# PEERS_ARGS passes options, e.g. PEERS_ARGS="--networks resnet18_cifar --batches 1".
+PEERS_VENV ?= $(BUILD)/peers-venv
+PEERS_ARGS ?=
+bench-peers: build
+	@test -x $(PEERS_VENV)/bin/python || python3 -m venv $(PEERS_VENV)
+	@$(PEERS_VENV)/bin/pip install -q -r bench/peers/requirements.txt
+	$(PEERS_VENV)/bin/python bench/peers/run.py --nasx $(BUILD)/nasx $(PEERS_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')
