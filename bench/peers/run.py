@@ -8,8 +8,9 @@ Each runtime runs in its own process (bench/peers/worker.py, in build/peers-venv
 thread pools share one process. Before any time counts, every runtime's output on one seeded
 input is checked against nasx's (relative error = max |a - b| / max |b| <= 1e-4); a runtime
 that fails the check or fails to load is reported, not timed. Then ROUNDS interleaved rounds
-(the order rotates each round) of RUNS timed runs per runtime, after one warm-up round; per
-runtime the median of all runs and the spread (min and max of the round medians).
+(the order rotates each round) of up to RUNS timed runs per runtime (fewer for a runtime slower
+than --round-seconds a round), after a warm-up; per runtime the median of all runs and the
+spread (min and max of the round medians).
 
 Timed work: run it on a quiet machine. It holds /tmp/nasx-quiet.lock per network and batch
 (MetaSchedule's tuning measures too), which pauses bench/proxy-experiment runs.
@@ -176,17 +177,22 @@ def bench_one(a, network, batch, work):
             del workers[rt]
     order = list(workers)
     time.sleep(3)  # the experiment's runs notice the quiet lock within 2 s and stop
-    for w in workers.values():  # warm-up round, discarded
-        w.ask(cmd="time", runs=max(2, a.runs // 4), input=xin)
+    # A warm-up round, discarded; it also sizes each runtime's runs per round so that a slow one
+    # (untuned TVM takes seconds a run at batch 16) spends about ROUND_SECONDS a round.
+    runs = {}
+    for rt, w in workers.items():
+        ms = w.ask(cmd="time", runs=2, input=xin)["ms"]
+        runs[rt] = max(1, min(a.runs, int(a.round_seconds * 1e3 / max(min(ms), 1e-3))))
     rounds = {rt: [] for rt in order}
     for k in range(a.rounds):
         for rt in order[k % len(order):] + order[:k % len(order)]:
-            r = workers[rt].ask(cmd="time", runs=a.runs, input=xin)
+            r = workers[rt].ask(cmd="time", runs=runs[rt], input=xin)
             rounds[rt].append(r["ms"])
     for rt in order:
         allms = [m for rd in rounds[rt] for m in rd]
         med = [statistics.median(rd) for rd in rounds[rt]]
-        result["runtimes"][rt].update({"median_ms": statistics.median(allms),
+        result["runtimes"][rt].update({"runs_per_round": runs[rt],
+                                       "median_ms": statistics.median(allms),
                                        "min_ms": min(med), "max_ms": max(med)})
     if a.profile:
         for rt, w in workers.items():
@@ -213,7 +219,9 @@ def main():
     ap.add_argument("--runtimes", default=",".join(RUNTIMES))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per round, at most")
+    ap.add_argument("--round-seconds", type=float, default=1.0,
+                    help="fewer runs per round for a runtime slower than this per round")
     ap.add_argument("--tvm-trials", type=int, default=2000,
                     help="MetaSchedule's trials per network and batch (records kept and reused)")
     ap.add_argument("--tvm-db", default=os.path.join(ROOT, "bench-results", "peers-tvm"))

@@ -19,9 +19,15 @@ import time
 import numpy as np
 
 
+# Replies go to the original stdout; anything a runtime prints (TVM's tuning logs) goes to stderr.
+REPLIES = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+
 def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+    REPLIES.write(json.dumps(obj) + "\n")
+    REPLIES.flush()
 
 
 class Nasx:
@@ -105,36 +111,34 @@ class Tvm:
         from tvm.relax.frontend.onnx import from_onnx
         self.tvm = tvm
         m = onnx.load(a.onnx)
-        # The weights as constants of the module (what BindParams would give).
-        mod = from_onnx(m, shape_dict={m.graph.input[0].name: shape}, keep_params_in_input=False)
         target = tvm_target(tvm, a.threads)
         self.target = str(target)
-        ex = tvm.compile(mod, target=target) if a.runtime == "tvm" else self.tuned(a, mod, target)
-        self.vm = relax.VirtualMachine(ex, tvm.cpu())
-
-    def tuned(self, a, mod, target):
-        import tvm
-        from tvm import relax
-        from tvm.s_tir import meta_schedule as ms
-        mod = relax.get_pipeline("zero")(mod)  # legalised, fused: the tasks MetaSchedule tunes
+        self.params = []
+        if a.runtime == "tvm":  # the weights as constants; Relax's default CPU pipeline
+            mod = from_onnx(m, shape_dict={m.graph.input[0].name: shape},
+                            keep_params_in_input=False)
+            self.vm = relax.VirtualMachine(tvm.compile(mod, target=target), tvm.cpu())
+            return
+        # MetaSchedule through TVM's static-shape tuning pipeline, weights pre-packed for the
+        # tuned layouts. The database in the work folder is reused: a tuned network is not tuned
+        # again (its trials are recorded in tuned.json).
+        mod = from_onnx(m, shape_dict={m.graph.input[0].name: shape}, keep_params_in_input=True)
+        mod, params = relax.frontend.detach_params(mod)
         work = a.tvm_db
         os.makedirs(work, exist_ok=True)
         done = os.path.join(work, "tuned.json")
-        if not os.path.exists(done):
-            t0 = time.time()
-            with target:
-                db = ms.relax_integration.tune_relax(
-                    mod, {}, target, work_dir=work, max_trials_global=a.tvm_trials,
-                    num_trials_per_iter=32, seed=0)
+        trials = 0 if os.path.exists(done) else a.tvm_trials
+        t0 = time.time()
+        mod = relax.pipeline.static_shape_tuning_pipeline(
+            total_trials=trials, target=target, work_dir=work, cpu_weight_prepack=True)(mod)
+        if trials:
             with open(done, "w") as f:
-                json.dump({"trials": a.tvm_trials, "seconds": time.time() - t0}, f)
-        db = ms.database.JSONDatabase(work_dir=work)
-        with target, tvm.transform.PassContext(opt_level=3):
-            mod = relax.transform.MetaScheduleApplyDatabase(work, enable_warning=False)(mod)
-            return tvm.compile(mod, target=target)
+                json.dump({"trials": trials, "seconds": time.time() - t0}, f)
+        self.vm = relax.VirtualMachine(tvm.compile(mod, target=target), tvm.cpu())
+        self.params = self.vm["main_transform_params"](params["main"])
 
     def run(self, x):
-        out = self.vm["main"](self.tvm.runtime.tensor(x))
+        out = self.vm["main"](self.tvm.runtime.tensor(x), *self.params)
         if isinstance(out, (list, tuple)) or not hasattr(out, "numpy"):
             out = out[0]
         return out.numpy()
