@@ -94,31 +94,69 @@ std::pair<std::string, int64_t> parse_address(const std::string& address) {
   return {address, -2};
 }
 
-Expected<const For*> find_loop(const Stmt& s, const std::string& address,
+// The loop a handle names in the state's statement.
+Expected<const For*> find_loop(const ScheduleState& st, const std::string& address,
                                const ScheduleTransform& t) {
   auto [name, k] = parse_address(address);
   if (k == -2)
     return reject(RejectKind::NoSuchLoop, t,
                   "'" + address + "' is not a loop address (name or name#k)");
+  auto it = st.loops.find(address);
+  if (it == st.loops.end()) {
+    std::vector<std::string> same;  // handles of loops with this name
+    for (const auto& [a, v] : st.loops)
+      if (a.substr(0, a.find('#')) == name) same.push_back(a);
+    if (same.empty()) return reject(RejectKind::NoSuchLoop, t, "no loop named '" + name + "'");
+    std::string list;
+    for (size_t i = 0; i < same.size(); ++i) list += (i ? ", " : "") + same[i];
+    if (k < 0 && same.size() > 1)
+      return reject(RejectKind::NoSuchLoop, t,
+                    std::to_string(same.size()) + " loops are named '" + name +
+                        "': address one as " + same.front() + " .. " + same.back() + " (" + list +
+                        ")");
+    return reject(RejectKind::NoSuchLoop, t,
+                  "no loop " + address + " (now: " + list +
+                      "; a loop that an earlier step split, fused or tiled is gone)");
+  }
+  const For* found = nullptr;
   LoopFinder f;
-  f.visit_stmt(s);
-  auto it = f.loops.find(name);
-  if (it == f.loops.end()) return reject(RejectKind::NoSuchLoop, t, "no loop named '" + name + "'");
-  int64_t n = static_cast<int64_t>(it->second.size());
-  if (k >= n)
-    return reject(RejectKind::NoSuchLoop, t,
-                  "no loop " + address + ": " + std::to_string(n) + " loop" +
-                      (n == 1 ? " is" : "s are") + " named '" + name + "'");
-  if (k < 0 && n > 1)
-    return reject(RejectKind::NoSuchLoop, t,
-                  std::to_string(n) + " loops are named '" + name + "': address one as " + name +
-                      "#0 .. " + name + "#" + std::to_string(n - 1));
-  return it->second[k < 0 ? 0 : k];
+  f.visit_stmt(st.stmt);
+  for (const auto& [n, list] : f.loops)
+    for (const For* l : list)
+      if (l->var.get() == it->second.get()) found = l;
+  if (!found) return reject(RejectKind::NoSuchLoop, t, "no loop " + address);
+  return found;
 }
 
 // The name new loops derive from: the address without its position.
 std::string base_name(const std::string& address) {
   return address.substr(0, address.find('#'));
+}
+
+// The handle of a loop made from `address`: its name with `suffix`, in the same statement
+// (split(y#1, f) makes yo#1 and yi#1).
+std::string derived(const std::string& address, const std::string& suffix) {
+  size_t hash = address.find('#');
+  return base_name(address) + suffix + (hash == std::string::npos ? "" : address.substr(hash));
+}
+
+// Replaces the handles `gone` with `made` (address, variable) once a step succeeded.
+Expected<std::vector<std::string>> commit(ScheduleState& st, Stmt next,
+                                          const std::vector<std::string>& gone,
+                                          const std::vector<std::pair<std::string, Expr>>& made,
+                                          const ScheduleTransform& t) {
+  std::map<std::string, Expr> loops = st.loops;
+  for (const std::string& g : gone) loops.erase(g);
+  std::vector<std::string> out;
+  for (const auto& [address, var] : made) {
+    if (loops.count(address))
+      return reject(RejectKind::Unsupported, t, "it would make a second loop addressed " + address);
+    loops[address] = var;
+    out.push_back(address);
+  }
+  st.stmt = std::move(next);
+  st.loops = std::move(loops);
+  return out;
 }
 
 // Every stored buffer is read back only at the stored index; with `moves`, each store's index
@@ -148,9 +186,10 @@ bool contains_parallel(const Stmt& s) {
   return !f.parallel.empty();
 }
 
-Expected<Stmt> with_kind(const Stmt& s, const std::string& name, ForKind kind,
+Expected<Stmt> with_kind(const ScheduleState& st, const std::string& name, ForKind kind,
                          const ScheduleTransform& t) {
-  auto loop = find_loop(s, name, t);
+  const Stmt& s = st.stmt;
+  auto loop = find_loop(st, name, t);
   if (!loop.ok()) return loop.rejection();
   const For* f = loop.value();
   if (kind == ForKind::Unrolled) {
@@ -197,9 +236,9 @@ struct Nesting {
   }
 };
 
-Expected<Nesting> perfectly_inner(const Stmt& root, const For* outer, const std::string& inner,
-                                  const ScheduleTransform& t) {
-  auto named = find_loop(root, inner, t);
+Expected<Nesting> perfectly_inner(const ScheduleState& st, const For* outer,
+                                  const std::string& inner, const ScheduleTransform& t) {
+  auto named = find_loop(st, inner, t);
   if (!named.ok()) return named.rejection();
   Nesting n;
   Stmt s = outer->body;
@@ -220,9 +259,10 @@ Expected<Nesting> perfectly_inner(const Stmt& root, const For* outer, const std:
   return n;
 }
 
-Expected<Stmt> split(const Stmt& s, const SplitLoop& sp, const ScheduleTransform& t) {
+Expected<std::vector<std::string>> split(ScheduleState& st, const SplitLoop& sp,
+                                         const ScheduleTransform& t) {
   if (sp.factor < 1) return reject(RejectKind::OutOfRange, t, "the factor must be at least 1");
-  auto loop = find_loop(s, sp.loop, t);
+  auto loop = find_loop(st, sp.loop, t);
   if (!loop.ok()) return loop.rejection();
   const For* f = loop.value();
   Expr outer = Var::make(base_name(sp.loop) + "o"), inner = Var::make(base_name(sp.loop) + "i");
@@ -235,26 +275,29 @@ Expected<Stmt> split(const Stmt& s, const SplitLoop& sp, const ScheduleTransform
   Stmt in = For::make(inner, 0, sp.factor, vec ? ForKind::Vectorized : ForKind::Serial, body);
   Stmt out = For::make(outer, 0, simplify((extent + (sp.factor - 1)) / sp.factor),
                        vec ? ForKind::Serial : f->for_kind, in);
-  return Stmt(ReplaceLoop(f, out).mutate(s));
+  return commit(st, ReplaceLoop(f, out).mutate(st.stmt), {sp.loop},
+                {{derived(sp.loop, "o"), outer}, {derived(sp.loop, "i"), inner}}, t);
 }
 
-Expected<Stmt> reorder(const Stmt& s, const Reorder& r, const ScheduleTransform& t) {
-  auto outer = find_loop(s, r.outer, t);
+Expected<std::vector<std::string>> reorder(ScheduleState& st, const Reorder& r,
+                                           const ScheduleTransform& t) {
+  auto outer = find_loop(st, r.outer, t);
   if (!outer.ok()) return outer.rejection();
-  auto inner = perfectly_inner(s, outer.value(), r.inner, t);
+  auto inner = perfectly_inner(st, outer.value(), r.inner, t);
   if (!inner.ok()) return inner.rejection();
   const For *a = outer.value(), *b = inner.value().inner;
   if (auto why = dependence(a, false)) return reject(RejectKind::Dependence, t, *why);
   Stmt swapped =
       For::make(b->var, b->min, b->extent, b->for_kind,
                 For::make(a->var, a->min, a->extent, a->for_kind, inner.value().wrap(b->body)));
-  return Stmt(ReplaceLoop(a, swapped).mutate(s));
+  return commit(st, ReplaceLoop(a, swapped).mutate(st.stmt), {}, {}, t);  // same loops, swapped
 }
 
-Expected<Stmt> fuse(const Stmt& s, const FuseLoops& fl, const ScheduleTransform& t) {
-  auto outer = find_loop(s, fl.outer, t);
+Expected<std::vector<std::string>> fuse(ScheduleState& st, const FuseLoops& fl,
+                                        const ScheduleTransform& t) {
+  auto outer = find_loop(st, fl.outer, t);
   if (!outer.ok()) return outer.rejection();
-  auto inner = perfectly_inner(s, outer.value(), fl.inner, t);
+  auto inner = perfectly_inner(st, outer.value(), fl.inner, t);
   if (!inner.ok()) return inner.rejection();
   const For *a = outer.value(), *b = inner.value().inner;
   Expr fused = Var::make(base_name(fl.outer) + "_" + base_name(fl.inner));
@@ -262,7 +305,27 @@ Expected<Stmt> fuse(const Stmt& s, const FuseLoops& fl, const ScheduleTransform&
   Stmt body = substitute(inner.value().wrap(b->body), {{a->var.get(), a->min + fused / eb},
                                                        {b->var.get(), b->min + fused % eb}});
   Stmt loop = For::make(fused, 0, simplify(a->extent * eb), a->for_kind, body);
-  return Stmt(ReplaceLoop(a, loop).mutate(s));
+  return commit(st, ReplaceLoop(a, loop).mutate(st.stmt), {fl.outer, fl.inner},
+                {{derived(fl.outer, "_" + base_name(fl.inner)), fused}}, t);
+}
+
+// tile(y, x, fy, fx) = split(y, fy); split(x, fx); reorder(yi, xo), all or nothing.
+Expected<std::vector<std::string>> tile(ScheduleState& st, const Tile& tl,
+                                        const ScheduleTransform& t) {
+  auto y = find_loop(st, tl.outer, t);
+  if (!y.ok()) return y.rejection();
+  auto x = perfectly_inner(st, y.value(), tl.inner, t);
+  if (!x.ok()) return x.rejection();
+  ScheduleState work = st;
+  for (const SplitLoop& sp : {SplitLoop{tl.outer, tl.outer_factor}, {tl.inner, tl.inner_factor}}) {
+    auto made = split(work, sp, t);
+    if (!made.ok()) return made;
+  }
+  auto swapped = reorder(work, {derived(tl.outer, "i"), derived(tl.inner, "o")}, t);
+  if (!swapped.ok()) return swapped;
+  st = std::move(work);
+  return std::vector<std::string>{derived(tl.outer, "o"), derived(tl.inner, "o"),
+                                  derived(tl.outer, "i"), derived(tl.inner, "i")};
 }
 
 }  // namespace
@@ -353,48 +416,54 @@ Schedule parse_schedule(const std::string& text) {
   return out;
 }
 
+ScheduleState::ScheduleState(Stmt s) : stmt(std::move(s)) {
+  LoopFinder f;
+  f.visit_stmt(stmt);
+  for (const auto& [name, list] : f.loops)
+    for (size_t k = 0; k < list.size(); ++k)
+      loops[list.size() == 1 ? name : name + "#" + std::to_string(k)] = list[k]->var;
+}
+
+std::vector<std::string> ScheduleState::addresses() const {
+  std::vector<std::string> out;
+  for (const auto& [address, var] : loops) out.push_back(address);
+  return out;
+}
+
+Expected<std::vector<std::string>> apply_step(const ScheduleTransform& t, ScheduleState& st) {
+  auto kind = [&](const std::string& loop, ForKind k) -> Expected<std::vector<std::string>> {
+    Expected<Stmt> next = with_kind(st, loop, k, t);
+    if (!next.ok()) return next.rejection();
+    st.stmt = next.value();  // the same loop, marked: its handle holds
+    return std::vector<std::string>{};
+  };
+  return std::visit(Overloaded{
+                        [&](const SplitLoop& sp) { return split(st, sp, t); },
+                        [&](const Reorder& r) { return reorder(st, r, t); },
+                        [&](const FuseLoops& f) { return fuse(st, f, t); },
+                        [&](const Tile& tl) { return tile(st, tl, t); },
+                        [&](const Unroll& u) { return kind(u.loop, ForKind::Unrolled); },
+                        [&](const Vectorize& v) { return kind(v.loop, ForKind::Vectorized); },
+                        [&](const Parallelize& p) { return kind(p.loop, ForKind::Parallel); },
+                    },
+                    t);
+}
+
 Expected<Stmt> apply_schedule(const ScheduleTransform& t, const Stmt& s) {
-  return std::visit(
-      Overloaded{
-          [&](const SplitLoop& sp) { return split(s, sp, t); },
-          [&](const Reorder& r) { return reorder(s, r, t); },
-          [&](const FuseLoops& f) { return fuse(s, f, t); },
-          [&](const Tile& tl) -> Expected<Stmt> {
-            auto y = find_loop(s, tl.outer, t);
-            if (!y.ok()) return y.rejection();
-            auto x = perfectly_inner(s, y.value(), tl.inner, t);
-            if (!x.ok()) return x.rejection();
-            auto a = split(s, {tl.outer, tl.outer_factor}, t);
-            if (!a.ok()) return a;
-            auto b = split(a.value(), {tl.inner, tl.inner_factor}, t);
-            if (!b.ok()) return b;
-            return reorder(b.value(), {tl.outer + "i", tl.inner + "o"}, t);
-          },
-          [&](const Unroll& u) { return with_kind(s, u.loop, ForKind::Unrolled, t); },
-          [&](const Vectorize& v) { return with_kind(s, v.loop, ForKind::Vectorized, t); },
-          [&](const Parallelize& p) { return with_kind(s, p.loop, ForKind::Parallel, t); },
-      },
-      t);
+  return apply_schedule(Schedule{t}, s);
 }
 
 Expected<Stmt> apply_schedule(const Schedule& schedule, const Stmt& s) {
-  Stmt cur = s;
+  ScheduleState st(s);
   for (const ScheduleTransform& t : schedule) {
-    Expected<Stmt> next = apply_schedule(t, cur);
-    if (!next.ok()) return next;
-    cur = next.value();
+    auto made = apply_step(t, st);
+    if (!made.ok()) return made.rejection();
   }
-  return cur;
+  return st.stmt;
 }
 
 std::vector<std::string> loop_addresses(const Stmt& s) {
-  LoopFinder f;
-  f.visit_stmt(s);
-  std::vector<std::string> out;
-  for (const auto& [name, list] : f.loops)
-    for (size_t k = 0; k < list.size(); ++k)
-      out.push_back(list.size() == 1 ? name : name + "#" + std::to_string(k));
-  return out;
+  return ScheduleState(s).addresses();
 }
 
 }  // namespace nasx

@@ -1,11 +1,16 @@
 // Schedule transformations on the loop nest: they never change what is computed (up to the
-// reassociation of floating-point sums when loops of a reduction are reordered). A loop is
-// addressed by its variable's name (the names the lowering gives: y, ci, ky, k, tile, ...) when
-// that names one loop, else as name#k, the k-th loop of that name in program order: a split,
-// peeled or row-tiled convolution has one nest per statement, so y#1 is the second statement's
-// y. Addresses are printed and parsed as written (`split(y#1, 4); vectorize(x#0)`). Each
-// transformation checks its preconditions in apply_schedule() and returns a Rejection naming the
-// violated one.
+// reassociation of floating-point sums when loops of a reduction are reordered).
+//
+// Loops are addressed by handles (TVM's LoopRV, in the printed language). In the statement a
+// schedule starts from, a loop's handle is its variable's name (the names the lowering gives: y,
+// ci, ky, k, tile, ...) when that names one loop, else name#k, the k-th loop of that name in
+// program order: a split, peeled or row-tiled convolution has one nest per statement, so y#1 is
+// the second statement's y. A handle stays valid for the whole sequence (never renumbered): a
+// step that consumes a loop (split, fuse, tile) removes its handle and returns the handles of the
+// loops it creates, named from the consumed ones in the same statement (split(y#1, f) creates
+// yo#1 and yi#1, fuse(y#1, x#1) creates y_x#1); marking and reordering keep handles. Schedules
+// print and parse as written (`split(y#1, 4); vectorize(yi#1)`). Each transformation checks its
+// preconditions and returns a Rejection naming the violated one.
 //
 //   split(x, f)        x -> xo in [0, ceil(e/f)), xi in [0, f), x = min + xo*f + xi; a guard
 //                      keeps xi in range when f does not divide the extent. Requires f >= 1.
@@ -27,6 +32,7 @@
 //                      no parallel loop around or inside it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -75,6 +81,18 @@ std::string to_string(const ScheduleTransform& t);
 std::string print_schedule(const Schedule& s);
 // "split(x, 4); vectorize(xi); unroll(ky)"; UserError on a malformed text.
 Schedule parse_schedule(const std::string& text);
+
+// A statement being scheduled and its loops' handles (address -> loop variable).
+struct ScheduleState {
+  explicit ScheduleState(ir::Stmt s);  // every loop's handle as loop_addresses(s) gives it
+  ir::Stmt stmt;
+  std::map<std::string, ir::Expr> loops;
+  std::vector<std::string> addresses() const;  // the handles valid now
+};
+
+// One step on the state: on success the state holds the result and the handles of the loops the
+// step created are returned (in the order of the nest); on a Rejection the state is unchanged.
+Expected<std::vector<std::string>> apply_step(const ScheduleTransform& t, ScheduleState& state);
 
 Expected<ir::Stmt> apply_schedule(const ScheduleTransform& t, const ir::Stmt& s);
 Expected<ir::Stmt> apply_schedule(const Schedule& schedule, const ir::Stmt& s);

@@ -7,11 +7,17 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdio>
+#include <map>
+#include <optional>
 #include <random>
 
+#include "ir/printer.h"
+#include "ir/visitor.h"
 #include "lower/loop_nest.h"
 #include "runtime/compiled_op.h"
 #include "torch/reference.h"
+#include "transform/schedule.h"
 #include "transform/sequence.h"
 
 namespace nasx {
@@ -119,6 +125,31 @@ int fuzz_cases() {
   return env ? std::max(1, std::atoi(env)) : 300;
 }
 
+// The handle of the loop directly inside loop `a` (through lets), when there is one.
+std::optional<std::string> loop_inside(const ScheduleState& st, const std::string& a) {
+  struct Find : ir::IRVisitor {
+    const ir::ExprNode* var = nullptr;
+    const ir::For* found = nullptr;
+    using ir::IRVisitor::visit;
+    void visit(const ir::For* n) override {
+      if (n->var.get() == var) found = n;
+      ir::IRVisitor::visit(n);
+    }
+  } f;
+  auto it = st.loops.find(a);
+  if (it == st.loops.end()) return std::nullopt;
+  f.var = it->second.get();
+  f.visit_stmt(st.stmt);
+  if (!f.found) return std::nullopt;
+  ir::Stmt body = f.found->body;
+  while (const ir::LetStmt* l = body.as<ir::LetStmt>()) body = l->body;
+  const ir::For* inner = body.as<ir::For>();
+  if (!inner) return std::nullopt;
+  for (const auto& [address, var] : st.loops)
+    if (var.get() == inner->var.get()) return address;
+  return std::nullopt;
+}
+
 TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
   std::mt19937_64 rng(2024);
   auto pick = [&](std::initializer_list<int64_t> v) {
@@ -126,6 +157,9 @@ TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
   };
   std::vector<OpInstance> cases;
   std::vector<std::string> traces;
+  const char* const primitives[] = {"split",  "reorder",   "fuse",    "tile",
+                                    "unroll", "vectorize", "parallel"};
+  std::map<int, int> drawn, rejected;  // per primitive
   while (static_cast<int>(cases.size()) < fuzz_cases()) {
     ConvSpec s{pick({4, 8, 12, 16}),
                pick({6, 8, 9, 12}),
@@ -150,19 +184,22 @@ TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
       f = next.value();
       seq.push_back(t);
     }
-    // Then 0-2 schedule transformations on any of this kernel's loops (name#k addresses the
-    // loops of multi-statement programs).
+    // Then 0-3 schedule transformations, every primitive drawn, on the loops' handles (which
+    // stay valid through the sequence: name#k addresses the loops of multi-statement programs).
     Shape in = f.program.input_shape(pick({1, 2}));
-    ir::Stmt nest = build_loop_nest(f.program, {in}, "k").body;
-    std::vector<std::string> loops = loop_addresses(nest);
+    ScheduleState state(build_loop_nest(f.program, {in}, "k").body);
     Schedule schedule;
-    int wanted = static_cast<int>(pick({0, 1, 2}));
-    for (int tries = 0; static_cast<int>(schedule.size()) < wanted && tries < 10 && !loops.empty();
-         ++tries) {
+    int wanted = static_cast<int>(pick({0, 1, 2, 3}));
+    for (int tries = 0; static_cast<int>(schedule.size()) < wanted && tries < 12; ++tries) {
+      std::vector<std::string> loops = state.addresses();
+      if (loops.empty()) break;
       std::string a = loops[std::uniform_int_distribution<size_t>(0, loops.size() - 1)(rng)];
       std::string b = loops[std::uniform_int_distribution<size_t>(0, loops.size() - 1)(rng)];
+      if (std::optional<std::string> inner = loop_inside(state, a); inner && pick({0, 1}))
+        b = *inner;  // half the time the loop directly inside a: reorder, fuse, tile can apply
       ScheduleTransform t;
-      switch (pick({0, 1, 2, 3, 4})) {
+      int primitive = static_cast<int>(pick({0, 1, 2, 3, 4, 5, 6}));
+      switch (primitive) {
         case 0:
           t = SplitLoop{a, pick({2, 3, 4})};
           break;
@@ -173,20 +210,40 @@ TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
           t = FuseLoops{a, b};
           break;
         case 3:
+          t = Tile{a, b, pick({2, 3}), pick({2, 4})};
+          break;
+        case 4:
           t = Unroll{a};
           break;
-        default:
+        case 5:
           t = Vectorize{a};
           break;
+        default:
+          t = Parallelize{a};
+          break;
       }
-      Expected<ir::Stmt> next = apply_schedule(t, nest);
-      if (!next.ok()) continue;
-      nest = next.value();
+      ++drawn[primitive];
+      if (!apply_step(t, state).ok()) {
+        ++rejected[primitive];
+        continue;
+      }
       schedule.push_back(t);
-      loops = loop_addresses(nest);
     }
+    // The printed schedule replays from the unscheduled nest to the same statement.
+    Expected<ir::Stmt> replay = apply_schedule(parse_schedule(print_schedule(schedule)),
+                                               build_loop_nest(f.program, {in}, "k").body);
+    ASSERT_TRUE(replay.ok()) << print_schedule(schedule) << ": " << replay.rejection().to_string();
+    EXPECT_EQ(ir::to_string(replay.value()), ir::to_string(state.stmt)) << print_schedule(schedule);
     cases.push_back({f.program, {in}, schedule});
     traces.push_back(print_sequence(seq) + " | " + print_schedule(schedule));
+  }
+  // Every primitive was drawn, and none is rejected on every draw (one that always rejects would
+  // otherwise be invisible here).
+  for (int p = 0; p < 7; ++p) {
+    std::printf("schedule fuzz: %-9s drawn %3d, rejected %3d\n", primitives[p], drawn[p],
+                rejected[p]);
+    EXPECT_GT(drawn[p], 0) << primitives[p];
+    EXPECT_LT(rejected[p], drawn[p]) << primitives[p] << " was rejected on every draw";
   }
   std::vector<CompiledOp> compiled = compile_ops(cases);
   for (size_t i = 0; i < cases.size(); ++i) {

@@ -9,6 +9,7 @@
 #include "transform/sequence.h"
 
 #include <algorithm>
+#include <iostream>
 
 namespace nasx {
 namespace {
@@ -125,6 +126,40 @@ TEST(Schedule, LoopsOfMultiStatementProgramsAreAddressable) {
             "split(y#1, 2); vectorize(x#0)");
 }
 
+// Addresses are handles: valid for the whole sequence, never renumbered by an earlier step, and
+// the loops a step creates are addressed from the loop they came from (issue 22's two defects).
+TEST(Schedule, AddressesStayValidForTheWholeSequence) {
+  ConvProgram tiles = apply_sequence(parse_sequence("spatial_split(2)"), depthwise()).value();
+  ir::Stmt s = nest(tiles, tiles.input_shape(1));
+  // After the first split, statement 1's y is still y#1 (it used to become plain y).
+  Expected<ir::Stmt> both = apply_schedule(parse_schedule("split(y#0, 3); split(y#1, 2)"), s);
+  EXPECT_TRUE(both.ok()) << both.rejection().to_string();
+  // The created loops carry their statement: yo#0, yi#0, ...
+  EXPECT_TRUE(
+      apply_schedule(parse_schedule("split(y#0, 3); split(y#1, 2); unroll(yi#0); unroll(yi#1)"), s)
+          .ok());
+  // tile on a multi-statement address (its inner loop used to be named n_co#1i, unparseable).
+  // Each statement's nest is parallel n_co { lets; for y { ... } }: n_co encloses y perfectly.
+  Expected<ir::Stmt> tiled = apply_schedule(parse_schedule("tile(n_co#1, y#1, 2, 3)"), s);
+  EXPECT_TRUE(tiled.ok()) << tiled.rejection().to_string();
+  Expected<ir::Stmt> after = apply_schedule(
+      parse_schedule("tile(n_co#1, y#1, 2, 3); unroll(yi#1); tile(n_co#0, y#0, 4, 2)"), s);
+  EXPECT_TRUE(after.ok()) << after.rejection().to_string();
+  // A loop a step consumed is gone, and says so.
+  Expected<ir::Stmt> gone = apply_schedule(parse_schedule("split(y#0, 3); split(y#0, 2)"), s);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.rejection().kind, RejectKind::NoSuchLoop);
+  // The state API returns the handles a step creates.
+  ScheduleState st(s);
+  Expected<std::vector<std::string>> made =
+      apply_step(parse_schedule("tile(n_co#1, y#1, 2, 3)")[0], st);
+  ASSERT_TRUE(made.ok());
+  EXPECT_EQ(made.value(), (std::vector<std::string>{"n_coo#1", "yo#1", "n_coi#1", "yi#1"}));
+  std::vector<std::string> now = st.addresses();
+  EXPECT_NE(std::find(now.begin(), now.end(), "y#0"), now.end());
+  EXPECT_EQ(std::find(now.begin(), now.end(), "y#1"), now.end());
+}
+
 TEST(Schedule, PrintsAndParses) {
   std::string text =
       "split(x, 4); reorder(a, b); fuse(a, b); tile(y, x, 2, 8); unroll(ky); "
@@ -149,10 +184,10 @@ TEST(Schedule, OutputIsUnchanged) {
   ConvProgram tiles = apply_sequence(parse_sequence("spatial_split(2)"), dw).value();
   ConvProgram peel = apply_sequence(parse_sequence("peel(4); group(2)"), dn).value();
   std::vector<Case> cases = {
-      {split, split.input_shape(2), "split(k#1, 5); unroll(ki)"},
+      {split, split.input_shape(2), "split(k#1, 5); unroll(ki#1)"},
       {split, split.input_shape(2), "split(task#0, 3); split(tile#1, 2)"},
       {tiles, tiles.input_shape(2), "split(y#1, 2); split(y#0, 3)"},
-      {tiles, tiles.input_shape(1), "split(ci#0, 1); reorder(cio, cii)"},
+      {tiles, tiles.input_shape(1), "split(ci#0, 1); reorder(cio#0, cii#0)"},
       {peel, peel.input_shape(1), "split(k, 4); split(y, 3)"},
       {dw, dw.input_shape(2), "split(y, 5)"},
       {dw, dw.input_shape(2), "split(n_co, 3)"},
