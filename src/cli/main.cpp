@@ -42,10 +42,6 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "nasx: error: " << e.what() << "\n(run 'nasx --help' for usage)\n";
     return nasx::kUserErrorExit;

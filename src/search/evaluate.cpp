@@ -57,12 +57,12 @@ std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInsta
   // Baseline kernels first, then each candidate's; fresh baselines only when something is new.
   std::vector<MeasureRequest> requests;
   for (const std::string& name : base_names)
-    requests.push_back({baseline.at(name), name + " (baseline)", false, ""});
+    requests.push_back({baseline.at(name), name + " (baseline)", false, "", "", ""});
   bool anything_new = false;
   for (size_t j = 0; j < jobs.size(); ++j)
     for (size_t k = 0; k < changed[j].size(); ++k) {
       requests.push_back(
-          {changed[j][k], out[j].kernels[k] + " " + jobs[j].label, false, jobs[j].fault});
+          {changed[j][k], out[j].kernels[k] + " " + jobs[j].label, false, jobs[j].fault, "", ""});
       anything_new = anything_new || !records.find(workload_key(changed[j][k]));
     }
   for (size_t i = 0; i < base_names.size(); ++i) {

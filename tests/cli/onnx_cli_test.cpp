@@ -97,7 +97,7 @@ TEST_F(OnnxCli, BadOnnxFilesExitWithCode2) {
                                           "node 'rnn0' (LSTM): operator LSTM is not "
                                           "supported"},
                                          {"missing.onnx", "no such file"}}) {
-    for (const std::string& cmd : {"show ", "transform "}) {
+    for (const std::string cmd : {"show ", "transform "}) {
       std::string args = cmd + d_ + "/" + c.file;
       if (cmd == "transform ") args += " --apply 'conv1: group(1)' --out " + d_ + "/b.json";
       Result r = nasx(args);

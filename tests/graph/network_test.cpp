@@ -124,8 +124,11 @@ TEST(MemoryPlan, ReusesBuffersAndNeverAliasesAnInputWithItsOutput) {
   EXPECT_LT(plan.arena_floats * 4, plan.unplanned_floats);
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     EXPECT_GE(plan.slot_size[plan.slot_of[i]], num_elements(shapes[i]));
-    for (int k : r.nodes[i].inputs)
-      if (k != kNetworkInput) EXPECT_NE(plan.slot_of[k], plan.slot_of[i]) << r.nodes[i].name;
+    for (int k : r.nodes[i].inputs) {
+      if (k != kNetworkInput) {
+        EXPECT_NE(plan.slot_of[k], plan.slot_of[i]) << r.nodes[i].name;
+      }
+    }
   }
   // Live tensors never share a slot: replay the schedule.
   std::vector<int> owner(plan.slot_size.size(), -1);
@@ -135,7 +138,9 @@ TEST(MemoryPlan, ReusesBuffersAndNeverAliasesAnInputWithItsOutput) {
       if (k != kNetworkInput) last[k] = i;
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     int s = plan.slot_of[i];
-    if (owner[s] >= 0) EXPECT_LE(last[owner[s]], i) << "slot reused while live";
+    if (owner[s] >= 0) {
+      EXPECT_LE(last[owner[s]], i) << "slot reused while live";
+    }
     owner[s] = static_cast<int>(i);
   }
 }

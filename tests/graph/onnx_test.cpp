@@ -187,8 +187,9 @@ void expect_round_trip(const Network& net, const std::string& name) {
     EXPECT_EQ(back.nodes[k].name, net.nodes[k].name);
     EXPECT_EQ(back.nodes[k].inputs, net.nodes[k].inputs) << net.nodes[k].name;
     EXPECT_EQ(back.nodes[k].params.size(), net.nodes[k].params.size()) << net.nodes[k].name;
-    if (!std::holds_alternative<BatchNorm>(net.nodes[k].op))  // eps passes through a float
+    if (!std::holds_alternative<BatchNorm>(net.nodes[k].op)) {  // eps passes through a float
       EXPECT_TRUE(back.nodes[k].op == net.nodes[k].op) << net.nodes[k].name;
+    }
   }
   Tensor x = Tensor::random_normal(net.input_shape(2), 11);
   Tensor want = TorchTwin(net).forward(x);

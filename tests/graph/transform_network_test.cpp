@@ -15,7 +15,7 @@ namespace {
 
 TEST(TransformNetwork, GroupOnLayer2Conv1MatchesTheIssueExample) {
   Network net = build_zoo_model("resnet34_cifar");
-  Arch arch{"resnet34_cifar"};
+  Arch arch{"resnet34_cifar", 0, 0, 1.0, {}, {}};
   apply_to_layers(net, arch, "layer2.*.conv1: group(4)");
   EXPECT_EQ(net.params(), 20895050);
   ASSERT_EQ(arch.steps.size(), 1u);
@@ -59,7 +59,7 @@ TEST(TransformNetwork, CoupledChannelsChangeWhenEveryProducerChangesTogether) {
   Network net = build_zoo_model("resnet18_cifar");
   int64_t before = net.params();
   // Stage 4's residual stream: every conv writing into it, transformed together.
-  Arch arch{"resnet18_cifar"};
+  Arch arch{"resnet18_cifar", 0, 0, 1.0, {}, {}};
   apply_to_layers(net, arch, "layer4.*.conv2, layer4.0.downsample.0: bottleneck(2)");
   EXPECT_EQ(arch.steps[0].layers.size(), 3u);
   EXPECT_EQ(std::get<ConvProgram>(net.nodes[net.find("layer4.1.conv1")].op).in_channels, 256);
@@ -82,7 +82,7 @@ TEST(TransformNetwork, CoupledChannelsChangeWhenEveryProducerChangesTogether) {
 
 TEST(TransformNetwork, DenseNetBlockChannelsChangeTogether) {
   Network net = build_zoo_model("densenet121_cifar");
-  Arch arch{"densenet121_cifar"};
+  Arch arch{"densenet121_cifar", 0, 0, 1.0, {}, {}};
   apply_to_layers(net, arch, "features.conv0, features.denseblock1.*.conv2: bottleneck(2)");
   const Concat& last =
       std::get<Concat>(net.nodes[net.find("features.denseblock1.denselayer6.cat")].op);
@@ -122,7 +122,7 @@ TEST(TransformNetwork, RejectionsNameLayerTransformationAndPrecondition) {
 
 TEST(Arch, RoundTripsAndReplays) {
   Network net = build_zoo_model("resnet18_cifar", {5});
-  Arch arch{"resnet18_cifar", 5};
+  Arch arch{"resnet18_cifar", 5, 0, 1.0, {}, {}};
   apply_to_layers(net, arch, "layer3.*.conv1: split(2); group([1,4])");
   apply_to_layers(net, arch, "layer4.0.conv2: spatial_split(2)");
   std::string path = (std::filesystem::temp_directory_path() / "nasx-arch-test.json").string();

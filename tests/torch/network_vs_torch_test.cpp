@@ -82,7 +82,7 @@ TEST(TransformedNetworks, CompiledMatchesTwin) {
              {"features.denseblock1.*.conv1: bottleneck(2)",
               "features.denseblock2.*.conv2: group(4)"}}}) {
     Network net = build_zoo_model(c.model, {2});
-    Arch arch{c.model, 2};
+    Arch arch{c.model, 2, 0, 1.0, {}, {}};
     for (const std::string& spec : c.apply) apply_to_layers(net, arch, spec);
     randomize_batch_norms(net, 31);
     CompiledNetwork compiled = CompiledNetwork::compile(net, 2);
@@ -113,7 +113,7 @@ TEST(TransformedNetworks, RandomSequencesAreRejectedOrAgree) {
     std::vector<std::string> convs;
     for (const Node& n : net.nodes)
       if (std::holds_alternative<ConvProgram>(n.op)) convs.push_back(n.name);
-    Arch arch{model, 4};
+    Arch arch{model, 4, 0, 1.0, {}, {}};
     for (int step = 0; step < 6; ++step) {
       std::string layer = convs[std::uniform_int_distribution<size_t>(0, convs.size() - 1)(rng)];
       std::string seq =

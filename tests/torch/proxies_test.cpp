@@ -250,14 +250,15 @@ TEST(Fisher, EveryZooNetworkOnRealData) {
     ProxyResult r = compute_proxy(net, b, "fisher");
     EXPECT_GT(r.blocks.size(), 0u) << e.name;
     EXPECT_TRUE(std::isfinite(r.total) && r.total > 0) << e.name << " " << r.total;
-    if (e.name == "resnet18_cifar")
+    if (e.name == "resnet18_cifar") {
       EXPECT_EQ(compute_proxy(net, b, "fisher").total, r.total) << "deterministic";
+    }
   }
 }
 
 TEST(Fisher, TransformedArchitecturesAreExactAndDeterministic) {
   std::string data = fs::exists(kFashionMnistDir) ? "fashion-mnist" : "synthetic";
-  Arch arch{"resnet18_cifar", 3};
+  Arch arch{"resnet18_cifar", 3, 0, 1.0, {}, {}};
   Network net = build_zoo_model("resnet18_cifar", {3});
   Network reference = net;
   apply_to_layers(net, arch, "layer3.*.conv1: split(4); group([1,2,4,8])");

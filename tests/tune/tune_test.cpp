@@ -137,9 +137,9 @@ TEST(MeasureOps, EqualWorkloadsShareOneRecordAndAreNotMeasuredTwice) {
   RecordStore s(file, detect_target());
   WorkerOptions o;
   o.repeat = 3;
-  std::vector<MeasureRequest> req{{conv(16, 8, 1), "a", false, ""},
-                                  {conv(16, 8, 1), "a again", false, ""},
-                                  {conv(16, 8, 4), "grouped", false, ""}};
+  std::vector<MeasureRequest> req{{conv(16, 8, 1), "a", false, "", "", ""},
+                                  {conv(16, 8, 1), "a again", false, "", "", ""},
+                                  {conv(16, 8, 4), "grouped", false, "", "", ""}};
   std::vector<MeasureRecord> r = measure_ops(req, s, o);
   ASSERT_EQ(r.size(), 3u);
   EXPECT_TRUE(r[0].ok()) << r[0].error;
