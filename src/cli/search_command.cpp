@@ -46,6 +46,7 @@ int run_search_command(SearchArgs& a) {
     if (r.choices.empty()) {
       progress("--verify: the search changed nothing, so there is nothing to train");
     } else {
+      FileLock lock = lock_search_folder(a.options.out_dir);  // its report is written again
       VerifyOptions v;
       v.out = a.options.out_dir + "/verify";
       r.verification = run_verification(a.options.out_dir + "/arch.json", 0, a.options.data, v);

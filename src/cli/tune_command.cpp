@@ -2,11 +2,13 @@
 // Tunes the knobs of every distinct blocked convolution kernel of the network (tune/tune.h) and
 // appends the measurements to FILE; run, bench, check (and the search's final network) apply
 // the best record of each kernel from the default FILE.
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/options.h"
+#include "support/file_lock.h"
 #include "support/format.h"
 #include "support/json.h"
 #include "tune/target.h"
@@ -28,6 +30,11 @@ int run_tune(const TuneArgs& a) {
   options.seed = static_cast<uint64_t>(a.seed);
   Network net = load_model(a.model, options.seed);
   std::string path = a.records.empty() ? default_records_path() : a.records;
+  // One writer per records file: a second tuning of the same file is refused, not interleaved.
+  std::error_code ec;
+  if (auto parent = std::filesystem::path(path).parent_path(); !parent.empty())
+    std::filesystem::create_directories(parent, ec);  // as the store would; errors surface below
+  FileLock lock(path + ".lock", "the records file " + path);
   RecordStore records(path, detect_target());
   progress("tuning " + net.name + " (batch " + std::to_string(a.batch) + "), records in " + path);
   TuneSummary s = tune_network(net, a.batch, records, options);

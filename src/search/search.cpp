@@ -16,6 +16,7 @@
 #include "search/report.h"
 #include "search/space.h"
 #include "support/file.h"
+#include "support/file_lock.h"
 #include "support/hash.h"
 #include "support/interrupt.h"
 #include "support/log.h"
@@ -49,9 +50,9 @@ void validate(const SearchOptions& o) {
   DatasetSpec::parse(o.data);
 }
 
-// The output directory: created, writable, and either new or holding this same search.
-// True when the directory holds this search already (resumed or finished).
-bool prepare_directory(const SearchOptions& o) {
+// The output directory: created, writable, locked for this process (`lock`), and either new or
+// holding this same search. True when the directory holds this search already.
+bool prepare_directory(const SearchOptions& o, FileLock& lock) {
   fs::path dir(o.out_dir);
   std::error_code ec;
   if (fs::exists(dir, ec))
@@ -66,6 +67,7 @@ bool prepare_directory(const SearchOptions& o) {
     NASX_USER_CHECK(f.good(), "the output directory ", o.out_dir, " is not writable");
   }
   fs::remove(probe, ec);
+  lock = lock_search_folder(o.out_dir);
   fs::path identity = dir / "search.json";
   Json mine = o.identity();
   if (fs::exists(identity)) {
@@ -160,6 +162,7 @@ struct Setup {
   Network base;
   std::vector<std::string> layers;
   fs::path dir;
+  FileLock lock;  // one search per folder at a time
   RecordStore records;
   PairedJudge judge;
 };
@@ -201,7 +204,8 @@ Setup setup(const SearchOptions& o) {
   Network base = base_arch.build();  // UserError for an unknown model, before any file is written
   load_minibatch(DatasetSpec::parse(o.data), base.input_chw, base.num_classes, 1, o.seed);
   std::vector<std::string> layers = match_conv_layers(base, o.layers);
-  bool existing = prepare_directory(o);
+  FileLock lock;
+  bool existing = prepare_directory(o, lock);
   install_interrupt_handlers();
   fs::path dir(o.out_dir);
   return Setup{start,
@@ -210,6 +214,7 @@ Setup setup(const SearchOptions& o) {
                std::move(base),
                layers,
                dir,
+               std::move(lock),
                RecordStore((dir / "records.jsonl").string(), detect_target()),
                make_arch_judge(base_arch, model_identity(base_arch), DatasetSpec::parse(o.data),
                                o.rule, o.batch, o.seed, (dir / "verdicts.jsonl").string())};
@@ -246,7 +251,8 @@ Baseline baseline(const SearchOptions& o, Setup& s) {
           " ms end to end");
   if (!journaled) {
     std::vector<MeasureRequest> req;
-    for (auto& [name, inst] : b.kernels) req.push_back({inst, name + " (baseline)", true, ""});
+    for (auto& [name, inst] : b.kernels)
+      req.push_back({inst, name + " (baseline)", true, "", "", ""});
     std::vector<MeasureRecord> m = measure_ops(req, s.records);
     size_t i = 0;
     Json kernels = Json::object();
@@ -472,6 +478,10 @@ Finished finished_state(const fs::path& dir) {
 SearchReport run_phases(const SearchOptions& o, Setup& s);
 
 }  // namespace
+
+FileLock lock_search_folder(const std::string& dir) {
+  return FileLock((fs::path(dir) / ".nasx-lock").string(), "the search folder " + dir);
+}
 
 SearchReport run_search(const SearchOptions& o) {
   Setup s = setup(o);

@@ -19,6 +19,8 @@
 
 #include <string>
 
+#include "support/file_lock.h"
+
 #include "search/explore.h"
 #include "search/report.h"
 #include "search/rule.h"
@@ -56,5 +58,9 @@ struct SearchOptions {
 // Runs the search; returns its report (also written as report.json). UserError for bad options
 // or input, Interrupted on SIGINT/SIGTERM (the journal is kept: run again to resume).
 SearchReport run_search(const SearchOptions& options);
+
+// The lock that keeps a second search (or `search --verify`) off a folder in use: DIR/.nasx-lock,
+// held while the value lives (support/file_lock.h). UserError when another process holds it.
+FileLock lock_search_folder(const std::string& dir);
 
 }  // namespace nasx

@@ -10,6 +10,7 @@
 
 #include "run_nasx.h"
 #include "search/report.h"
+#include "support/file_lock.h"
 #include "support/journal.h"
 #include "support/json.h"
 
@@ -211,6 +212,26 @@ TEST(SearchCli, BadInputIsAClearErrorAndWritesNothingBeforeTheWorkStarts) {
   EXPECT_EQ(tiny.code, 2) << tiny.out;
   EXPECT_NE(tiny.out.find("too small"), std::string::npos) << tiny.out;
   EXPECT_FALSE(fs::exists(d / "report.json"));
+  fs::remove_all(d);
+}
+
+// One search per folder and one tuning per records file at a time: while another process holds
+// the folder (or the file), a second one is refused before it writes anything.
+TEST(SearchCli, SecondSearchOnAFolderInUseIsRefused) {
+  fs::path d = dir_for("busy");
+  fs::create_directories(d);
+  nasx::FileLock held((d / ".nasx-lock").string(), "the test's folder");
+  Result r = nasx(kTiny + " --out " + d.string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("is in use by another nasx process (pid " + std::to_string(getpid())),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(d / "search.json"));
+  fs::path records = d / "tuning.jsonl";
+  nasx::FileLock tuning(records.string() + ".lock", "the test's records");
+  Result t = nasx("tune resnet18_cifar --budget 5s --records " + records.string());
+  EXPECT_EQ(t.code, 2) << t.out;
+  EXPECT_NE(t.out.find("in use by another nasx process"), std::string::npos) << t.out;
   fs::remove_all(d);
 }
 
