@@ -119,21 +119,32 @@ class Tvm:
                             keep_params_in_input=False)
             self.vm = relax.VirtualMachine(tvm.compile(mod, target=target), tvm.cpu())
             return
-        # MetaSchedule through TVM's static-shape tuning pipeline, weights pre-packed for the
-        # tuned layouts. The database in the work folder is reused: a tuned network is not tuned
-        # again (its trials are recorded in tuned.json).
+        # MetaSchedule, weights pre-packed for the tuned layouts (TVM's static-shape tuning
+        # recipe, with one build worker: the default two time out on 2 cores). The records in the
+        # work folder are reused: a tuned network is not tuned again.
+        from tvm.relax import transform as T
+        from tvm.s_tir import meta_schedule as ms
         mod = from_onnx(m, shape_dict={m.graph.input[0].name: shape}, keep_params_in_input=True)
         mod, params = relax.frontend.detach_params(mod)
         work = a.tvm_db
         os.makedirs(work, exist_ok=True)
-        done = os.path.join(work, "tuned.json")
-        trials = 0 if os.path.exists(done) else a.tvm_trials
-        t0 = time.time()
-        mod = relax.pipeline.static_shape_tuning_pipeline(
-            total_trials=trials, target=target, work_dir=work, cpu_weight_prepack=True)(mod)
-        if trials:
-            with open(done, "w") as f:
-                json.dump({"trials": trials, "seconds": time.time() - t0}, f)
+        with target:
+            mod = tvm.transform.Sequential([
+                T.DecomposeOpsForInference(), T.CanonicalizeBindings(), relax.get_pipeline("zero"),
+                T.AttachAttrLayoutFreeBuffers()])(mod)
+        records = os.path.join(work, "database_tuning_record.json")
+        if not (os.path.exists(records) and os.path.getsize(records) > 0):
+            t0 = time.time()
+            ms.relax_integration.tune_relax(
+                mod, {}, target, work_dir=work, max_trials_global=a.tvm_trials,
+                num_trials_per_iter=32, builder=ms.builder.LocalBuilder(max_workers=1),
+                runner=ms.runner.LocalRunner(), database="json", seed=0)
+            with open(os.path.join(work, "tuned.json"), "w") as f:
+                json.dump({"trials": a.tvm_trials, "seconds": time.time() - t0}, f)
+        with target:
+            mod = tvm.transform.Sequential([
+                T.MetaScheduleApplyDatabase(work), T.SplitLayoutRewritePreproc(),
+                T.LiftTransformParams(), T.FoldConstant()])(mod)
         self.vm = relax.VirtualMachine(tvm.compile(mod, target=target), tvm.cpu())
         self.params = self.vm["main_transform_params"](params["main"])
 
