@@ -1,0 +1,18 @@
+#!/bin/sh
+# Issue 20's trainings, resumable: the variants of the two new families, then their verdicts.
+# Run it in the background and again after any stop; finished networks are never redone (their
+# lines are in docs/results/proxies/<family>/results.jsonl: commit them as they land). It uses a
+# copy of build/nasx (bench-results/bin/nasx), so a rebuild never changes the binary mid-run, and
+# it pauses while anyone holds /tmp/nasx-quiet.lock (take it for builds and timings).
+#   nohup bench/proxy-experiment/families.sh > bench-results/families.log 2>&1 &
+set -e
+cd "$(dirname "$0")/../.."
+mkdir -p bench-results/bin
+[ -x bench-results/bin/nasx ] || cp build/nasx bench-results/bin/nasx
+for fam in resnet34_cifar resnext29_2x64d; do
+  python3 bench/proxy-experiment/run.py --nasx bench-results/bin/nasx --family "$fam" --phase train
+done
+for fam in resnet34_cifar resnext29_2x64d; do
+  python3 bench/proxy-experiment/run.py --nasx bench-results/bin/nasx --family "$fam" --phase verdicts
+done
+echo "families: all trained"
