@@ -222,8 +222,9 @@ def main():
     ap.add_argument("--runs", type=int, default=10, help="timed runs per round, at most")
     ap.add_argument("--round-seconds", type=float, default=1.0,
                     help="fewer runs per round for a runtime slower than this per round")
-    ap.add_argument("--tvm-trials", type=int, default=2000,
-                    help="MetaSchedule's trials per network and batch (records kept and reused)")
+    ap.add_argument("--tvm-trials", type=int, default=600,
+                    help="MetaSchedule's trials per network and batch, records kept and reused "
+                    "(600: about 20 minutes on 2 cores, at about 2 s a trial)")
     ap.add_argument("--tvm-db", default=os.path.join(ROOT, "bench-results", "peers-tvm"))
     ap.add_argument("--profile", action="store_true", help="also each runtime's own profile")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench-results", "peers"))

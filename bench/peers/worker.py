@@ -171,7 +171,7 @@ def main():
     ap.add_argument("--shape", required=True, help="input shape, e.g. 1,3,32,32")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tvm-db", help="MetaSchedule work folder (tvm-tuned)")
-    ap.add_argument("--tvm-trials", type=int, default=2000)
+    ap.add_argument("--tvm-trials", type=int, default=600)
     ap.add_argument("--profile", help="folder for the runtime's own profile")
     a = ap.parse_args()
     shape = [int(s) for s in a.shape.split(",")]
