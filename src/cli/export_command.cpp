@@ -39,8 +39,12 @@ int run_export(const ExportArgs& a) {
                   a.onnx, "'");
   NASX_USER_CHECK(a.batch == 1 || !a.lib.empty(), "--batch applies to --lib only");
   if (!a.lib.empty()) check_library_dir(a.lib);  // before any work
-  Network net = load_model(a.model, a.seed, 0, a.width);
-  if (!a.weights.empty()) load_weights_file(net, a.weights, false);
+  Network net = load_model(a.model, a.seed, 0,
+                           a.weights.empty() ? a.width : width_for_weights(a.weights, a.width));
+  if (!a.weights.empty()) {
+    check_checkpoint_network(net, a.weights);
+    load_weights_file(net, a.weights, false);
+  }
   // Both files are built before either is written, so a failure leaves neither half-done.
   std::string py = a.pytorch.empty() ? "" : pytorch_module_source(net);
   std::string onnx = a.onnx.empty() ? "" : onnx_model_bytes(net);

@@ -6,8 +6,10 @@
 #include "graph/onnx_import.h"
 #include "graph/weights.h"
 #include "graph/zoo.h"
+#include "support/format.h"
 #include "support/log.h"
 #include "torch/state_dict.h"
+#include "torch/train.h"
 
 namespace nasx::cli {
 
@@ -32,7 +34,23 @@ Network load_model(const std::string& model, uint64_t seed, int64_t image_size, 
 int64_t load_weights_file(Network& net, const std::string& path, bool partial) {
   if (is_torch_weights_path(path))
     return assign_weights(net, read_torch_state_dict(path), path, partial);
-  return load_weights(net, path, partial);
+  return load_weights(net, checkpoint_weights(path), partial);  // a nasx train checkpoint too
+}
+
+double width_for_weights(const std::string& weights, double width) {
+  std::optional<CheckpointInfo> info = checkpoint_info(weights);
+  if (!info || info->width <= 0) return width;
+  NASX_USER_CHECK(width <= 0 || width == info->width, weights, " was trained at --width ",
+                  fmt(info->width, "%g"), ", not ", fmt(width, "%g"),
+                  " (leave --width out: the checkpoint's is used)");
+  return info->width;
+}
+
+void check_checkpoint_network(const Network& net, const std::string& weights) {
+  std::optional<CheckpointInfo> info = checkpoint_info(weights);
+  NASX_USER_CHECK(!info || info->network.empty() || info->network == net.name, weights,
+                  " is a checkpoint of ", info ? info->network : "", " (", info ? info->model : "",
+                  "), not of ", net.name);
 }
 
 void progress(const std::string& message) {

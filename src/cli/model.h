@@ -19,6 +19,13 @@ Network load_model(const std::string& model, uint64_t seed, int64_t image_size =
 // checks either way. Returns how many tensors were loaded.
 int64_t load_weights_file(Network& net, const std::string& path, bool partial);
 
+// --weights given a nasx train checkpoint: the channel scale to build the model at. The
+// checkpoint's --width unless `width` (> 0) is given; then they must agree (UserError naming
+// both). `width` itself for anything else.
+double width_for_weights(const std::string& weights, double width);
+// UserError when a nasx train checkpoint was trained on another network than `net`.
+void check_checkpoint_network(const Network& net, const std::string& weights);
+
 // A one-line progress note on stderr for long steps (compilation), silent with NASX_LOG=error.
 void progress(const std::string& message);
 

@@ -140,7 +140,9 @@ struct RunArgs {
 };
 
 int run_run(const RunArgs& a) {
-  Network net = load_model(a.model, a.seed);
+  Network net =
+      load_model(a.model, a.seed, 0, a.weights.empty() ? 0 : width_for_weights(a.weights, 0));
+  if (!a.weights.empty()) check_checkpoint_network(net, a.weights);
   Tensor input = read_npy(a.input);
   NASX_USER_CHECK(input.shape.size() == 4 && input.shape[0] > 0 &&
                       input.shape == net.input_shape(input.shape[0]),

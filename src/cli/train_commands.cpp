@@ -41,6 +41,7 @@ int run_train(const TrainArgs& a) {
   o.lr = a.lr;
   o.seed = a.seed;
   o.model = a.model + (a.width > 0 ? " --width " + fmt(a.width, "%g") : "");
+  o.width = a.width;
   o.out = a.out;
   o.resume = a.resume;
   progress("training " + net.name + " (" + with_commas(net.params()) + " parameters) on " + a.data +
@@ -91,7 +92,8 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   set_torch_threads(kernel_threads());
-  Network net = load_model(a.model, a.seed, 0, a.width);
+  Network net = load_model(a.model, a.seed, 0, width_for_weights(a.weights, a.width));
+  check_checkpoint_network(net, a.weights);
   std::string dir = checkpoint_weights(a.weights);
   int64_t loaded = load_weights_file(net, dir, false);  // a folder, or a .pt state_dict
   DatasetSpec spec = DatasetSpec::parse(a.data);
@@ -215,7 +217,8 @@ std::vector<std::pair<std::string, Runner>> add_train_commands(CLI::App& app) {
       ->required();
   ec->add_option("--data", e->data, "dataset, as for nasx train (its test split)");
   ec->add_option("--batch", e->batch, "batch size (default 256)")->check(integer_in(1, kMaxBatch));
-  ec->add_option("--width", e->width, "the channel scale it was trained with (default 1)")
+  ec->add_option("--width", e->width,
+                 "the channel scale it was trained with (default: a checkpoint's own, else 1)")
       ->check(number_in(0, kMaxWidth, true));
   ec->add_option("--seed", e->seed, "seed of the initial weights (unused when all are loaded)")
       ->check(integer_in(0, kMaxSeed));

@@ -7,9 +7,11 @@
 // and computes
 //     O[n, co, y, x] += W_s[co - co_begin, ci, ky, kx] * I[n, c(co, ci), r(y, ky), q(x, kx)]
 // with the quasi-affine input accesses
-//     c(co, ci) = ci_base + ((co - co_begin) div ((co_end - co_begin) / groups)) * ci_per_group +
-//     ci r(y, ky)  = stride * y + dilation * ky + row_offset q(x, kx)  = stride * x + dilation * kx
-//     + col_offset
+// clang-format off
+//     c(co, ci) = ci_base + ((co - co_begin) div ((co_end - co_begin) / groups)) * ci_per_group + ci
+//     r(y, ky)  = stride * y + dilation * ky + row_offset
+//     q(x, kx)  = stride * x + dilation * kx + col_offset
+// clang-format on
 // where a read outside the statement's input window rows [row_begin, row_end) x cols [0, W) is
 // zero. Padding is thus a window, not a special case: a plain conv has row_offset = -pad and the
 // window is the whole input; a spatially split conv has one window per row tile, which is exactly

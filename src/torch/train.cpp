@@ -105,6 +105,16 @@ std::string training_device_name() {
   return training_device().is_cuda() ? "cuda" : "cpu";
 }
 
+std::optional<CheckpointInfo> checkpoint_info(const std::string& dir) {
+  if (!fs::is_directory(dir) || !fs::exists(dir + "/checkpoint.json")) return std::nullopt;
+  Json j = read_checkpoint_json(dir);
+  CheckpointInfo info;
+  info.model = j.value("model", "");
+  info.network = j.value("network", "");
+  if (j.contains("width") && j["width"].is_number()) info.width = j["width"].get<double>();
+  return info;
+}
+
 std::string checkpoint_weights(const std::string& dir) {
   if (!fs::exists(dir + "/checkpoint.json")) return dir;
   Json j = read_checkpoint_json(dir);
@@ -266,7 +276,7 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
     for (const EpochStats& h : history) hist.push_back(h.to_json());
     Json j{{"format", kFormat},   {"version", 1},       {"model", o.model},
            {"network", net.name}, {"epoch", epoch + 1}, {"options", o.to_json()},
-           {"history", hist},     {"state", state}};
+           {"history", hist},     {"state", state},     {"width", o.width}};
     write_file_atomically(o.out + "/checkpoint.json", j.dump(2) + "\n");
     if (!previous_state.empty() && previous_state != state)
       fs::remove_all(o.out + "/" + previous_state);

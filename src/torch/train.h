@@ -17,6 +17,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct TrainOptions {
   double lr = 0.1;
   uint64_t seed = 0;
   std::string model;  // what the checkpoint was trained from (checked on --resume)
+  double width = 0;   // the --width it was trained with (0: the model's own), recorded for eval
   std::string out;    // checkpoint directory
   bool resume = false;
   Json to_json() const;  // what must match on --resume
@@ -72,5 +74,14 @@ std::string training_device_name();
 // The weights folder of a checkpoint directory (from its checkpoint.json), or `dir` itself
 // when it has no checkpoint.json (a plain folder of .npy files).
 std::string checkpoint_weights(const std::string& dir);
+
+// What a nasx train checkpoint records of its network: the network's name and the --width it was
+// trained with (0: none given, or a checkpoint older than this field). nullopt for a folder
+// without checkpoint.json; UserError for a corrupt one.
+struct CheckpointInfo {
+  std::string model, network;
+  double width = 0;
+};
+std::optional<CheckpointInfo> checkpoint_info(const std::string& dir);
 
 }  // namespace nasx

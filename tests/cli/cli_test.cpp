@@ -378,6 +378,17 @@ TEST(Cli, TrainEvalAndTheirBadInput) {
   };
   double lt = accuracy(""), compiled = accuracy(" --compiled");
   EXPECT_LE(std::abs(lt - compiled), 0.1) << lt << " vs " << compiled;
+  // The checkpoint knows its width: eval, run and export need no --width.
+  Result plain = nasx("eval resnet18_cifar --json --weights " + ck, "NASX_LOG=error ");
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  EXPECT_EQ(nasx::Json::parse(plain.out)["test_accuracy"].get<double>(), lt);
+  nasx::write_npy((dir / "x.npy").string(), nasx::Tensor::random_normal({1, 3, 32, 32}, 3));
+  Result run = nasx("run resnet18_cifar --weights " + ck + " --input " + (dir / "x.npy").string() +
+                    " --output " + (dir / "y.npy").string());
+  EXPECT_EQ(run.code, 0) << run.out;
+  Result exp =
+      nasx("export resnet18_cifar --weights " + ck + " --onnx " + (dir / "m.onnx").string());
+  EXPECT_EQ(exp.code, 0) << exp.out;
 
   struct Case {
     std::string args, message;
@@ -391,8 +402,9 @@ TEST(Cli, TrainEvalAndTheirBadInput) {
             "Fashion-MNIST directory /nonexistent does not exist"},
            {"eval resnet18_cifar --width 0.125 --weights " + (dir / "corrupt").string(),
             "corrupt checkpoint"},
-           {"eval resnet18_cifar --width 0.25 --weights " + ck, "has shape"},
-           {"eval resnet34_cifar --width 0.125 --weights " + ck, "lacks"},
+           {"eval resnet18_cifar --width 0.25 --weights " + ck,
+            "was trained at --width 0.125, not 0.25"},
+           {"eval resnet34_cifar --weights " + ck, "is a checkpoint of resnet18_cifar"},
            {"train resnet18_cifar --width 0.125 --epochs 1 --subset 128 --out " + ck,
             "already holds a checkpoint"},
            {"train resnet18_cifar --width 0.125 --epochs 2 --subset 128 --resume --out " + ck,
