@@ -32,7 +32,7 @@ test: build
 # (handle_segv=0: the tuner's tests crash kernels on purpose and expect SIGSEGV, not ASan's abort)
 # AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.
 SANITIZE_BUILD ?= build-sanitize
-SANITIZE_TESTS ?= ir_test program_test toolchain_test network_test neural_test support_test tune_test lower_test runtime_test cli_test
+SANITIZE_TESTS ?= ir_test program_test toolchain_test network_test neural_test support_test tune_test lower_test runtime_test cli_test onnx_cli_test export_lib_test
 test-sanitize: deps
 	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNASX_SANITIZE=ON >/dev/null
 	cmake --build $(SANITIZE_BUILD) --target nasx nasx-worker $(SANITIZE_TESTS)
@@ -41,12 +41,12 @@ test-sanitize: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./tests/$$t --gtest_brief=1 || exit 1; done
 
 # libFuzzer on the parsers of user input (.npy, sequences, schedules, ARCH.json, gzip, IDX,
-# CIFAR-10, ONNX), clang with
+# CIFAR-10, ONNX, torch.save .pt), clang with
 # ASan + UBSan, FUZZ_SECONDS each, from the corpora in tests/fuzz/corpus (new inputs go to
 # build-fuzz/corpus, the kept corpora are not modified). A finding leaves crash-* in build-fuzz.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS ?= npy sequence schedule arch gzip idx cifar onnx
+FUZZ_TARGETS ?= npy sequence schedule arch gzip idx cifar onnx pt
 fuzz: SHELL := /bin/bash
 fuzz: deps
 	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNASX_FUZZ=ON >/dev/null

@@ -8,6 +8,7 @@ packages=(
   libtorch-dev          # LibTorch 1.13: only src/torch and tests
   libdnnl-dev           # oneDNN: only bench/, the vendor anchor
   nlohmann-json3-dev libcli11-dev libgtest-dev zlib1g-dev
+  libzip-dev            # the zip archive of a torch.save state_dict (--weights w.pt)
   dataset-fashion-mnist # real data for Fisher Potential and training
   gnuplot-nox           # the search report's plots
   clang libclang-rt-dev libomp-dev # make fuzz (libFuzzer, ASan + UBSan) and CI's fuzz minute

@@ -9,10 +9,16 @@ set -e
 cd "$(dirname "$0")/../.."
 mkdir -p bench-results/bin
 [ -x bench-results/bin/nasx ] || cp build/nasx bench-results/bin/nasx
-for fam in resnet34_cifar resnext29_2x64d; do
-  python3 bench/proxy-experiment/run.py --nasx bench-results/bin/nasx --family "$fam" --phase train
-done
-for fam in resnet34_cifar resnext29_2x64d; do
-  python3 bench/proxy-experiment/run.py --nasx bench-results/bin/nasx --family "$fam" --phase verdicts
+# The core variants of both families first (they bound the rule), then the rest; verdicts after
+# each pass (cheap; a finished one is never redone).
+for tier in core all; do
+  for fam in resnet34_cifar resnext29_2x64d; do
+    python3 bench/proxy-experiment/run.py --nasx bench-results/bin/nasx --family "$fam" \
+      --phase train --tier "$tier"
+  done
+  for fam in resnet34_cifar resnext29_2x64d; do
+    python3 bench/proxy-experiment/run.py --nasx bench-results/bin/nasx --family "$fam" \
+      --phase verdicts --tier "$tier"
+  done
 done
 echo "families: all trained"

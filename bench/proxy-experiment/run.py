@@ -67,6 +67,11 @@ BASE, WIDTH = FAMILY["base"], FAMILY["width"]
 SEARCHES = FAMILY["searches"]
 
 
+# The variants that bound the rule (the original, the narrowed ones, every kind on every block,
+# on every conv): trained first for every family; `some` blocks and the searches come after.
+CORE_WHERE = ("-", "all", "convs")
+
+
 def select_family(name):
     global FAMILY, BASE, WIDTH, SEARCHES
     FAMILY = FAMILIES[name]
@@ -292,8 +297,10 @@ class Experiment:
                                     "budget": SEARCH_BUDGET, "summary": json.loads(p.stdout)})
                         + "\n")
 
-    def phase_train(self):
+    def phase_train(self, tier="all"):
         for name, kind, where, applies, width in variants():
+            if tier == "core" and where not in CORE_WHERE:
+                continue  # the rest come in a second pass (families.sh)
             seeds = SEEDS if name == "original" else [0]
             for seed in seeds:
                 if (name, seed) in self.done:
@@ -316,13 +323,15 @@ class Experiment:
                 log(name, "seed", seed, ": test accuracy", r["test_accuracy"],
                     f"({r['seconds']:.0f} s)")
 
-    def phase_verdicts(self):
+    def phase_verdicts(self, tier="all"):
         path = os.path.join(self.docs, "verdicts.jsonl")
         have = set()
         if os.path.exists(path):
             have = {json.loads(l)["name"] for l in open(path) if l.strip()}
         for name, kind, where, applies, width in variants():
             if name in have or kind in ("original", "narrow"):
+                continue
+            if tier == "core" and where not in CORE_WHERE:
                 continue
             arch = self.arch_for(name, applies, width, 0)
             if arch is None:
@@ -370,6 +379,9 @@ def main():
     ap.add_argument("--work", default="bench-results/proxy-experiment",
                     help="architectures, checkpoints and the searches (not committed)")
     ap.add_argument("--phase", default="all", choices=["all", "search", "train", "verdicts", "latency"])
+    ap.add_argument("--tier", default="all", choices=["core", "all"],
+                    help="train and judge only the core variants (original, narrowed, every block, every "
+                    "conv) or all of them")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke test: 1 epoch on 256 images, 1 sample, 3 variants")
     args = ap.parse_args()
@@ -386,9 +398,9 @@ def main():
     if args.phase in ("all", "search"):
         e.phase_search()
     if args.phase in ("all", "train"):
-        e.phase_train()
+        e.phase_train(args.tier)
     if args.phase in ("all", "verdicts"):
-        e.phase_verdicts()
+        e.phase_verdicts(args.tier)
     if args.phase in ("all", "latency"):
         e.phase_latency()
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "support/environment.h"
 #include "support/error.h"
 #include "support/interrupt.h"
 
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     return nasx::kUserErrorExit;
   }
   try {
+    nasx::check_environment();
     for (auto& [name, run] : commands)
       if (app.got_subcommand(name)) return run();
     nasx::internal_error("no subcommand ran");

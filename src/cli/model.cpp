@@ -8,7 +8,7 @@
 #include "graph/zoo.h"
 #include "support/format.h"
 #include "support/log.h"
-#include "torch/state_dict.h"
+#include "graph/torch_save.h"
 #include "torch/train.h"
 
 namespace nasx::cli {

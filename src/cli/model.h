@@ -15,7 +15,7 @@ Network load_model(const std::string& model, uint64_t seed, int64_t image_size =
                    double width = 0);
 
 // --weights PATH: a folder of <layer>.<param>.npy files (graph/weights.h), or a file written by
-// torch.save(model.state_dict(), PATH) ending in .pt or .pth (torch/state_dict.h); the same
+// torch.save(model.state_dict(), PATH) ending in .pt or .pth (graph/torch_save.h); the same
 // checks either way. Returns how many tensors were loaded.
 int64_t load_weights_file(Network& net, const std::string& path, bool partial);
 

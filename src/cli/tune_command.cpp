@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "cli/options.h"
+#include "support/file.h"
 #include "support/file_lock.h"
 #include "support/format.h"
 #include "support/json.h"
@@ -34,6 +35,7 @@ int run_tune(const TuneArgs& a) {
   std::error_code ec;
   if (auto parent = std::filesystem::path(path).parent_path(); !parent.empty())
     std::filesystem::create_directories(parent, ec);  // as the store would; errors surface below
+  check_appendable_file(path, "a tuning records file");
   FileLock lock(path + ".lock", "the records file " + path);
   RecordStore records(path, detect_target());
   progress("tuning " + net.name + " (batch " + std::to_string(a.batch) + "), records in " + path);

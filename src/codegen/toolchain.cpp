@@ -3,6 +3,7 @@
 #include "support/cpu.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,14 +74,15 @@ void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs
   write_file_atomically(src.string(), source);
   TempFile guard(temp_name_for(so.string()));
   fs::path tmp = guard.path();
-  std::string cmd = cfg.cxx + " " + cfg.flags + " -o " + shell_quote(tmp.string()) + " " +
-                    shell_quote(src.string());
+  std::vector<std::string> argv = cfg.command({"-o", tmp.string(), src.string()});
+  std::string cmd = command_line(argv);
   log(LogLevel::Info, "compile: ", cmd);
   std::string output;
-  int status = run_command(cmd, &output);
+  int status = run_process(argv, &output);
   if (status != 0) {
     std::error_code ec;
     fs::remove(tmp, ec);
+    blame_environment_for_compile_failure(cfg);
     throw CompileError("code generation produced C++ that did not compile\n  command: " + cmd +
                        "\n  exit status: " + std::to_string(status) + "\n  compiler said:\n" +
                        output);
@@ -99,14 +101,104 @@ void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs
 
 }  // namespace
 
-int run_command(const std::string& cmd, std::string* output) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) internal_error("could not start: ", cmd);
+int run_process(const std::vector<std::string>& argv, std::string* output, const fs::path& cwd) {
+  NASX_ASSERT(!argv.empty(), "run_process without a program");
+  // Everything the child needs is made before fork: between fork and exec only async-signal-safe
+  // calls. An exec failure reaches the parent as errno through a pipe closed on exec.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::string dir = cwd.string();
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    internal_error("could not make a pipe to run ", argv[0], ": ", std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) internal_error("could not start ", argv[0], ": ", std::strerror(errno));
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    int e = 0;
+    if (!dir.empty() && chdir(dir.c_str()) != 0) e = errno;
+    if (e == 0) {
+      execvp(args[0], args.data());
+      e = errno;
+    }
+    ssize_t ignored = write(err[1], &e, sizeof e);
+    (void)ignored;
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
   std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
-  int status = pclose(pipe);
+  ssize_t n;
+  while ((n = read(out[0], buf.data(), buf.size())) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    output->append(buf.data(), static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int child_errno = 0;
+  bool exec_failed = read(err[0], &child_errno, sizeof child_errno) == sizeof child_errno;
+  close(err[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (exec_failed) {
+    *output += "cannot run " + argv[0] + (dir.empty() ? "" : " in " + dir) + ": " +
+               std::strerror(child_errno) + "\n";
+    return 127;
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string command_line(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const std::string& a : argv) {
+    bool plain = !a.empty() && a.find_first_not_of(
+                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789-_=+./,:@%") == std::string::npos;
+    line += (line.empty() ? "" : " ") + (plain ? a : shell_quote(a));
+  }
+  return line;
+}
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> words;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+std::vector<std::string> ToolchainConfig::command(const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv = split_words(cxx);
+  for (std::string& w : split_words(flags)) argv.push_back(std::move(w));
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+void blame_environment_for_compile_failure(const ToolchainConfig& cfg) {
+  std::string from;
+  for (const char* name : {"NASX_CXX", "CXX", "NASX_CXXFLAGS"})
+    if (const char* v = std::getenv(name); v && *v) {
+      if (std::string(name) == "CXX" && std::getenv("NASX_CXX") && *std::getenv("NASX_CXX"))
+        continue;  // NASX_CXX wins over CXX
+      if (std::string(name) == "NASX_CXXFLAGS" && env_or("NASX_DEBUG", "0") == "1")
+        continue;  // NASX_DEBUG=1 replaces them
+      from += std::string(from.empty() ? "" : ", ") + name + "=" + shell_quote(v);
+    }
+  if (from.empty()) return;
+  fs::path base = fs::temp_directory_path() / "nasx-compiler-probe";
+  TempFile cpp(temp_name_for(base.string()) + ".cpp"), so(temp_name_for(base.string()) + ".so");
+  std::ofstream(cpp.path()) << "int nasx_probe() { return 0; }\n";
+  std::string output;
+  std::vector<std::string> argv = cfg.command({"-o", so.path(), cpp.path()});
+  if (run_process(argv, &output) == 0) return;
+  std::istringstream lines(output);
+  std::string first, line;
+  for (int k = 0; k < 3 && std::getline(lines, line); ++k) first += "\n  " + line;
+  user_error("the C++ compiler cannot compile even an empty file with ", from,
+             " from the environment (fix or unset it):", first,
+             "\n  command: ", command_line(argv));
 }
 
 std::string shell_quote(const std::string& s) {
@@ -122,11 +214,12 @@ ToolchainConfig ToolchainConfig::from_env() {
   std::string opt = debug ? "-g -O0" : env_or("NASX_CXXFLAGS", "-O3 -march=native");
   c.flags = "-std=c++17 -shared -fPIC -fopenmp -fno-math-errno -Wno-psabi " + opt;
   if (!target_isa().cxx_flags.empty()) c.flags += " " + target_isa().cxx_flags;
+  // The XDG base directory specification: a relative path is invalid and ignored.
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
-  if (xdg && *xdg) {
+  if (xdg && *xdg == '/') {
     c.cache_dir = fs::path(xdg) / "nasx";
-  } else if (home && *home) {
+  } else if (home && *home == '/') {
     c.cache_dir = fs::path(home) / ".cache" / "nasx";
   } else {
     c.cache_dir = fs::temp_directory_path() / "nasx-cache";
@@ -151,7 +244,10 @@ std::string compiler_version(const std::string& cxx) {
   auto it = cache.find(cxx);
   if (it != cache.end()) return it->second;
   std::string out;
-  if (run_command(cxx + " --version", &out) != 0)
+  std::vector<std::string> argv = split_words(cxx);
+  NASX_USER_CHECK(!argv.empty(), "the C++ compiler is empty (NASX_CXX or CXX is set to blanks)");
+  argv.push_back("--version");
+  if (run_process(argv, &out) != 0)
     user_error("the C++ compiler '", cxx, "' (from NASX_CXX/CXX) does not run: ", out);
   std::string first = out.substr(0, out.find('\n'));
   cache[cxx] = first;

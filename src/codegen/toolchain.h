@@ -1,7 +1,11 @@
 // The toolchain: C++ source -> system compiler -> shared object -> dlopen.
 //
 // Configuration comes from the environment (TACO's habit): NASX_CXX, else CXX, else g++;
-// NASX_CXXFLAGS replaces the optimisation flags; NASX_DEBUG=1 builds with -g -O0.
+// NASX_CXXFLAGS replaces the optimisation flags; NASX_DEBUG=1 builds with -g -O0. Both are split
+// into words at white space and the compiler is run directly, never through a shell: no word of
+// them is ever interpreted as a command. A compile that fails with flags or a compiler from the
+// environment is tried once more on an empty translation unit: when that fails too, the
+// environment is the cause and the error is the user's (exit 2) naming the variables.
 // Shared objects are cached under $XDG_CACHE_HOME/nasx (else ~/.cache/nasx), keyed by a hash of
 // source + command + compiler version. An entry is written to a temporary file and renamed into
 // place, so an interrupted or concurrent build never leaves a partial entry; each entry ends with
@@ -12,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/error.h"
 
@@ -24,11 +29,19 @@ class CompileError : public InternalError {
 };
 
 struct ToolchainConfig {
-  std::string cxx;
-  std::string flags;
+  std::string cxx;    // the compiler (words: "ccache g++" is two)
+  std::string flags;  // every flag, as one string (part of cache keys and reports)
   std::filesystem::path cache_dir;
   static ToolchainConfig from_env();
+  // The compiler and its flags as the words of one command, `extra` after them.
+  std::vector<std::string> command(const std::vector<std::string>& extra = {}) const;
 };
+
+// A failed compile run with `config`: when the compiler or flags come from the environment
+// (NASX_CXX, CXX, NASX_CXXFLAGS) and they cannot compile an empty translation unit either, a
+// UserError naming them and the compiler's first lines; otherwise nothing (the caller's own
+// CompileError stands).
+void blame_environment_for_compile_failure(const ToolchainConfig& config);
 
 class SharedLibrary {
  public:
@@ -56,10 +69,17 @@ struct CompileResult {
 CompileResult compile_and_load(const std::string& source,
                                const ToolchainConfig& config = ToolchainConfig::from_env());
 
-// Runs a shell command, capturing stdout and stderr together; returns its exit status (-1 when
-// it did not exit). shell_quote makes one argument of any string, for such a command line.
-int run_command(const std::string& cmd, std::string* output);
+// Runs a program (argv[0], looked up in PATH) with the arguments argv[1..] in directory `cwd`
+// (empty: this one), capturing stdout and stderr together; no shell is involved. Returns its exit
+// status; -1 when it did not exit (a signal); 127 when it could not be started, with the reason
+// in `output`.
+int run_process(const std::vector<std::string>& argv, std::string* output,
+                const std::filesystem::path& cwd = {});
+// The words of a command as one line a shell would read back the same (for messages and logs).
+std::string command_line(const std::vector<std::string>& argv);
 std::string shell_quote(const std::string& s);
+// `s` split at white space into its words.
+std::vector<std::string> split_words(const std::string& s);
 
 // The compiler's version line (cached per compiler), part of every cache key.
 std::string compiler_version(const std::string& cxx);

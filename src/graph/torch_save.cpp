@@ -1,15 +1,14 @@
-#include "torch/state_dict.h"
+#include "graph/torch_save.h"
 
-#include <caffe2/serialize/inline_container.h>
+#include <zip.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "support/error.h"
 #include "support/file.h"
-#include "torch/torch_ops.h"
 
 namespace nasx {
 namespace {
@@ -18,10 +17,162 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// LibTorch's messages run over many lines with a C++ backtrace: the first line says it.
-std::string first_line(const std::string& s) {
-  return s.substr(0, s.find('\n'));
+[[noreturn]] void corrupt(const std::string& path, const std::string& what) {
+  user_error("--weights ", path, ": not a readable torch.save state_dict (", what, ")");
 }
+
+// The records of torch.save's zip archive ("ARCHIVE/data.pkl", "ARCHIVE/data/0", ...: every
+// name under one top folder, which torch.save names after the file), read from memory.
+class ZipArchive {
+ public:
+  ZipArchive(const std::string& bytes, const std::string& path) : path_(path) {
+    zip_error_t error;
+    zip_error_init(&error);
+    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+    if (src) zip_ = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &error);
+    if (!zip_) {
+      if (src) zip_source_free(src);
+      std::string why = zip_error_strerror(&error);
+      zip_error_fini(&error);
+      corrupt(path, "the zip archive does not open: " + why + "; truncated or corrupt?");
+    }
+    zip_error_fini(&error);
+    zip_int64_t n = zip_get_num_entries(zip_, 0);
+    if (n <= 0) corrupt(path, "an empty zip archive");
+    const char* first = zip_get_name(zip_, 0, 0);
+    std::string name = first ? first : "";
+    size_t slash = name.find('/');
+    if (slash == std::string::npos || slash == 0)
+      corrupt(path, "a zip archive without a top folder");
+    prefix_ = name.substr(0, slash + 1);
+  }
+  ~ZipArchive() {
+    if (zip_) zip_discard(zip_);
+  }
+  ZipArchive(const ZipArchive&) = delete;
+  ZipArchive& operator=(const ZipArchive&) = delete;
+
+  bool has(const std::string& record) const {
+    return zip_name_locate(zip_, (prefix_ + record).c_str(), 0) >= 0;
+  }
+
+  // The record's bytes; at most `max_bytes`, and (a compressed record) at most deflate's ratio
+  // over its compressed size: a lying header cannot make this allocate more than that.
+  std::string read(const std::string& record, uint64_t max_bytes) {
+    zip_int64_t index = zip_name_locate(zip_, (prefix_ + record).c_str(), 0);
+    if (index < 0) corrupt(path_, "the archive lacks " + record);
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(zip_, index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) ||
+        !(st.valid & ZIP_STAT_COMP_SIZE))
+      corrupt(path_, record + " has no size");
+    uint64_t bound = std::min<uint64_t>(max_bytes, st.comp_size * 1032 + 1024);
+    if (st.size > bound) corrupt(path_, record + " claims " + std::to_string(st.size) + " bytes");
+    zip_file_t* f = zip_fopen_index(zip_, index, 0);
+    if (!f) corrupt(path_, record + " does not open: " + zip_strerror(zip_));
+    std::string out(st.size, '\0');
+    zip_int64_t got = st.size ? zip_fread(f, out.data(), st.size) : 0;
+    char extra;
+    bool more = st.size < bound && zip_fread(f, &extra, 1) > 0;
+    zip_fclose(f);
+    if (got != static_cast<zip_int64_t>(st.size) || more)
+      corrupt(path_, record + " does not hold the bytes its header says: truncated or corrupt?");
+    return out;
+  }
+
+ private:
+  std::string path_;
+  zip_t* zip_ = nullptr;
+  std::string prefix_;
+};
+
+// The storage element types of a state_dict; only the floating-point ones become weights.
+enum class Dtype { F32, F64, F16, BF16, I64, I32, I16, I8, U8, Bool };
+
+struct DtypeInfo {
+  Dtype dtype;
+  size_t bytes;
+  const char* name;
+};
+
+const DtypeInfo* storage_dtype(const std::string& global) {
+  static const std::map<std::string, DtypeInfo> types = {
+      {"torch.FloatStorage", {Dtype::F32, 4, "float32"}},
+      {"torch.DoubleStorage", {Dtype::F64, 8, "float64"}},
+      {"torch.HalfStorage", {Dtype::F16, 2, "float16"}},
+      {"torch.BFloat16Storage", {Dtype::BF16, 2, "bfloat16"}},
+      {"torch.LongStorage", {Dtype::I64, 8, "int64"}},
+      {"torch.IntStorage", {Dtype::I32, 4, "int32"}},
+      {"torch.ShortStorage", {Dtype::I16, 2, "int16"}},
+      {"torch.CharStorage", {Dtype::I8, 1, "int8"}},
+      {"torch.ByteStorage", {Dtype::U8, 1, "uint8"}},
+      {"torch.BoolStorage", {Dtype::Bool, 1, "bool"}}};
+  auto it = types.find(global);
+  return it == types.end() ? nullptr : &it->second;
+}
+
+float half_to_float(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000 | mant << 13;  // inf, nan
+  } else if (exp != 0) {
+    bits = sign | (exp + 112) << 23 | mant << 13;
+  } else if (mant == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while (!(mant & 0x400));
+    bits = sign | uint32_t(112 - e) << 23 | (mant & 0x3ff) << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// One element of a little-endian storage as float (floating-point dtypes only).
+float element(const char* p, Dtype dtype) {
+  switch (dtype) {
+    case Dtype::F32: {
+      float f;
+      std::memcpy(&f, p, 4);
+      return f;
+    }
+    case Dtype::F64: {
+      double d;
+      std::memcpy(&d, p, 8);
+      return static_cast<float>(d);
+    }
+    case Dtype::F16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      return half_to_float(h);
+    }
+    case Dtype::BF16: {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      uint32_t bits = uint32_t(h) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+    default:
+      return 0;
+  }
+}
+
+bool floating(Dtype d) {
+  return d == Dtype::F32 || d == Dtype::F64 || d == Dtype::F16 || d == Dtype::BF16;
+}
+
+// A storage: its bytes (shared by every view of it) and element type.
+struct StorageData {
+  std::shared_ptr<const std::string> bytes;
+  const DtypeInfo* dtype = nullptr;
+  int64_t numel = 0;
+};
 
 // A value of the pickle machine: only what a state_dict's data.pkl builds.
 struct Value;
@@ -33,9 +184,11 @@ struct Value {
   double f = 0;
   std::string s;                // String; Global "module.name"
   std::vector<ValuePtr> items;  // Tuple, List; Dict as key, value, key, value, ...
-  torch::Tensor tensor;         // Storage (flat, of its dtype) or TensorValue
-  int depth = 0;                // nesting of containers (bounded: freeing is recursive)
-  bool sealed = false;          // held by a container: no longer appended to
+  StorageData storage;          // Storage, and the storage a TensorValue views
+  int64_t offset = 0;           // TensorValue: a strided view of `storage`
+  std::vector<int64_t> size, stride;
+  int depth = 0;        // nesting of containers (bounded: freeing is recursive)
+  bool sealed = false;  // held by a container: no longer appended to
 };
 
 ValuePtr make(Value::Kind kind) {
@@ -51,8 +204,7 @@ ValuePtr make(Value::Kind kind) {
 // the opcodes and globals a state_dict uses and refusing anything else by name.
 class StateDictUnpickler {
  public:
-  StateDictUnpickler(const std::string& path, caffe2::serialize::PyTorchStreamReader& zip,
-                     const std::string& pickle)
+  StateDictUnpickler(const std::string& path, ZipArchive& zip, const std::string& pickle)
       : path_(path), zip_(zip), p_(pickle) {}
 
   ValuePtr run() {
@@ -217,17 +369,16 @@ class StateDictUnpickler {
 
  private:
   const std::string& path_;
-  caffe2::serialize::PyTorchStreamReader& zip_;
+  ZipArchive& zip_;
   const std::string& p_;
   size_t at_ = 0;
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::map<uint64_t, ValuePtr> memo_;
-  std::map<std::string, torch::Tensor> storages_;  // by key: views share their storage
+  std::map<std::string, StorageData> storages_;  // by key: views share their storage
+  uint64_t storage_bytes_ = 0;                   // read so far: bounded, as the file is
 
-  [[noreturn]] void fail(const std::string& what) const {
-    user_error("--weights ", path_, ": not a readable torch.save state_dict (", what, ")");
-  }
+  [[noreturn]] void fail(const std::string& what) const { corrupt(path_, what); }
   void expect(bool ok, const std::string& what) const {
     if (!ok) fail(what);
   }
@@ -318,18 +469,6 @@ class StateDictUnpickler {
     dict->items.insert(dict->items.end(), kv.begin(), kv.end());
   }
 
-  static torch::Dtype storage_dtype(const std::string& global, bool* ok) {
-    static const std::map<std::string, torch::Dtype> types = {
-        {"torch.FloatStorage", torch::kFloat32}, {"torch.DoubleStorage", torch::kFloat64},
-        {"torch.HalfStorage", torch::kFloat16},  {"torch.BFloat16Storage", torch::kBFloat16},
-        {"torch.LongStorage", torch::kInt64},    {"torch.IntStorage", torch::kInt32},
-        {"torch.ShortStorage", torch::kInt16},   {"torch.CharStorage", torch::kInt8},
-        {"torch.ByteStorage", torch::kUInt8},    {"torch.BoolStorage", torch::kBool}};
-    auto it = types.find(global);
-    *ok = it != types.end();
-    return *ok ? it->second : torch::kFloat32;
-  }
-
   // A persistent id ('storage', torch.FloatStorage, key, location, numel): the zip's data/KEY.
   ValuePtr storage(const ValuePtr& pid) {
     expect(pid->kind == Value::Tuple && pid->items.size() >= 5 &&
@@ -337,26 +476,27 @@ class StateDictUnpickler {
                pid->items[1]->kind == Value::Global && pid->items[2]->kind == Value::String &&
                pid->items[4]->kind == Value::Int,
            "a persistent id that is not a storage");
-    bool ok = false;
-    torch::Dtype dtype = storage_dtype(pid->items[1]->s, &ok);
-    expect(ok, "storage type " + pid->items[1]->s + " is not supported");
+    const DtypeInfo* dtype = storage_dtype(pid->items[1]->s);
+    expect(dtype, "storage type " + pid->items[1]->s + " is not supported");
     const std::string& key = pid->items[2]->s;
     int64_t numel = pid->items[4]->i;
     ValuePtr v = make(Value::Storage);
     auto it = storages_.find(key);
     if (it == storages_.end()) {
       std::string record = "data/" + key;
-      expect(zip_.hasRecord(record), "the archive lacks " + record);
-      auto [data, size] = zip_.getRecord(record);
-      size_t element = torch::elementSize(dtype);
-      expect(numel >= 0 && static_cast<size_t>(numel) <= size / element,
-             record + " holds " + std::to_string(size) + " bytes, fewer than its " +
+      expect(zip_.has(record), "the archive lacks " + record);
+      constexpr uint64_t kMaxBytes = uint64_t{8} << 30;  // as read_torch_state_dict's file
+      auto bytes = std::make_shared<const std::string>(
+          zip_.read(record, kMaxBytes - std::min(kMaxBytes, storage_bytes_)));
+      storage_bytes_ += bytes->size();
+      expect(numel >= 0 && static_cast<uint64_t>(numel) <= bytes->size() / dtype->bytes,
+             record + " holds " + std::to_string(bytes->size()) + " bytes, fewer than its " +
                  std::to_string(numel) + " elements");
-      torch::Tensor t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-      std::memcpy(t.data_ptr(), data.get(), numel * element);
-      it = storages_.emplace(key, t).first;
+      it = storages_.emplace(key, StorageData{bytes, dtype, numel}).first;
     }
-    v->tensor = it->second;
+    expect(it->second.dtype == dtype && it->second.numel == numel,
+           "storage " + key + " is referred to with two types or sizes");
+    v->storage = it->second;
     return v;
   }
 
@@ -387,7 +527,7 @@ class StateDictUnpickler {
     // hold more elements than its storage (a zero stride repeating one element 2^40 times would
     // otherwise be materialised by the copy below).
     constexpr int64_t kLimit = int64_t(1) << 31;
-    int64_t last = a[1]->i, numel = a[0]->tensor.numel(), elements = 1;
+    int64_t last = a[1]->i, numel = a[0]->storage.numel, elements = 1;
     expect(size.size() <= 8, "a tensor with more than 8 dimensions");
     bool empty = false;
     for (size_t d = 0; d < size.size(); ++d) {
@@ -400,10 +540,31 @@ class StateDictUnpickler {
     expect(empty || (a[1]->i >= 0 && last < numel && elements <= numel),
            "a tensor reaches past the end of its storage");
     ValuePtr t = make(Value::TensorValue);
-    t->tensor = a[0]->tensor.as_strided(size, stride, empty ? 0 : a[1]->i);
+    t->storage = a[0]->storage;
+    t->offset = empty ? 0 : a[1]->i;
+    t->size = size;
+    t->stride = stride;
     return t;
   }
 };
+
+// The view as a dense float32 tensor (its bounds were checked when it was built).
+Tensor dense(const Value& v) {
+  Tensor t(Shape(v.size.begin(), v.size.end()));
+  const char* base = v.storage.bytes->data();
+  size_t bytes = v.storage.dtype->bytes;
+  std::vector<int64_t> index(v.size.size(), 0);
+  for (int64_t k = 0; k < t.size(); ++k) {
+    int64_t at = v.offset;
+    for (size_t d = 0; d < index.size(); ++d) at += index[d] * v.stride[d];
+    t.data[k] = element(base + at * bytes, v.storage.dtype->dtype);
+    for (size_t d = index.size(); d-- > 0;) {
+      if (++index[d] < v.size[d]) break;
+      index[d] = 0;
+    }
+  }
+  return t;
+}
 
 }  // namespace
 
@@ -413,7 +574,11 @@ bool is_torch_weights_path(const std::string& path) {
 
 std::vector<std::pair<std::string, Tensor>> read_torch_state_dict(const std::string& path) {
   // Bounded like every file nasx reads whole; the largest zoo model's weights take 120 MB.
-  std::string bytes = read_file(path, "a torch.save state_dict", size_t{8} << 30);
+  return parse_torch_state_dict(read_file(path, "a torch.save state_dict", size_t{8} << 30), path);
+}
+
+std::vector<std::pair<std::string, Tensor>> parse_torch_state_dict(const std::string& bytes,
+                                                                   const std::string& path) {
   // torch.save has written a zip archive by default since PyTorch 1.6.
   NASX_USER_CHECK(bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0, "--weights ", path,
                   ": not a file written by torch.save (no zip archive",
@@ -422,22 +587,16 @@ std::vector<std::pair<std::string, Tensor>> read_torch_state_dict(const std::str
                       ? "; the legacy format of _use_new_zipfile_serialization=False is not read"
                       : "",
                   ")");
-  ValuePtr root;
-  try {
-    std::istringstream in(bytes);
-    caffe2::serialize::PyTorchStreamReader zip(&in);
-    NASX_USER_CHECK(zip.hasRecord("data.pkl"), "--weights ", path,
-                    ": a zip archive without data.pkl, not a torch.save file");
-    auto [data, size] = zip.getRecord("data.pkl");
-    std::string pickle(static_cast<const char*>(data.get()), size);
-    root = StateDictUnpickler(path, zip, pickle).run();
-  } catch (const UserError&) {
-    throw;
-  } catch (const std::exception& e) {
-    user_error(
-        "--weights ", path,
-        ": not a readable torch.save state_dict (truncated or corrupt?): ", first_line(e.what()));
+  ZipArchive zip(bytes, path);
+  NASX_USER_CHECK(zip.has("data.pkl"), "--weights ", path,
+                  ": a zip archive without data.pkl, not a torch.save file");
+  if (zip.has("byteorder")) {
+    std::string order = zip.read("byteorder", 16);
+    NASX_USER_CHECK(order == "little", "--weights ", path, ": saved with byte order '", order,
+                    "'; only little-endian files are read");
   }
+  std::string pickle = zip.read("data.pkl", uint64_t{256} << 20);
+  ValuePtr root = StateDictUnpickler(path, zip, pickle).run();
   NASX_USER_CHECK(root->kind == Value::Dict, "--weights ", path,
                   ": holds no dict of tensors; save model.state_dict()");
   std::vector<std::pair<std::string, Tensor>> out;
@@ -449,13 +608,9 @@ std::vector<std::pair<std::string, Tensor>> read_torch_state_dict(const std::str
     if (ends_with(key.s, ".num_batches_tracked")) continue;
     NASX_USER_CHECK(value.kind == Value::TensorValue, "--weights ", path, ": ", key.s,
                     " is not a tensor");
-    NASX_USER_CHECK(value.tensor.is_floating_point(), "--weights ", path, ": ", key.s, " holds ",
-                    value.tensor.scalar_type(), ", not floating-point numbers");
-    try {
-      out.emplace_back(key.s, from_torch(value.tensor));
-    } catch (const std::exception& e) {
-      user_error("--weights ", path, ": ", key.s, " cannot be read: ", first_line(e.what()));
-    }
+    NASX_USER_CHECK(floating(value.storage.dtype->dtype), "--weights ", path, ": ", key.s,
+                    " holds ", value.storage.dtype->name, ", not floating-point numbers");
+    out.emplace_back(key.s, dense(value));
   }
   return out;
 }

@@ -1,6 +1,7 @@
-// A PyTorch state_dict saved by `torch.save(model.state_dict(), "w.pt")`, read with LibTorch:
-// what `--weights w.pt` loads (graph/weights.h puts the tensors into a network with the checks
-// every --weights source shares).
+// A PyTorch state_dict saved by `torch.save(model.state_dict(), "w.pt")`: what `--weights w.pt`
+// loads (graph/weights.h puts the tensors into a network with the checks every --weights source
+// shares). Read without LibTorch: the zip archive with libzip, the pickle by a small interpreter
+// of the opcodes and globals a state_dict uses, so the reader is fuzzed as the other parsers are.
 #pragma once
 
 #include <string>
@@ -19,5 +20,9 @@ bool is_torch_weights_path(const std::string& path);
 // format, a whole pickled module rather than its state_dict, a value that is not a floating-point
 // tensor) is a UserError naming the file and, where there is one, the key.
 std::vector<std::pair<std::string, Tensor>> read_torch_state_dict(const std::string& path);
+
+// The same from the file's bytes; `path` names it in messages.
+std::vector<std::pair<std::string, Tensor>> parse_torch_state_dict(const std::string& bytes,
+                                                                   const std::string& path);
 
 }  // namespace nasx

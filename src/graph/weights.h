@@ -1,7 +1,7 @@
 // A network's tensors as a folder of <layer>.<param>.npy files (PyTorch state_dict names:
 // conv1.weight, bn1.running_mean, fc.bias, ...): what --weights reads and what checkpoints hold.
 // The same names and checks apply to tensors read from elsewhere (a torch.save .pt file,
-// src/torch/state_dict.h) through assign_weights.
+// src/graph/torch_save.h) through assign_weights.
 #pragma once
 
 #include <string>

@@ -152,19 +152,25 @@ std::string driver_source(const std::string& name, const DriverTables& t, size_t
   return os.str();
 }
 
-void compile(const std::string& command) {
+// One compile step, run in `dir`.
+void compile(const std::vector<std::string>& argv, const fs::path& dir,
+             const ToolchainConfig& cfg) {
   std::string output;
-  int status = run_command(command, &output);
-  if (status != 0)
-    throw CompileError("nasx export --lib: a compile step failed\n  command: " + command +
+  int status = run_process(argv, &output, dir);
+  if (status != 0) {
+    blame_environment_for_compile_failure(cfg);
+    throw CompileError("nasx export --lib: a compile step failed\n  command: cd " +
+                       shell_quote(dir.string()) + " && " + command_line(argv) +
                        "\n  exit status: " + std::to_string(status) + "\n  compiler said:\n" +
                        output);
+  }
 }
 
 // Runs the commands concurrently, one per core (compile_ops's habit); the first failure is
 // rethrown after all have finished.
-void compile_all(const std::vector<std::string>& commands) {
-  parallel_for_each_job(commands.size(), [&](size_t c) { compile(commands[c]); });
+void compile_all(const std::vector<std::vector<std::string>>& commands, const fs::path& dir,
+                 const ToolchainConfig& cfg) {
+  parallel_for_each_job(commands.size(), [&](size_t c) { compile(commands[c], dir, cfg); });
 }
 
 }  // namespace
@@ -299,26 +305,32 @@ LibrarySummary export_library(Network net, const LibraryExport& options, const K
   write_text(build / "driver.cpp", driver_source(name, t, lowered.kernels.size(), input_shape));
   // The kernels in chunks (as compile_ops builds its libraries), compiled concurrently. Hidden
   // visibility: the library exports its API and nothing else.
-  std::string cd = "cd " + shell_quote(build.string()) + " && ";
-  std::string cxx = cfg.cxx + " " + cfg.flags + " -fvisibility=hidden";
-  std::vector<std::string> commands, objects;
+  std::vector<std::vector<std::string>> commands;
+  std::vector<std::string> objects;
+  auto cxx = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "-fvisibility=hidden");
+    return cfg.command(args);
+  };
   constexpr size_t kPerFile = 24;
   for (size_t lo = 0; lo < lowered.kernels.size(); lo += kPerFile) {
     size_t hi = std::min(lowered.kernels.size(), lo + kPerFile);
     std::vector<LoweredKernel> part(lowered.kernels.begin() + lo, lowered.kernels.begin() + hi);
     std::string stem = "kernels" + std::to_string(lo / kPerFile);
     write_text(build / (stem + ".cpp"), emit_cpp_module(part));
-    commands.push_back(cd + cxx + " -c -o " + stem + ".o " + stem + ".cpp");
+    commands.push_back(cxx({"-c", "-o", stem + ".o", stem + ".cpp"}));
     objects.push_back(stem + ".o");
   }
-  commands.push_back(cd + cxx + " -c -o driver.o driver.cpp");
-  commands.push_back(cd + cfg.cxx + " -c -o weights.o weights.S");
+  commands.push_back(cxx({"-c", "-o", "driver.o", "driver.cpp"}));
+  std::vector<std::string> assemble = split_words(cfg.cxx);
+  for (const char* a : {"-c", "-o", "weights.o", "weights.S"}) assemble.push_back(a);
+  commands.push_back(assemble);
   objects.push_back("driver.o");
   objects.push_back("weights.o");
-  compile_all(commands);
-  std::string link = cd + cxx + " -Wl,-soname,libnasx_model.so -o ../libnasx_model.so";
-  for (const std::string& o : objects) link += " " + o;
-  compile(link);
+  compile_all(commands, build, cfg);
+  std::vector<std::string> link =
+      cxx({"-Wl,-soname,libnasx_model.so", "-o", "../libnasx_model.so"});
+  link.insert(link.end(), objects.begin(), objects.end());
+  compile(link, build, cfg);
   fs::remove_all(build);
   write_text(tmp / "example.c", kExample);
   write_text(tmp / "Makefile", kMakefile);

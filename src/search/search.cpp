@@ -30,6 +30,16 @@ namespace nasx {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A JSON file of the search folder: null when it is absent, a discarded value when it does not
+// parse (the caller warns and redoes its part); a directory, FIFO or device is the user's error
+// (a FIFO would hang the read).
+Json read_folder_json(const fs::path& file) {
+  if (!fs::exists(fs::symlink_status(file))) return Json();
+  check_regular_file(file.string(), "a file of the search folder");
+  std::ifstream f(file);
+  return Json::parse(f, nullptr, false);
+}
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) {
@@ -235,11 +245,16 @@ Baseline baseline(const SearchOptions& o, Setup& s) {
   // The end-to-end time and every kernel's, journaled: a resumed search decides from the same
   // baseline as the run it continues.
   fs::path file = s.dir / "baseline.json";
-  std::ifstream f(file);
-  Json j = f ? Json::parse(f, nullptr, false) : Json();
+  Json j = read_folder_json(file);
   b.kernels = executed_kernels(s.base, o.infer_batch);
-  bool journaled = j.is_object() && j.contains("median_ms") && j.contains("kernels") &&
-                   j["kernels"].is_object() && j["kernels"].size() == b.kernels.size();
+  bool journaled = j.is_object() && j.contains("median_ms") && j["median_ms"].is_number() &&
+                   j.contains("kernels") && j["kernels"].is_object() &&
+                   j["kernels"].size() == b.kernels.size();
+  for (const auto& [name, ms] : journaled ? j["kernels"].items() : Json::object().items())
+    journaled = journaled && ms.is_number() && b.kernels.count(name);
+  if (!journaled && !j.is_null())
+    log(LogLevel::Warn, "warning: ", file.string(),
+        " is not the baseline of this network: timing the baseline again");
   if (journaled) {
     b.time = timing_from_json(j);
     for (const auto& [name, ms] : j["kernels"].items()) b.kernel_ms[name] = ms.get<double>();
@@ -468,9 +483,13 @@ struct Finished {
 };
 
 Finished finished_state(const fs::path& dir) {
-  std::ifstream f(dir / "finished.json");
-  Json j = f ? Json::parse(f, nullptr, false) : Json();
-  if (!j.is_object() || !j.contains("runs") || !j["runs"].is_number_integer()) return {};
+  Json j = read_folder_json(dir / "finished.json");
+  if (j.is_null()) return {};
+  if (!j.is_object() || !j.contains("runs") || !j["runs"].is_number_integer()) {
+    log(LogLevel::Warn, "warning: ", (dir / "finished.json").string(),
+        " is corrupt: the search is resumed as unfinished");
+    return {};
+  }
   double s = j.contains("seconds") && j["seconds"].is_number() ? j["seconds"].get<double>() : 0;
   return {fs::exists(dir / "report.json"), j["runs"].get<int>(), s};
 }
@@ -487,12 +506,15 @@ SearchReport run_search(const SearchOptions& o) {
   Setup s = setup(o);
   Finished before = finished_state(s.dir);
   if (before.finished && !o.continue_search) {
-    std::ifstream f(s.dir / "report.json");
-    Json j = Json::parse(f, nullptr, false);
-    NASX_USER_CHECK(!j.is_discarded() && j.is_object(), (s.dir / "report.json").string(),
-                    " is not a search report; remove ", (s.dir / "finished.json").string(),
-                    " to run the search again");
-    SearchReport r = SearchReport::from_json(j);
+    Json j = read_folder_json(s.dir / "report.json");
+    SearchReport r;
+    try {
+      NASX_USER_CHECK(j.is_object(), "not a JSON object");
+      r = SearchReport::from_json(j);
+    } catch (const std::exception& e) {
+      user_error((s.dir / "report.json").string(), " is not a search report (", e.what(),
+                 "); remove ", (s.dir / "finished.json").string(), " to run the search again");
+    }
     r.from_finished = true;
     return r;
   }

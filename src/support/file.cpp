@@ -54,6 +54,20 @@ void check_regular_file(const std::string& path, const std::string& what) {
                   what, " expected)");
 }
 
+void check_appendable_file(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) return;
+  const char* kind = fs::is_directory(st)        ? "a directory"
+                     : fs::is_fifo(st)           ? "a FIFO"
+                     : fs::is_character_file(st) ? "a character device"
+                     : fs::is_block_file(st)     ? "a block device"
+                     : fs::is_socket(st)         ? "a socket"
+                                                 : "not a regular file";
+  NASX_USER_CHECK(fs::is_regular_file(st), "will not use ", path, " as ", what, ": it is ", kind);
+}
+
 std::string read_file(const std::string& path, const std::string& what, size_t max_bytes) {
   check_regular_file(path, what);
   std::ifstream f(path, std::ios::binary);

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "support/error.h"
+#include "support/file.h"
 #include "support/log.h"
 
 namespace nasx {
@@ -16,6 +17,7 @@ JsonLines::~JsonLines() {
 std::vector<Json> JsonLines::read_all() const {
   std::vector<Json> out;
   if (path_.empty()) return out;
+  check_appendable_file(path_, "a JSON-lines file");
   std::ifstream in(path_);
   if (!in) return out;
   std::string line;
@@ -35,6 +37,7 @@ void JsonLines::append(const Json& record) {
   if (path_.empty()) return;
   std::string line = record.dump() + "\n";
   if (!out_) {
+    check_appendable_file(path_, "a JSON-lines file");
     // A torn last line from a killed writer must not swallow this record: start a fresh line.
     std::ifstream probe(path_, std::ios::binary | std::ios::ate);
     if (probe && probe.tellg() > 0) {

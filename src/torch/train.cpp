@@ -68,12 +68,17 @@ Json read_checkpoint_json(const std::string& dir) {
   return j;
 }
 
-// CUDA when the LibTorch nasx was built with has it and a GPU is there (NASX_DEVICE=cpu forces
-// the CPU), else the CPU.
+// CUDA when the LibTorch nasx was built with has it and a GPU is there, else the CPU;
+// NASX_DEVICE=cpu forces the CPU, NASX_DEVICE=cuda insists on the GPU.
 torch::Device training_device() {
   const char* forced = std::getenv("NASX_DEVICE");
-  if (forced && std::string(forced) == "cpu") return torch::kCPU;
-  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  std::string want = forced ? forced : "";
+  if (want == "cpu") return torch::kCPU;
+  bool cuda = torch::cuda::is_available();
+  NASX_USER_CHECK(cuda || want != "cuda",
+                  "NASX_DEVICE=cuda, but no GPU is usable (the LibTorch nasx is built with has no "
+                  "CUDA, or no GPU is there): unset it to train on the CPU");
+  return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
 // Seeds of the independent random streams, from (seed, purpose, epoch, step).

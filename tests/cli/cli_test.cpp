@@ -1,6 +1,7 @@
 // The nasx command as a user runs it: help, version, conv --check, and bad input (a clear one-line
 // message and exit code 2, never a crash).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -106,6 +107,65 @@ std::string temp(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / "nasx-cli-test";
   std::filesystem::create_directories(dir);
   return (dir / name).string();
+}
+
+// The environment nasx reads: a value it cannot use is exit 2 naming the variable, before any
+// work; flags and compilers from it are words given to the compiler, never to a shell.
+TEST(Cli, TheEnvironmentIsCheckedAndNeverReachesAShell) {
+  namespace fs = std::filesystem;
+  struct Case {
+    std::string env, fragment;
+  };
+  std::string pwned = temp("pwned");
+  fs::remove(pwned);
+  for (const Case& c : {
+           Case{"OMP_NUM_THREADS=100000", "OMP_NUM_THREADS='100000' is not valid"},  // was SIGSEGV
+           Case{"OMP_NUM_THREADS=abc", "OMP_NUM_THREADS='abc' is not valid"},
+           Case{"NASX_NUM_THREADS=0", "NASX_NUM_THREADS='0' is not valid"},
+           Case{"NASX_DEVICE=gpu", "NASX_DEVICE='gpu' is not valid: it must be cpu or cuda"},
+           Case{"NASX_LOG=loud", "NASX_LOG='loud'"},
+           Case{"NASX_DEBUG=2", "NASX_DEBUG='2'"},
+           Case{"NASX_ISA=sse9", "NASX_ISA='sse9'"},
+           Case{"NASX_CXX='  '", "NASX_CXX='  '"},
+           Case{"NASX_CXX=/no/such/compiler", "/no/such/compiler"},
+           // Before: run through popen, so `;` ended the compile and ran the next command.
+           Case{"NASX_CXXFLAGS='-O3 ; touch " + pwned + " #'",
+                "cannot compile even an empty file with NASX_CXXFLAGS="},
+           Case{"NASX_CXXFLAGS=--no-such-flag", "NASX_CXXFLAGS='--no-such-flag'"},
+           Case{"XDG_CACHE_HOME=/etc/hostname", "cannot create the kernel cache"},
+       }) {
+    // A layer shape of its own, so the kernel cache cannot answer without the compiler.
+    Result r = nasx("conv --in 5,7,7 --out 3 --kernel 3 --check", c.env + " ");
+    EXPECT_EQ(r.code, 2) << c.env << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.fragment), std::string::npos) << c.env << "\n" << r.out;
+    EXPECT_EQ(r.out.find("internal error"), std::string::npos) << c.env << "\n" << r.out;
+  }
+  EXPECT_FALSE(fs::exists(pwned)) << "a word of NASX_CXXFLAGS ran as a command";
+  // Files appended to must be regular files or new: /dev/null would swallow tuning records (and
+  // get /dev/null.lock beside it), a FIFO would hang their read.
+  std::string fifo = temp("records.fifo");
+  fs::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& records : {std::string("/dev/null"), fifo}) {
+    Result t = nasx("tune resnet18_cifar --budget 5s --records " + records);
+    EXPECT_EQ(t.code, 2) << records << "\n" << t.out;
+    EXPECT_NE(t.out.find("will not use " + records + " as a tuning records file: it is a"),
+              std::string::npos)
+        << t.out;
+    EXPECT_FALSE(fs::exists(records + ".lock")) << records;
+  }
+  fs::remove(fifo);
+  // Valid values work: a list for OMP_NUM_THREADS, a relative XDG_CACHE_HOME is ignored (the XDG
+  // specification), an empty value is unset.
+  std::string cwd = temp("relative-xdg");
+  fs::create_directories(cwd);
+  Result ok = nasx("conv --in 5,7,7 --out 3 --kernel 3 --check",
+                   "cd " + cwd + " && HOME=" + cwd +
+                       "/home OMP_NUM_THREADS=2,1 NASX_ISA= " + "XDG_CACHE_HOME=rel ");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_FALSE(fs::exists(cwd + "/rel")) << "a relative XDG_CACHE_HOME was used";
+  EXPECT_TRUE(fs::exists(cwd + "/home/.cache/nasx")) << "the cache is not under HOME";
+  fs::remove_all(cwd);
 }
 
 TEST(Cli, ModelsListsTheZoo) {

@@ -3,6 +3,7 @@
 // its arch.json passes nasx check and nasx legal; a crashing candidate is recorded and skipped;
 // a different command line on the same directory and bad options are clear errors (exit 2).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -87,6 +88,38 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   EXPECT_GT(rm["seconds_all_runs"].get<double>(), ra["seconds_all_runs"].get<double>());
   EXPECT_EQ(trials(rm),
             trials(ra));  // the budget did not bind: the same verdicts, from the journal
+
+  // Files of the folder that are not what a search wrote: a FIFO or a directory is refused
+  // (before: the read of a FIFO hung), a corrupt finished.json is said and the search resumed.
+  {
+    fs::path odd = dir_for("odd");
+    fs::copy(whole, odd, fs::copy_options::recursive);
+    fs::remove(odd / "finished.json");
+    fs::remove(odd / "baseline.json");
+    ASSERT_EQ(mkfifo((odd / "baseline.json").c_str(), 0600), 0);
+    Result fifo = nasx(kTiny + " --out " + odd.string());
+    EXPECT_EQ(fifo.code, 2) << fifo.out;
+    EXPECT_NE(fifo.out.find("baseline.json: it is not a regular file"), std::string::npos)
+        << fifo.out;
+    fs::remove(odd / "baseline.json");
+    fs::remove(odd / "records.jsonl");
+    fs::create_directory(odd / "records.jsonl");
+    Result dir = nasx(kTiny + " --out " + odd.string());
+    EXPECT_EQ(dir.code, 2) << dir.out;
+    EXPECT_NE(dir.out.find("records.jsonl as a JSON-lines file: it is a directory"),
+              std::string::npos)
+        << dir.out;
+    fs::remove_all(odd);
+    fs::copy(whole, odd, fs::copy_options::recursive);
+    std::ofstream(odd / "finished.json") << "{torn";
+    Result torn = nasx(kTiny + " --out " + odd.string());
+    EXPECT_EQ(torn.code, 0) << torn.out;
+    EXPECT_NE(torn.out.find("finished.json is corrupt: the search is resumed as unfinished"),
+              std::string::npos)
+        << torn.out;
+    EXPECT_EQ(trials(report(odd)), trials(ra));
+    fs::remove_all(odd);
+  }
 
   // Decisions follow from the seed and the measurements: the killed search gets the same kernel
   // records (a resumed search on one machine reads its own), so it must decide the same.

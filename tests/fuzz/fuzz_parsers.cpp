@@ -1,8 +1,8 @@
 // libFuzzer targets for nasx's parsers of user input (`make fuzz`, clang only): .npy, sequences,
-// schedules, ARCH.json, gzip, IDX and CIFAR-10 files, ONNX models. One source, one
-// target per parser, chosen by NASX_FUZZ_TARGET at compile time. A UserError is the expected
-// answer to bad input; anything else escaping (an InternalError, another exception, a crash,
-// a sanitizer report, a hang) is a finding.
+// schedules, ARCH.json, gzip, IDX and CIFAR-10 files, ONNX models, torch.save state_dicts. One
+// source, one target per parser, chosen by NASX_FUZZ_TARGET at compile time. A UserError is the
+// expected answer to bad input; anything else escaping (an InternalError, another exception, a
+// crash, a sanitizer report, a hang) is a finding.
 #include <unistd.h>
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "graph/arch.h"
 #include "graph/onnx_import.h"
+#include "graph/torch_save.h"
 #include "support/dataset_files.h"
 #include "support/error.h"
 #include "support/json.h"
@@ -64,6 +65,10 @@ void run(const std::string& input) {
   LabelledImages d = parse_cifar(input, "fuzz");
   if (d.pixels.size() != size_t(d.count) * 3072 || d.labels.size() != size_t(d.count))
     internal_error("CIFAR sizes disagree");
+#elif NASX_FUZZ_TARGET == 9  // torch.save state_dicts (zip archive and pickle)
+  for (const auto& [key, t] : parse_torch_state_dict(input, "fuzz.pt"))
+    if (static_cast<int64_t>(t.data.size()) != num_elements(t.shape))
+      internal_error("state_dict tensor ", key, " has the wrong size");
 #endif
 }
 
