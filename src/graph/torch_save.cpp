@@ -37,13 +37,16 @@ class ZipArchive {
       corrupt(path, "the zip archive does not open: " + why + "; truncated or corrupt?");
     }
     zip_error_fini(&error);
+    // From here the archive is open: a failure must close it (no destructor runs for an object
+    // whose constructor throws).
     zip_int64_t n = zip_get_num_entries(zip_, 0);
-    if (n <= 0) corrupt(path, "an empty zip archive");
-    const char* first = zip_get_name(zip_, 0, 0);
+    const char* first = n > 0 ? zip_get_name(zip_, 0, 0) : nullptr;
     std::string name = first ? first : "";
     size_t slash = name.find('/');
-    if (slash == std::string::npos || slash == 0)
-      corrupt(path, "a zip archive without a top folder");
+    if (n <= 0 || slash == std::string::npos || slash == 0) {
+      zip_discard(zip_);
+      corrupt(path, n <= 0 ? "an empty zip archive" : "a zip archive without a top folder");
+    }
     prefix_ = name.substr(0, slash + 1);
   }
   ~ZipArchive() {
