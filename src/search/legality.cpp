@@ -5,6 +5,7 @@
 
 #include "graph/transform_network.h"
 #include "support/hash.h"
+#include "support/log.h"
 #include "transform/sequence.h"
 
 namespace nasx {
@@ -48,12 +49,12 @@ void PairedVerdict::decide(double t) {
 namespace {
 
 // Read back what ratio_json writes.
-double ratio_from(const Json& j) {
-  if (j.is_number()) return j.get<double>();
-  std::string s = j.get<std::string>();
+double ratio_from(const JsonIn& j) {
+  if (j.json().is_number()) return j.as_real();
+  std::string s = j.json().is_string() ? j.as_string() : "";
   if (s == "inf") return INFINITY;
   if (s == "-inf") return -INFINITY;
-  NASX_USER_CHECK(s == "nan", "a ratio must be a number, got '", s, "'");
+  if (s != "nan") j.fail("a number, \"inf\", \"-inf\" or \"nan\"");
   return NAN;
 }
 
@@ -63,10 +64,13 @@ Json proxy_json(const ProxyResult& r) {
   return Json{{"proxy", r.proxy}, {"total", ratio_json(r.total)}, {"blocks", blocks}};
 }
 
-ProxyResult proxy_from_json(const Json& j) {
-  ProxyResult r{j.at("proxy").get<std::string>(), ratio_from(j.at("total")), {}};
-  for (const Json& b : j.at("blocks"))
-    r.blocks.push_back({b.at(0).get<std::string>(), ratio_from(b.at(1))});
+ProxyResult proxy_from_json(const JsonIn& j) {
+  ProxyResult r{j.require("proxy").as_string(), ratio_from(j.require("total")), {}};
+  for (const JsonIn& b : j.list("blocks")) {
+    if (!b.json().is_array() || b.json().size() != 2) b.fail("a [name, value] pair");
+    r.blocks.push_back(
+        {JsonIn(b.json()[0], b.origin()).as_string(), ratio_from(JsonIn(b.json()[1], b.origin()))});
+  }
   return r;
 }
 
@@ -83,18 +87,19 @@ Json PairedVerdict::to_json() const {
   return Json{{"ratios", r}};
 }
 
-PairedVerdict PairedVerdict::from_json(const Json& j) {
+PairedVerdict PairedVerdict::from_json(const JsonIn& j) {
   PairedVerdict v;
-  if (j.contains("rejected")) {
-    v.rejected = j.at("rejected").get<std::string>();
-    v.reject_kind = j.value("kind", "");
+  if (j.has("rejected")) {
+    v.rejected = j.require("rejected").as_string();
+    v.reject_kind = j.str("kind");
     return v;
   }
-  for (const auto& [name, r] : j.at("ratios").items()) {
-    NASX_USER_CHECK(r.is_array() && !r.empty(), "ratios must be non-empty lists");
-    for (const Json& x : r) v.ratios[name].push_back(ratio_from(x));
+  j.require("ratios");
+  for (const auto& [name, r] : j.entries("ratios")) {
+    if (!r.json().is_array() || r.json().empty()) r.fail("a non-empty list");
+    for (const JsonIn& x : j.field("ratios").list(name)) v.ratios[name].push_back(ratio_from(x));
   }
-  NASX_USER_CHECK(!v.ratios.empty(), "a verdict without ratios");
+  if (v.ratios.empty()) j.field("ratios").fail("a verdict's ratios");
   return v;
 }
 
@@ -105,21 +110,24 @@ PairedJudge::PairedJudge(JudgeConfig config, std::function<Network(uint64_t)> ma
       samples_(config_.samples),
       journal_(journal_path) {
   NASX_USER_CHECK(config_.samples >= 1, "--samples must be at least 1, got ", config_.samples);
-  for (const Json& j : journal_.read_all()) {
+  int line = 0;
+  for (const Json& record : journal_.read_all()) {
+    JsonIn j(record, journal_path + ", record " + std::to_string(++line));
     try {
-      if (j.contains("reference")) {  // a sample's reference values
+      if (j.has("reference")) {  // a sample's reference values
         std::vector<ProxyResult> values;
-        for (const Json& v : j.at("values")) values.push_back(proxy_from_json(v));
+        for (const JsonIn& v : j.list("values")) values.push_back(proxy_from_json(v));
         if (values.size() == config_.proxies.size())
-          references_[j.at("reference").get<std::string>()] = std::move(values);
+          references_[j.require("reference").as_string()] = std::move(values);
         continue;
       }
-      cache_[j.at("key").get<std::string>()] = PairedVerdict::from_json(j.at("verdict"));
+      cache_[j.require("key").as_string()] = PairedVerdict::from_json(j.require("verdict"));
       // The cost of a check, for sharing the budget after a resume.
-      seconds_ += j.value("seconds", 0.0);
-      samples_timed_ += j.value("samples_timed", int64_t{0});
-    } catch (const std::exception&) {
-      // a record of another shape: skipped like a malformed line
+      seconds_ += j.real("seconds");
+      samples_timed_ += j.integer("samples_timed");
+    } catch (const UserError& e) {
+      // A record of another shape: skipped like a malformed line, said like one.
+      log(LogLevel::Warn, "warning: skipping a journal record: ", e.what());
     }
   }
 }

@@ -27,6 +27,7 @@
 #include "graph/arch.h"
 #include "search/rule.h"
 #include "support/journal.h"
+#include "support/json_in.h"
 #include "torch/datasets.h"
 #include "torch/proxies.h"
 
@@ -53,7 +54,7 @@ struct PairedVerdict {
   // Re-decides legality and the binding name for another tau (ratios are what is measured).
   void decide(double tau);
   Json to_json() const;
-  static PairedVerdict from_json(const Json& j);
+  static PairedVerdict from_json(const JsonIn& j);
 };
 
 struct JudgeConfig {

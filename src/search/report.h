@@ -19,13 +19,14 @@
 #include <vector>
 
 #include "support/json.h"
+#include "support/json_in.h"
 #include "support/timing.h"
 #include "torch/verify.h"
 
 namespace nasx {
 
 Json timing_json(const TimingStats& s);
-TimingStats timing_from_json(const Json& j);
+TimingStats timing_from_json(const JsonIn& j);
 
 // A verdict as the report shows it: rejected by shape, or the binding ratio and its spread.
 struct VerdictSummary {
@@ -37,7 +38,7 @@ struct VerdictSummary {
   double mean = 0, min = 0, max = 0, margin = 0, spread = 0;  // NaN where not finite
   bool uncertain = false;
   Json to_json() const;
-  static VerdictSummary from_json(const Json& j);
+  static VerdictSummary from_json(const JsonIn& j);
 };
 
 struct TimingSummary {
@@ -49,7 +50,7 @@ struct TimingSummary {
   bool shared = false;               // every record existed already
   double saving_ms() const { return baseline.median_ms - candidate.median_ms; }
   Json to_json() const;
-  static TimingSummary from_json(const Json& j);
+  static TimingSummary from_json(const JsonIn& j);
 };
 
 // One candidate the search considered: a move (one sequence on one or more units).
@@ -66,7 +67,7 @@ struct TrialReport {
   VerdictSummary verdict;                    // in context: accepted choices plus this move
   int accepted = -1;                         // order of acceptance (0 first), -1: not accepted
   Json to_json() const;
-  static TrialReport from_json(const Json& j);
+  static TrialReport from_json(const JsonIn& j);
 };
 
 // One accepted choice, in the order accepted.
@@ -78,7 +79,7 @@ struct ChoiceReport {
   double network_ms = 0;    // estimated network latency with it (baseline minus savings so far)
   bool superseded = false;  // a later choice replaced it on every unit it held
   Json to_json() const;
-  static ChoiceReport from_json(const Json& j);
+  static ChoiceReport from_json(const JsonIn& j);
 };
 
 struct UnitReport {
@@ -91,7 +92,7 @@ struct UnitReport {
   std::string chosen;    // the final sequence on this unit, empty when unchanged
   bool covered = false;  // judged in at least one move
   Json to_json() const;
-  static UnitReport from_json(const Json& j);
+  static UnitReport from_json(const JsonIn& j);
 };
 
 struct NetworkSummary {
@@ -99,7 +100,7 @@ struct NetworkSummary {
   TimingStats latency;
   double max_rel_err_vs_libtorch = 0;  // the result only
   Json to_json() const;
-  static NetworkSummary from_json(const Json& j);
+  static NetworkSummary from_json(const JsonIn& j);
 };
 
 struct SearchCounts {
@@ -111,7 +112,7 @@ struct SearchCounts {
   int64_t accepted = 0;
   int64_t units_covered = 0;
   Json to_json() const;
-  static SearchCounts from_json(const Json& j);
+  static SearchCounts from_json(const JsonIn& j);
 };
 
 struct SearchReport {
@@ -138,7 +139,7 @@ struct SearchReport {
   std::optional<VerifyReport> verification;  // nasx search --verify: the result trained
 
   Json to_json() const;
-  static SearchReport from_json(const Json& j);
+  static SearchReport from_json(const JsonIn& j);
 };
 
 void write_report(const std::string& dir, const SearchReport& report);

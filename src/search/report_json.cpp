@@ -12,16 +12,10 @@ namespace {
 using report_detail::kCounters;
 
 // ---- JSON. A double that is not finite is written as null and read back as NaN; a missing key
-// takes the field's default.
+// takes the field's default; a field of the wrong type is the reader's (JsonIn's) UserError.
 
 Json real(double v) {
   return std::isfinite(v) ? Json(v) : Json(nullptr);
-}
-
-double real_at(const Json& j, const char* key, double fallback = 0) {
-  auto it = j.find(key);
-  if (it == j.end()) return fallback;
-  return it->is_number() ? it->get<double>() : NAN;
 }
 
 template <class T>
@@ -32,14 +26,10 @@ Json list_json(const std::vector<T>& items) {
 }
 
 template <class T>
-std::vector<T> list_at(const Json& j, const char* key) {
+std::vector<T> list_at(const JsonIn& j, const char* key) {
   std::vector<T> items;
-  for (const Json& x : j.value(key, Json::array())) items.push_back(T::from_json(x));
+  for (const JsonIn& x : j.list(key)) items.push_back(T::from_json(x));
   return items;
-}
-
-std::vector<std::string> strings_at(const Json& j, const char* key) {
-  return j.value(key, Json::array()).get<std::vector<std::string>>();
 }
 
 }  // namespace
@@ -51,12 +41,12 @@ Json timing_json(const TimingStats& s) {
               {"repeats", s.repeats}};
 }
 
-TimingStats timing_from_json(const Json& j) {
+TimingStats timing_from_json(const JsonIn& j) {
   TimingStats s;
-  s.median_ms = real_at(j, "median_ms");
-  s.min_ms = real_at(j, "min_ms");
-  s.max_ms = real_at(j, "max_ms");
-  s.repeats = j.value("repeats", 0);
+  s.median_ms = j.real("median_ms");
+  s.min_ms = j.real("min_ms");
+  s.max_ms = j.real("max_ms");
+  s.repeats = static_cast<int>(j.integer("repeats", 0));
   return s;
 }
 
@@ -68,23 +58,23 @@ Json VerdictSummary::to_json() const {
               {"spread", real(spread)}, {"uncertain", uncertain}};
 }
 
-VerdictSummary VerdictSummary::from_json(const Json& j) {
+VerdictSummary VerdictSummary::from_json(const JsonIn& j) {
   VerdictSummary v;
-  if (!j.is_object() || !j.value("judged", true)) return v;
+  if (j.is_null() || !j.boolean("judged", true)) return v;
   v.judged = true;
-  if (j.contains("rejected")) {
-    v.reject_kind = j.value("rejected", "");
-    v.message = j.value("message", "");
+  if (j.has("rejected")) {
+    v.reject_kind = j.str("rejected");
+    v.message = j.str("message");
     return v;
   }
-  v.legal = j.value("legal", false);
-  v.binding = j.value("binding", "");
-  v.mean = real_at(j, "mean");
-  v.min = real_at(j, "min");
-  v.max = real_at(j, "max");
-  v.margin = real_at(j, "margin");
-  v.spread = real_at(j, "spread");
-  v.uncertain = j.value("uncertain", false);
+  v.legal = j.boolean("legal", false);
+  v.binding = j.str("binding");
+  v.mean = j.real("mean");
+  v.min = j.real("min");
+  v.max = j.real("max");
+  v.margin = j.real("margin");
+  v.spread = j.real("spread");
+  v.uncertain = j.boolean("uncertain", false);
   return v;
 }
 
@@ -99,16 +89,16 @@ Json TimingSummary::to_json() const {
   return j;
 }
 
-TimingSummary TimingSummary::from_json(const Json& j) {
+TimingSummary TimingSummary::from_json(const JsonIn& j) {
   TimingSummary t;
-  if (!j.is_object() || !j.value("timed", true)) return t;
+  if (j.is_null() || !j.boolean("timed", true)) return t;
   t.timed = true;
-  t.ok = j.value("ok", false);
-  t.error = j.value("error", "");
-  t.kernels = strings_at(j, "kernels");
-  t.baseline = timing_from_json(j.value("baseline", Json::object()));
-  t.candidate = timing_from_json(j.value("candidate", Json::object()));
-  t.shared = j.value("shared", false);
+  t.ok = j.boolean("ok", false);
+  t.error = j.str("error");
+  t.kernels = j.strings("kernels");
+  t.baseline = timing_from_json(j.field("baseline"));
+  t.candidate = timing_from_json(j.field("candidate"));
+  t.shared = j.boolean("shared", false);
   return t;
 }
 
@@ -127,20 +117,20 @@ Json TrialReport::to_json() const {
               {"accepted", accepted}};
 }
 
-TrialReport TrialReport::from_json(const Json& j) {
+TrialReport TrialReport::from_json(const JsonIn& j) {
   TrialReport t;
-  t.move = j.value("move", "");
-  t.level = j.value("level", "");
-  t.units = strings_at(j, "units");
-  t.layers = strings_at(j, "layers");
-  t.sequence = j.value("sequence", "");
-  t.macs_delta = j.value("macs_delta", int64_t{0});
-  t.params_delta = j.value("params_delta", int64_t{0});
-  t.ratio_before = real_at(j, "ratio_before", 1);
-  t.estimated_spend = real_at(j, "estimated_spend");
-  t.timing = TimingSummary::from_json(j.value("timing", Json()));
-  t.verdict = VerdictSummary::from_json(j.value("verdict", Json()));
-  t.accepted = j.value("accepted", -1);
+  t.move = j.str("move");
+  t.level = j.str("level");
+  t.units = j.strings("units");
+  t.layers = j.strings("layers");
+  t.sequence = j.str("sequence");
+  t.macs_delta = j.integer("macs_delta");
+  t.params_delta = j.integer("params_delta");
+  t.ratio_before = j.real("ratio_before", 1);
+  t.estimated_spend = j.real("estimated_spend");
+  t.timing = TimingSummary::from_json(j.field("timing"));
+  t.verdict = VerdictSummary::from_json(j.field("verdict"));
+  t.accepted = static_cast<int>(j.integer("accepted", -1));
   return t;
 }
 
@@ -153,14 +143,14 @@ Json ChoiceReport::to_json() const {
               {"superseded", superseded}};
 }
 
-ChoiceReport ChoiceReport::from_json(const Json& j) {
+ChoiceReport ChoiceReport::from_json(const JsonIn& j) {
   ChoiceReport c;
-  c.trial = j.value("trial", size_t{0});
-  c.ratio_before = real_at(j, "ratio_before", 1);
-  c.ratio_after = real_at(j, "ratio_after", 1);
-  c.saving_ms = real_at(j, "saving_ms");
-  c.network_ms = real_at(j, "network_ms");
-  c.superseded = j.value("superseded", false);
+  c.trial = static_cast<size_t>(j.integer("trial"));
+  c.ratio_before = j.real("ratio_before", 1);
+  c.ratio_after = j.real("ratio_after", 1);
+  c.saving_ms = j.real("saving_ms");
+  c.network_ms = j.real("network_ms");
+  c.superseded = j.boolean("superseded", false);
   return c;
 }
 
@@ -176,17 +166,17 @@ Json UnitReport::to_json() const {
               {"covered", covered}};
 }
 
-UnitReport UnitReport::from_json(const Json& j) {
+UnitReport UnitReport::from_json(const JsonIn& j) {
   UnitReport u;
-  u.name = j.value("name", "");
-  u.layers = strings_at(j, "layers");
-  u.joint = j.value("joint", false);
-  u.macs = j.value("macs", int64_t{0});
-  u.params = j.value("params", int64_t{0});
-  u.baseline_kernels_ms = real_at(j, "baseline_kernels_ms");
-  u.candidates = j.value("candidates", int64_t{0});
-  u.chosen = j.value("chosen", "");
-  u.covered = j.value("covered", false);
+  u.name = j.str("name");
+  u.layers = j.strings("layers");
+  u.joint = j.boolean("joint", false);
+  u.macs = j.integer("macs");
+  u.params = j.integer("params");
+  u.baseline_kernels_ms = j.real("baseline_kernels_ms");
+  u.candidates = j.integer("candidates");
+  u.chosen = j.str("chosen");
+  u.covered = j.boolean("covered", false);
   return u;
 }
 
@@ -197,12 +187,12 @@ Json NetworkSummary::to_json() const {
               {"max_rel_err_vs_libtorch", real(max_rel_err_vs_libtorch)}};
 }
 
-NetworkSummary NetworkSummary::from_json(const Json& j) {
+NetworkSummary NetworkSummary::from_json(const JsonIn& j) {
   NetworkSummary n;
-  n.params = j.value("params", int64_t{0});
-  n.macs = j.value("macs", int64_t{0});
-  n.latency = timing_from_json(j.value("latency", Json::object()));
-  n.max_rel_err_vs_libtorch = real_at(j, "max_rel_err_vs_libtorch");
+  n.params = j.integer("params");
+  n.macs = j.integer("macs");
+  n.latency = timing_from_json(j.field("latency"));
+  n.max_rel_err_vs_libtorch = j.real("max_rel_err_vs_libtorch");
   return n;
 }
 
@@ -213,11 +203,11 @@ Json SearchCounts::to_json() const {
   return j;
 }
 
-SearchCounts SearchCounts::from_json(const Json& j) {
+SearchCounts SearchCounts::from_json(const JsonIn& j) {
   SearchCounts c;
-  for (const auto& [key, field] : kCounters) c.*field = j.value(key, int64_t{0});
-  c.rejected_by_kind =
-      j.value("rejected_by_kind", Json::object()).get<std::map<std::string, int64_t>>();
+  for (const auto& [key, field] : kCounters) c.*field = j.integer(key);
+  for (const auto& [kind, n] : j.entries("rejected_by_kind"))
+    c.rejected_by_kind[kind] = n.as_integer();
   return c;
 }
 
@@ -249,34 +239,32 @@ Json SearchReport::to_json() const {
               {"verification", verification ? verification->to_json() : Json()}};
 }
 
-SearchReport SearchReport::from_json(const Json& j) {
+SearchReport SearchReport::from_json(const JsonIn& j) {
   SearchReport r;
-  r.model = j.value("model", "");
-  r.options = j.value("options", Json::object());
-  r.rule = j.value("rule", Json::object());
-  r.budget_s = real_at(j, "budget_s");
-  r.target = j.value("target", Json::object());
-  r.baseline = NetworkSummary::from_json(j.value("baseline", Json::object()));
-  r.result = NetworkSummary::from_json(j.value("result", Json::object()));
-  r.speedup = real_at(j, "speedup", 1);
-  r.speedup_min = real_at(j, "speedup_min", 1);
-  r.speedup_max = real_at(j, "speedup_max", 1);
-  r.estimated_ms = real_at(j, "estimated_ms");
-  r.final_verdict = VerdictSummary::from_json(j.value("final_verdict", Json()));
-  r.backoff_acted = j.value("backoff_acted", false);
-  r.backed_off = strings_at(j, "backed_off");
+  r.model = j.str("model");
+  r.options = j.object("options");
+  r.rule = j.object("rule");
+  r.budget_s = j.real("budget_s");
+  r.target = j.object("target");
+  r.baseline = NetworkSummary::from_json(j.field("baseline"));
+  r.result = NetworkSummary::from_json(j.field("result"));
+  r.speedup = j.real("speedup", 1);
+  r.speedup_min = j.real("speedup_min", 1);
+  r.speedup_max = j.real("speedup_max", 1);
+  r.estimated_ms = j.real("estimated_ms");
+  r.final_verdict = VerdictSummary::from_json(j.field("final_verdict"));
+  r.backoff_acted = j.boolean("backoff_acted", false);
+  r.backed_off = j.strings("backed_off");
   r.choices = list_at<ChoiceReport>(j, "choices");
   r.trials = list_at<TrialReport>(j, "trials");
   r.units = list_at<UnitReport>(j, "units");
-  r.uncovered_units = strings_at(j, "uncovered_units");
-  r.counts = SearchCounts::from_json(j.value("counts", Json::object()));
-  const Json phases = j.value("seconds", Json::object());
-  for (const auto& [phase, s] : phases.items())
-    r.seconds[phase] = s.is_number() ? s.get<double>() : NAN;
-  r.runs = j.value("runs", 1);
-  r.seconds_all_runs = real_at(j, "seconds_all_runs");
-  if (j.contains("verification") && j["verification"].is_object())
-    r.verification = VerifyReport::from_json(j["verification"]);
+  r.uncovered_units = j.strings("uncovered_units");
+  r.counts = SearchCounts::from_json(j.field("counts"));
+  for (const auto& [phase, s] : j.entries("seconds")) r.seconds[phase] = s.as_real();
+  r.runs = static_cast<int>(j.integer("runs", 1));
+  r.seconds_all_runs = j.real("seconds_all_runs");
+  if (j.has("verification") && !j.field("verification").is_null())
+    r.verification = VerifyReport::from_json(j.field("verification"));
   return r;
 }
 

@@ -247,18 +247,28 @@ Baseline baseline(const SearchOptions& o, Setup& s) {
   fs::path file = s.dir / "baseline.json";
   Json j = read_folder_json(file);
   b.kernels = executed_kernels(s.base, o.infer_batch);
-  bool journaled = j.is_object() && j.contains("median_ms") && j["median_ms"].is_number() &&
-                   j.contains("kernels") && j["kernels"].is_object() &&
-                   j["kernels"].size() == b.kernels.size();
-  for (const auto& [name, ms] : journaled ? j["kernels"].items() : Json::object().items())
-    journaled = journaled && ms.is_number() && b.kernels.count(name);
+  // Journaled when it holds a time and one number per kernel of this network; anything else (a
+  // torn or edited file) is said and timed again.
+  bool journaled = false;
+  if (j.is_object()) {
+    try {
+      JsonIn in(j, file.string());
+      std::map<std::string, double> kernel_ms;
+      for (const auto& [name, ms] : in.entries("kernels")) kernel_ms[name] = ms.as_real();
+      TimingStats time = timing_from_json(in);
+      journaled = std::isfinite(time.median_ms) && kernel_ms.size() == b.kernels.size();
+      for (const auto& [name, ms] : kernel_ms) journaled = journaled && b.kernels.count(name);
+      if (journaled) {
+        b.time = time;
+        b.kernel_ms = kernel_ms;
+      }
+    } catch (const UserError&) {
+    }
+  }
   if (!journaled && !j.is_null())
     log(LogLevel::Warn, "warning: ", file.string(),
         " is not the baseline of this network: timing the baseline again");
-  if (journaled) {
-    b.time = timing_from_json(j);
-    for (const auto& [name, ms] : j["kernels"].items()) b.kernel_ms[name] = ms.get<double>();
-  } else {
+  if (!journaled) {
     Tensor out(b.compiled.output_shape());
     b.time = measure([&] { b.compiled.run(b.input.data.data(), out.data.data()); }, 3, 20);
   }
@@ -506,14 +516,15 @@ SearchReport run_search(const SearchOptions& o) {
   Setup s = setup(o);
   Finished before = finished_state(s.dir);
   if (before.finished && !o.continue_search) {
-    Json j = read_folder_json(s.dir / "report.json");
+    fs::path path = s.dir / "report.json";
+    Json j = read_folder_json(path);
     SearchReport r;
     try {
-      NASX_USER_CHECK(j.is_object(), "not a JSON object");
-      r = SearchReport::from_json(j);
-    } catch (const std::exception& e) {
-      user_error((s.dir / "report.json").string(), " is not a search report (", e.what(),
-                 "); remove ", (s.dir / "finished.json").string(), " to run the search again");
+      if (!j.is_object()) JsonIn(j, path.string()).fail("a search report (a JSON object)");
+      r = SearchReport::from_json(JsonIn(j, path.string()));
+    } catch (const UserError& e) {
+      user_error(e.what(), "; remove ", (s.dir / "finished.json").string(),
+                 " to run the search again");
     }
     r.from_finished = true;
     return r;

@@ -1,5 +1,7 @@
 #include "torch/train.h"
 
+#include "support/json_in.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include "support/error.h"
 #include "support/file.h"
 #include "support/hash.h"
+#include "support/json_in.h"
 #include "torch/torch_ops.h"
 
 namespace nasx {
@@ -113,10 +116,11 @@ std::string training_device_name() {
 std::optional<CheckpointInfo> checkpoint_info(const std::string& dir) {
   if (!fs::is_directory(dir) || !fs::exists(dir + "/checkpoint.json")) return std::nullopt;
   Json j = read_checkpoint_json(dir);
+  JsonIn in(j, dir + "/checkpoint.json");
   CheckpointInfo info;
-  info.model = j.value("model", "");
-  info.network = j.value("network", "");
-  if (j.contains("width") && j["width"].is_number()) info.width = j["width"].get<double>();
+  info.model = in.str("model");
+  info.network = in.str("network");
+  if (in.has("width")) info.width = in.field("width").as_real();
   return info;
 }
 
@@ -177,18 +181,18 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
   Json ckpt;
   if (o.resume && has_checkpoint) {
     ckpt = read_checkpoint_json(o.out);
-    NASX_USER_CHECK(ckpt.value("model", "") == o.model && ckpt.value("network", "") == net.name,
-                    o.out, " was trained from ", ckpt.value("model", "?"), ", not ", o.model);
+    JsonIn in(ckpt, o.out + "/checkpoint.json");
+    NASX_USER_CHECK(in.str("model") == o.model && in.str("network") == net.name, o.out,
+                    " was trained from ", in.str("model", "?"), ", not ", o.model);
     NASX_USER_CHECK(ckpt.contains("options") && ckpt["options"] == o.to_json(), o.out,
                     " was trained with other options (", ckpt.value("options", Json()).dump(),
                     "); --resume needs the same ones");
     start = ckpt["epoch"].get<int64_t>();
     NASX_USER_CHECK(start >= 0 && start <= o.epochs, o.out, ": corrupt checkpoint (epoch ", start,
                     ")");
-    for (const Json& h : ckpt["history"])
-      history.push_back({h.value("epoch", int64_t(0)), h.value("loss", 0.0),
-                         h.value("train_accuracy", 0.0), h.value("test_accuracy", 0.0),
-                         h.value("seconds", 0.0)});
+    for (const JsonIn& h : in.list("history"))
+      history.push_back({h.integer("epoch"), h.real("loss"), h.real("train_accuracy"),
+                         h.real("test_accuracy"), h.real("seconds")});
     previous_state = ckpt["state"].get<std::string>();
     load_weights(net, o.out + "/" + previous_state + "/weights", false);
   }

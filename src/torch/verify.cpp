@@ -71,13 +71,13 @@ Json VerifyRun::to_json() const {
               {"params", params}};
 }
 
-VerifyRun VerifyRun::from_json(const Json& j) {
+VerifyRun VerifyRun::from_json(const JsonIn& j) {
   VerifyRun r;
-  r.network = j.at("network").get<std::string>();
-  r.seed = j.at("seed").get<uint64_t>();
-  r.test_accuracy = j.at("test_accuracy").get<double>();
-  r.seconds = j.value("seconds", 0.0);
-  r.params = j.value("params", int64_t(0));
+  r.network = j.require("network").as_string();
+  r.seed = static_cast<uint64_t>(j.require("seed").as_integer());
+  r.test_accuracy = j.require("test_accuracy").as_real();
+  r.seconds = j.real("seconds");
+  r.params = j.integer("params");
   return r;
 }
 
@@ -106,21 +106,23 @@ Json VerifyReport::to_json() const {
               {"seconds", seconds}};
 }
 
-VerifyReport VerifyReport::from_json(const Json& j) {
+VerifyReport VerifyReport::from_json(const JsonIn& j) {
   VerifyReport r;
-  r.arch = j.at("arch");
-  r.recipe = j.at("recipe");
-  r.tolerance = j.at("tolerance").get<double>();
-  for (const Json& x : j.at("original")) r.original.push_back(VerifyRun::from_json(x));
-  for (const Json& x : j.at("transformed")) r.transformed.push_back(VerifyRun::from_json(x));
-  r.original_mean = j.at("original_mean").get<double>();
-  r.noise = j.at("noise").get<double>();
-  r.transformed_mean = j.at("transformed_mean").get<double>();
-  r.difference = j.at("difference").get<double>();
-  r.original_params = j.value("original_params", int64_t(0));
-  r.transformed_params = j.value("transformed_params", int64_t(0));
-  r.verdict = j.at("verdict").get<std::string>();
-  r.seconds = j.value("seconds", 0.0);
+  r.arch = j.require("arch").json();
+  r.recipe = j.require("recipe").json();
+  r.tolerance = j.require("tolerance").as_real();
+  j.require("original");
+  j.require("transformed");
+  for (const JsonIn& x : j.list("original")) r.original.push_back(VerifyRun::from_json(x));
+  for (const JsonIn& x : j.list("transformed")) r.transformed.push_back(VerifyRun::from_json(x));
+  r.original_mean = j.require("original_mean").as_real();
+  r.noise = j.require("noise").as_real();
+  r.transformed_mean = j.require("transformed_mean").as_real();
+  r.difference = j.require("difference").as_real();
+  r.original_params = j.integer("original_params");
+  r.transformed_params = j.integer("transformed_params");
+  r.verdict = j.require("verdict").as_string();
+  r.seconds = j.real("seconds");
   return r;
 }
 

@@ -19,6 +19,7 @@
 
 #include "graph/arch.h"
 #include "support/json.h"
+#include "support/json_in.h"
 #include "torch/train.h"
 
 namespace nasx {
@@ -39,7 +40,7 @@ struct VerifyRun {
   double seconds = 0;
   int64_t params = 0;
   Json to_json() const;
-  static VerifyRun from_json(const Json& j);
+  static VerifyRun from_json(const JsonIn& j);
 };
 
 struct VerifyReport {
@@ -54,7 +55,7 @@ struct VerifyReport {
   std::string verdict;
   double seconds = 0;  // all trainings
   Json to_json() const;
-  static VerifyReport from_json(const Json& j);
+  static VerifyReport from_json(const JsonIn& j);
   std::string summary() const;  // one line: the verdict and its numbers
 };
 

@@ -1,31 +1,35 @@
 #include "tune/records.h"
 
+#include "support/error.h"
+#include "support/json_in.h"
 #include "support/log.h"
 
 namespace nasx {
 
 RecordStore::RecordStore(const std::string& path, Target target)
     : file_(path), target_(std::move(target)), key_(target_.key()) {
-  for (const Json& j : file_.read_all()) {
+  int line = 0;
+  for (const Json& record : file_.read_all()) {
+    JsonIn j(record, path + ", record " + std::to_string(++line));
     try {
-      if (j.at("target").get<std::string>() != key_) continue;
+      if (j.require("target").as_string() != key_) continue;
       MeasureRecord r;
-      r.workload = j.at("workload").get<std::string>();
-      r.label = j.value("label", "");
-      r.status = j.at("status").get<std::string>();
-      r.error = j.value("error", "");
-      r.group = j.value("group", "");
-      r.choice = j.value("choice", "");
+      r.workload = j.require("workload").as_string();
+      r.label = j.str("label");
+      r.status = j.require("status").as_string();
+      r.error = j.str("error");
+      r.group = j.str("group");
+      r.choice = j.str("choice");
       if (r.ok()) {
-        r.stats.median_ms = j.at("median_ms").get<double>();
-        r.stats.min_ms = j.at("min_ms").get<double>();
-        r.stats.max_ms = j.at("max_ms").get<double>();
-        r.stats.repeats = j.at("repeats").get<int>();
+        r.stats.median_ms = j.require("median_ms").as_real();
+        r.stats.min_ms = j.require("min_ms").as_real();
+        r.stats.max_ms = j.require("max_ms").as_real();
+        r.stats.repeats = static_cast<int>(j.require("repeats").as_integer());
       }
       records_[r.workload] = r;
-    } catch (const Json::exception& e) {
-      log(LogLevel::Warn, "warning: ", path, ": skipping a record with missing fields (", e.what(),
-          ")");
+    } catch (const UserError& e) {
+      // One bad record costs its measurement, not the file: said, skipped, measured again.
+      log(LogLevel::Warn, "warning: skipping a tuning record: ", e.what());
     }
   }
 }

@@ -120,6 +120,21 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
     EXPECT_EQ(trials(report(odd)), trials(ra));
     fs::remove_all(odd);
   }
+  // A finished search's report.json edited to a wrong type: exit 2 naming file and key (before:
+  // read as NaN, "nanx faster").
+  {
+    fs::path edited = dir_for("edited");
+    fs::copy(whole, edited, fs::copy_options::recursive);
+    Json r = report(edited);
+    r["speedup"] = "fast";
+    std::ofstream(edited / "report.json") << r.dump();
+    Result bad = nasx(kTiny + " --out " + edited.string());
+    EXPECT_EQ(bad.code, 2) << bad.out;
+    EXPECT_NE(bad.out.find("report.json: \"speedup\" must be a number, got \"fast\""),
+              std::string::npos)
+        << bad.out;
+    fs::remove_all(edited);
+  }
 
   // Decisions follow from the seed and the measurements: the killed search gets the same kernel
   // records (a resumed search on one machine reads its own), so it must decide the same.
