@@ -39,6 +39,7 @@ int run_export(const ExportArgs& a) {
                   a.onnx, "'");
   NASX_USER_CHECK(a.batch == 1 || !a.lib.empty(), "--batch applies to --lib only");
   if (!a.lib.empty()) check_library_dir(a.lib);  // before any work
+  if (!a.save_weights.empty()) check_weights_dir(a.save_weights);
   Network net = load_model(a.model, a.seed, 0,
                            a.weights.empty() ? a.width : width_for_weights(a.weights, a.width));
   if (!a.weights.empty()) {
@@ -90,7 +91,10 @@ Runner add_export_command(CLI::App& app) {
   c->add_option("--weights", a->weights,
                 "load these weights first (a folder of <layer>.<param>.npy, or a torch.save .pt)");
   c->add_option("--save-weights", a->save_weights,
-                "also write the network's weights as <layer>.<param>.npy into this folder");
+                "also write the network's weights as <layer>.<param>.npy into this folder")
+      ->check(CLI::Validator(
+          [](std::string& v) { return v.empty() ? std::string("needs a folder, got ''") : ""; },
+          "DIR"));
   c->add_option("--width", a->width, "scale every channel count (default 1)")
       ->check(number_in(0, kMaxWidth, true));
   c->add_option("--seed", a->seed, "seed of the weights of a zoo model (default 0)")

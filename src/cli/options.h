@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -56,33 +57,42 @@ inline CLI::Validator number_in(double lo, double hi, bool lo_open = false) {
 // --width: the channel scale of a zoo model (or of an ARCH.json's base).
 inline constexpr double kMaxWidth = 16;
 
-// "15m", "90s", "1h", "2m30s" or plain seconds.
+// "15m", "90s", "1h", "2m30s", "1h30m", "1.5m" or plain seconds: decimal numbers only (no sign,
+// exponent or hex: "1e3s" and "0x10s" are refused), each unit at most once and in the order h, m,
+// s ("1m1m" and "30s1m" are refused).
 inline double parse_duration(const std::string& text) {
+  const std::string examples = "' (examples: 15m, 90s, 1h, 2m30s)";
   double total = 0;
   size_t i = 0;
-  bool any = false;
+  int last_unit = 4;  // h = 3, m = 2, s = 1: strictly decreasing
   while (i < text.size()) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(text.substr(i), &used);
-    } catch (const std::exception&) {
-      used = 0;
+    size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
     }
-    NASX_USER_CHECK(used > 0 && std::isfinite(v) && v >= 0, "--budget: cannot read '", text,
-                    "' (examples: 15m, 90s, 1h, 2m30s)");
-    i += used;
+    std::string number = text.substr(start, i - start);
+    NASX_USER_CHECK(!number.empty() && number != "." && number.size() <= 12,
+                    "--budget: cannot read '", text, examples);
+    double v = std::stod(number);
     double unit = 1;
     if (i < text.size()) {
       char u = text[i++];
       NASX_USER_CHECK(u == 's' || u == 'm' || u == 'h', "--budget: unknown unit '",
                       std::string(1, u), "' in '", text, "' (use s, m or h)");
+      int rank = u == 'h' ? 3 : u == 'm' ? 2 : 1;
+      NASX_USER_CHECK(rank < last_unit, "--budget: cannot read '", text,
+                      "': each unit once, in the order h, m, s", examples);
+      last_unit = rank;
       unit = u == 'h' ? 3600 : u == 'm' ? 60 : 1;
+    } else {
+      NASX_USER_CHECK(start == 0, "--budget: cannot read '", text, "': a number without its unit",
+                      examples);
     }
     total += v * unit;
-    any = true;
   }
-  NASX_USER_CHECK(any && total > 0, "--budget must be positive, got '", text, "'");
+  NASX_USER_CHECK(!text.empty() && total > 0, "--budget must be positive, got '", text, "'");
   NASX_USER_CHECK(total <= 7 * 24 * 3600, "--budget is limited to a week, got '", text, "'");
   return total;
 }

@@ -35,20 +35,24 @@ int run_tune(const TuneArgs& a) {
   std::error_code ec;
   if (auto parent = std::filesystem::path(path).parent_path(); !parent.empty())
     std::filesystem::create_directories(parent, ec);  // as the store would; errors surface below
-  check_appendable_file(path, "a tuning records file");
+  check_records_file(path);
   FileLock lock(path + ".lock", "the records file " + path);
   RecordStore records(path, detect_target());
   progress("tuning " + net.name + " (batch " + std::to_string(a.batch) + "), records in " + path);
   TuneSummary s = tune_network(net, a.batch, records, options);
-  Json j{{"model", net.name},   {"records", path},        {"kernels", s.kernels},
-         {"tuned", s.tuned},    {"measured", s.measured}, {"rule_ms", s.rule_ms},
-         {"best_ms", s.best_ms}};
+  Json j{{"model", net.name},    {"records", path},        {"kernels", s.kernels},
+         {"tuned", s.tuned},     {"measured", s.measured}, {"rule_ms", s.rule_ms},
+         {"best_ms", s.best_ms}, {"failed", s.failed}};
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::cout << net.name << ": " << s.tuned << " of " << s.kernels << " kernels tuned, "
-            << s.measured << " variants measured now (the rest were in the records)\n";
+            << s.measured << " variants measured now (the rest were in the records)"
+            << (s.failed ? ", " + std::to_string(s.failed) +
+                               " failed in every variant (first: " + s.first_error + ")"
+                         : "")
+            << "\n";
   if (s.best_ms > 0)
     std::cout << "sum of kernel medians: rule " << fmt(s.rule_ms, "%.3f") << " ms, tuned "
               << fmt(s.best_ms, "%.3f") << " ms (" << fmt(s.rule_ms / s.best_ms, "%.2f") << "x)\n";

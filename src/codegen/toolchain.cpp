@@ -29,7 +29,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kTrailerMagic[8] = {'N', 'A', 'S', 'X', 'S', 'O', '0', '1'};
+// Version 02 binds the entry to its key: the checksum covers the body and the key, so an entry
+// copied over another key's (a valid library of another kernel, whose symbols would be called as
+// this kernel's: a crash) fails the check as surely as a torn one.
+constexpr char kTrailerMagic[8] = {'N', 'A', 'S', 'X', 'S', 'O', '0', '2'};
 constexpr size_t kTrailerSize = 16;  // 8-byte checksum + 8-byte magic
 
 std::string env_or(const char* name, const std::string& fallback) {
@@ -44,19 +47,32 @@ std::string read_file(const fs::path& p) {
   return os.str();
 }
 
-uint64_t checksum(std::string_view bytes) {
-  return Hasher().add(bytes).low();
+uint64_t checksum(std::string_view bytes, const std::string& key) {
+  return Hasher().add(bytes).add("|key|").add(key).low();
 }
 
-// The entry is whole when its trailer's magic is present and its checksum matches the body.
-bool entry_is_whole(const fs::path& so) {
+// The entry is whole, and this key's, when it is a regular file whose trailer's magic is present
+// and whose checksum matches its body and the key.
+bool entry_is_whole(const fs::path& so, const std::string& key) {
+  std::error_code ec;
+  if (!fs::is_regular_file(so, ec)) return false;
   std::string bytes = read_file(so);
   if (bytes.size() <= kTrailerSize) return false;
   size_t body = bytes.size() - kTrailerSize;
   if (std::memcmp(bytes.data() + body + 8, kTrailerMagic, 8) != 0) return false;
   uint64_t stored;
   std::memcpy(&stored, bytes.data() + body, 8);
-  return stored == checksum(std::string_view(bytes.data(), body));
+  return stored == checksum(std::string_view(bytes.data(), body), key);
+}
+
+// An entry whole in the trailer format before version 02 (checksum of the body alone).
+bool older_format(const fs::path& so) {
+  std::error_code ec;
+  if (!fs::is_regular_file(so, ec)) return false;
+  std::string bytes = read_file(so);
+  if (bytes.size() <= kTrailerSize) return false;
+  size_t body = bytes.size() - kTrailerSize;
+  return std::memcmp(bytes.data() + body + 8, "NASXSO01", 8) == 0;
 }
 
 std::shared_ptr<SharedLibrary> try_open(const fs::path& so, std::string* error) {
@@ -70,7 +86,7 @@ std::shared_ptr<SharedLibrary> try_open(const fs::path& so, std::string* error) 
 }
 
 void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs::path& src,
-                 const fs::path& so) {
+                 const fs::path& so, const std::string& key) {
   write_file_atomically(src.string(), source);
   TempFile guard(temp_name_for(so.string()));
   fs::path tmp = guard.path();
@@ -88,7 +104,7 @@ void build_entry(const std::string& source, const ToolchainConfig& cfg, const fs
                        output);
   }
   std::string bytes = read_file(tmp);
-  uint64_t sum = checksum(bytes);
+  uint64_t sum = checksum(bytes, key);
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::app);
     f.write(reinterpret_cast<const char*>(&sum), 8);
@@ -254,10 +270,17 @@ std::string compiler_version(const std::string& cxx) {
   return first;
 }
 
-CompileResult compile_and_load(const std::string& source, const ToolchainConfig& cfg) {
+void check_kernel_cache(const ToolchainConfig& cfg) {
   std::error_code ec;
   fs::create_directories(cfg.cache_dir, ec);
   if (ec) user_error("cannot create the kernel cache ", cfg.cache_dir.string(), ": ", ec.message());
+  NASX_USER_CHECK(access(cfg.cache_dir.c_str(), W_OK) == 0, "the kernel cache ",
+                  cfg.cache_dir.string(),
+                  " is not writable (set XDG_CACHE_HOME to another folder)");
+}
+
+CompileResult compile_and_load(const std::string& source, const ToolchainConfig& cfg) {
+  check_kernel_cache(cfg);
   {
     // Once per cache directory and process: temporary files of killed processes go.
     static std::mutex m;
@@ -275,23 +298,34 @@ CompileResult compile_and_load(const std::string& source, const ToolchainConfig&
   fs::path so = cfg.cache_dir / (r.key + ".so");
   fs::path src = cfg.cache_dir / (r.key + ".cpp");
 
-  if (fs::exists(so)) {
+  if (fs::exists(fs::symlink_status(so))) {
     std::string error;
-    if (entry_is_whole(so)) {
+    if (entry_is_whole(so, r.key)) {
       if ((r.library = try_open(so, &error))) {
         r.outcome = CacheOutcome::Hit;
         return r;
       }
     } else {
-      error = "checksum mismatch";
+      error =
+          fs::is_regular_file(fs::symlink_status(so)) ? "checksum mismatch" : "not a regular file";
     }
-    log(LogLevel::Warn, "kernel cache entry ", so.string(), " is corrupt (", error,
-        "); rebuilding it");
+    bool older = older_format(so);
+    // The cache is nasx's own folder: what stands at the entry's name goes (a directory too).
+    std::error_code ec;
+    fs::remove_all(so, ec);
+    if (ec)
+      user_error("cannot replace the corrupt kernel cache entry ", so.string(), ": ", ec.message());
+    if (older)  // written by a nasx before entries were bound to their keys: not a fault
+      log(LogLevel::Info, "kernel cache entry ", so.string(),
+          " is of an older format; rebuilding it");
+    else
+      log(LogLevel::Warn, "kernel cache entry ", so.string(), " is corrupt (", error,
+          "); rebuilding it");
     r.outcome = CacheOutcome::RebuiltCorrupt;
   } else {
     r.outcome = CacheOutcome::Miss;
   }
-  build_entry(source, cfg, src, so);
+  build_entry(source, cfg, src, so, r.key);
   std::string error;
   r.library = try_open(so, &error);
   if (!r.library) internal_error("freshly built ", so.string(), " does not load: ", error);

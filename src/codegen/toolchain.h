@@ -66,6 +66,9 @@ struct CompileResult {
   std::string key;
 };
 
+// The kernel cache directory exists (or is created) and is writable; else a UserError naming it.
+void check_kernel_cache(const ToolchainConfig& config);
+
 CompileResult compile_and_load(const std::string& source,
                                const ToolchainConfig& config = ToolchainConfig::from_env());
 

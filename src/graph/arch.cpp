@@ -86,6 +86,8 @@ Arch Arch::from_json(const Json& j, const std::string& origin) {
     if (!st.is_object()) bad("step " + std::to_string(k) + " must be an object");
     if (!st.contains("layers")) bad("missing \"layers\"" + where);
     a.steps.push_back({strings_at(st, "layers", where), string_at(st, "sequence", where)});
+    if (a.steps.back().layers.empty())
+      bad("\"layers\"" + where + " is empty: a step names its layers");
   }
   if (!is_zoo_model(a.base) && !is_onnx_path(a.base))
     bad("\"base\" is '" + a.base + "', not a zoo model or an .onnx file");

@@ -149,8 +149,11 @@ class Importer {
 
   Network run() {
     read_metadata();
-    for (const onnx::TensorProto& t : g_.initializer())
+    for (const onnx::TensorProto& t : g_.initializer()) {
+      NASX_USER_CHECK(!constants_.count(t.name()), origin_, ": initializer '", t.name(),
+                      "' appears twice (which one holds the weights?)");
       constants_[t.name()] = read_tensor(t, origin_ + ": initializer '" + t.name() + "'");
+    }
     read_input();
     for (const onnx::NodeProto& n : g_.node()) {
       for (const std::string& in : n.input()) ++uses_[in];
@@ -650,7 +653,14 @@ Network import_onnx(const std::string& path, int64_t image_size) {
                   ": not an ONNX model with a graph (corrupt or truncated?)");
   bool default_domain = false;
   for (const onnx::OperatorSetIdProto& o : model.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") default_domain = true;
+    if (o.domain().empty() || o.domain() == "ai.onnx") {
+      default_domain = true;
+      // The operators' meaning changes across opsets (Pad's and Clip's inputs, Squeeze's axes,
+      // ReduceMean's axes at 18): outside the range imported and tested, refused, not guessed.
+      NASX_USER_CHECK(o.version() >= 11 && o.version() <= 17, path, ": ONNX opset ", o.version(),
+                      " is not supported (nasx imports opsets 11 to 17; export with "
+                      "opset_version=13)");
+    }
   NASX_USER_CHECK(default_domain, path, ": the model imports no standard ONNX operator set");
   Network net = Importer(model, path, image_size).run();
   net.name = std::filesystem::path(path).stem().string();

@@ -138,11 +138,20 @@ void transform_layers(Network& net, const std::vector<std::string>& layers,
 
 std::vector<std::string> match_conv_layers(const Network& net, const std::string& patterns) {
   std::vector<std::string> out;
+  // An empty list, or an empty pattern in it, names nothing: an error, not zero layers (before:
+  // `--layers ""` searched no unit and reported a speedup).
+  NASX_USER_CHECK(patterns.find_first_not_of(" \t,") != std::string::npos,
+                  "no layer pattern given ('", patterns,
+                  "'): name layers or globs, e.g. 'layer3.*' "
+                  "(nasx show ",
+                  net.name, " lists them)");
   std::stringstream ss(patterns);
   std::string glob;
   while (std::getline(ss, glob, ',')) {
     glob.erase(0, glob.find_first_not_of(" \t"));
     glob.erase(glob.find_last_not_of(" \t") + 1);
+    NASX_USER_CHECK(!glob.empty(), "an empty layer pattern in '", patterns,
+                    "' (a doubled or trailing comma?)");
     size_t before = out.size();
     std::string others;
     for (const Node& n : net.nodes) {

@@ -1,5 +1,7 @@
 #include "graph/weights.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 #include <set>
@@ -54,7 +56,8 @@ class WeightSlots {
         list += (i ? ", " : "") + missing[i] + suffix_;
       user_error("--weights ", source_, " lacks ", missing.size(), " of the ", slots_.size(),
                  " parameter tensors of ", net_.name, " (", list, missing.size() > 5 ? ", ..." : "",
-                 "); pass --partial-weights to keep the seeded initialisation for those");
+                 "); only nasx run can go on without them (--partial-weights keeps the seeded "
+                 "initialisation for those)");
     }
     return static_cast<int64_t>(loaded_.size());
   }
@@ -95,8 +98,28 @@ int64_t assign_weights(Network& net, std::vector<std::pair<std::string, Tensor>>
   return slots.finish(partial);
 }
 
+void check_weights_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::file_status st = fs::status(dir, ec);
+  if (fs::exists(st)) {
+    NASX_USER_CHECK(fs::is_directory(st), "--save-weights ", dir,
+                    ": it exists and is not a directory");
+    // A folder of .npy files (an earlier save) is written over; anything else is the user's.
+    for (const auto& e : fs::directory_iterator(dir)) {
+      std::string name = e.path().filename().string();
+      NASX_USER_CHECK(e.path().extension() == ".npy" || name.find(".tmp.") != std::string::npos,
+                      "--save-weights ", dir, " holds ", name,
+                      ", not a weights folder: choose a new or empty folder");
+    }
+  }
+  fs::create_directories(dir, ec);
+  NASX_USER_CHECK(!ec, "--save-weights ", dir, ": cannot create it: ", ec.message());
+  NASX_USER_CHECK(access(dir.c_str(), W_OK) == 0, "--save-weights ", dir, ": not writable");
+}
+
 void save_weights(const Network& net, const std::string& dir) {
-  std::filesystem::create_directories(dir);
+  check_weights_dir(dir);
   for (const Node& n : net.nodes) {
     std::vector<ParamSpec> specs = param_specs(n.op);
     for (size_t p = 0; p < specs.size(); ++p)

@@ -22,6 +22,9 @@ int64_t assign_weights(Network& net, std::vector<std::pair<std::string, Tensor>>
                        const std::string& source, bool partial);
 
 // Writes every parameter tensor of `net` into `dir` (created if needed).
+// The folder --save-weights names, checked before any work: new, empty or an earlier save (only
+// .npy files), creatable and writable; else a UserError naming the problem.
+void check_weights_dir(const std::string& dir);
 void save_weights(const Network& net, const std::string& dir);
 
 }  // namespace nasx

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "codegen/toolchain.h"
 #include "graph/arch.h"
 #include "graph/transform_network.h"
 #include "graph/zoo.h"
@@ -77,6 +78,17 @@ bool prepare_directory(const SearchOptions& o, FileLock& lock) {
     NASX_USER_CHECK(f.good(), "the output directory ", o.out_dir, " is not writable");
   }
   fs::remove(probe, ec);
+  // A folder without a search: nasx writes into it only when it is new or empty, or holds what a
+  // user may seed a search with (its journal files); anything else is the user's (before: a
+  // search wrote 13 files there and replaced the user's report.md).
+  if (!fs::exists(dir / "search.json"))
+    for (const auto& e : fs::directory_iterator(dir)) {
+      std::string name = e.path().filename().string();
+      bool seed = name == "records.jsonl" || name == "baseline.json" || name == "verdicts.jsonl" ||
+                  name == ".nasx-lock" || name.find(".tmp.") != std::string::npos;
+      NASX_USER_CHECK(seed, "--out ", o.out_dir, " holds ", name,
+                      " but no search (search.json): choose a new or empty folder");
+    }
   lock = lock_search_folder(o.out_dir);
   fs::path identity = dir / "search.json";
   Json mine = o.identity();
@@ -92,6 +104,9 @@ bool prepare_directory(const SearchOptions& o, FileLock& lock) {
                       "); run it with the same options to resume, or choose another --out");
     return true;
   }
+  // The kernel cache must work before the folder becomes a search's (before: an unwritable cache
+  // failed later and left search.json behind).
+  check_kernel_cache(ToolchainConfig::from_env());
   write_file_atomically(identity.string(), mine.dump(2) + "\n");
   return false;
 }
@@ -156,7 +171,8 @@ Json SearchOptions::identity() const {
           {"layers", layers},
           {"judges_per_layer", judges_per_unit},
           {"infer_batch", infer_batch}};
-  if (width > 0) id["width"] = width;  // absent at the default, so older directories resume
+  // Absent at the default (1, or not given: the same network), so older directories resume.
+  if (width > 0 && width != 1) id["width"] = width;
   if (rule.name != legality_rules().front().name) id["rule"] = rule.name;  // likewise
   return id;
 }

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -24,15 +26,18 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     NASX_USER_CHECK(fs::is_regular_file(st), "will not write ", path, ": it is ",
                     fs::is_directory(st) ? "a directory" : "not a regular file");
   }
+  remove_orphaned_temps_of(path);  // a killed earlier write of this path left its temporary
   TempFile guard(temp_name_for(path));
   const std::string& tmp = guard.path();
   {
+    errno = 0;
     std::ofstream f(tmp, std::ios::binary);
     f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     f.flush();
     if (!f) {
+      int e = errno;  // the reason: no such directory, read-only, disk full, ...
       std::remove(tmp.c_str());
-      user_error("cannot write ", path);
+      user_error("cannot write ", path, e ? std::string(": ") + std::strerror(e) : std::string());
     }
   }
   std::error_code ec;

@@ -1,5 +1,7 @@
 #include "support/interrupt.h"
 
+#include <unistd.h>
+
 #include <csignal>
 
 #include "support/temp_files.h"
@@ -15,10 +17,17 @@ void on_signal(int sig) {
     g_signal = sig;
     return;
   }
-  // Default mode, or a second signal: leave no temporary file and end as the signal would.
+  // Default mode, or a second signal: leave no temporary file, say so, and end with the exit code
+  // of every interrupted nasx command, 130 (before: tune and train ended by the signal, 143 with
+  // no word, while search said why and exited 130). Only async-signal-safe calls.
   remove_registered_temps();
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
+  const char* msg = sig == SIGINT ? "nasx: interrupted (SIGINT); nothing half-written is left\n"
+                                  : "nasx: terminated (SIGTERM); nothing half-written is left\n";
+  size_t n = 0;
+  while (msg[n]) ++n;
+  ssize_t ignored = write(2, msg, n);
+  (void)ignored;
+  _exit(130);
 }
 
 void install(bool graceful) {

@@ -56,7 +56,9 @@ void remove_registered_temps() noexcept {
     if (g_state[i].load(std::memory_order_acquire) == 2) unlink(g_paths[i]);
 }
 
-int remove_orphaned_temps(const fs::path& dir) {
+namespace {
+
+int remove_orphans(const fs::path& dir, const std::string& stem) {
   int removed = 0;
   std::error_code ec;
   auto now = fs::file_time_type::clock::now();
@@ -64,6 +66,7 @@ int remove_orphaned_temps(const fs::path& dir) {
     std::string name = it->path().filename().string();
     size_t at = name.find(".tmp.");
     if (at == std::string::npos) continue;
+    if (!stem.empty() && name.compare(0, at, stem) != 0) continue;
     long pid = std::strtol(name.c_str() + at + 5, nullptr, 10);
     bool gone = pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
     std::error_code tec;
@@ -72,6 +75,18 @@ int remove_orphaned_temps(const fs::path& dir) {
     if ((gone || stale) && pid != getpid() && fs::remove(it->path(), tec)) ++removed;
   }
   return removed;
+}
+
+}  // namespace
+
+int remove_orphaned_temps(const fs::path& dir) {
+  return remove_orphans(dir, "");
+}
+
+int remove_orphaned_temps_of(const std::string& path) {
+  fs::path p(path);
+  fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  return remove_orphans(dir, p.filename().string());
 }
 
 }  // namespace nasx

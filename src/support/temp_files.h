@@ -32,6 +32,10 @@ std::string temp_name_for(const std::string& path);
 // Removes orphaned temporary files in `dir` (not recursive). Returns how many.
 int remove_orphaned_temps(const std::filesystem::path& dir);
 
+// Removes the orphaned temporary files of one path (PATH.tmp.PID.* of dead processes), as a
+// write of PATH does first: a file killed mid-write never outlives the next write of it.
+int remove_orphaned_temps_of(const std::string& path);
+
 // For the signal handler: unlinks every registered file (async-signal-safe).
 void remove_registered_temps() noexcept;
 

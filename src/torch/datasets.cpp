@@ -28,8 +28,9 @@ std::string read_gzip(const std::string& path) {
 std::vector<int64_t> draw(int64_t available, int64_t batch, uint64_t seed,
                           const std::string& what) {
   NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
-  NASX_USER_CHECK(batch <= available, "batch size ", batch, " is larger than ", what, " (",
-                  available, " examples)");
+  NASX_USER_CHECK(batch <= available, batch,
+                  " examples asked for (a batch or --subset), more than ", what, " holds (",
+                  available, ")");
   std::vector<int64_t> idx(available);
   for (int64_t i = 0; i < available; ++i) idx[i] = i;
   std::mt19937_64 rng(seed);
@@ -100,6 +101,12 @@ Minibatch load_examples(const DatasetSpec& spec, const Shape& chw, int64_t class
   if (spec.kind == "synthetic") {
     if (batch == kWholeSplit) batch = spec.train ? 2048 : 512;
     NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
+    // Generated, so any count is possible: bounded at 1 GiB of images (before: --subset 1e8 was
+    // std::bad_alloc, exit 3).
+    constexpr int64_t kMaxFloats = int64_t(1) << 28;
+    NASX_USER_CHECK(
+        batch <= kMaxFloats / (chw[0] * chw[1] * chw[2]), batch,
+        " synthetic examples asked for (a batch or --subset): more than 1 GiB of images");
     Minibatch m{Tensor::random_normal({batch, chw[0], chw[1], chw[2]}, seed), {}};
     std::mt19937_64 rng(seed + 1);
     for (int64_t i = 0; i < batch; ++i)

@@ -253,6 +253,15 @@ Legality judge_results(const ProxyResult& ref, const ProxyResult& cand,
     double ratio = r != 0 ? c / r : (c == 0 ? 1.0 : INFINITY);
     return Verdict{name, name, r, c, ratio, ratio >= tau};
   };
+  // The network's ratio must be defined: an original whose proxy is 0 (or not finite) on this
+  // minibatch gives no evidence, and 0/0 read as "unchanged" called every candidate legal (e.g.
+  // Fisher at --batch 1, where batch norm zeroes every activation). A block's 0/0 stays 1: a
+  // block the proxy does not see is unchanged by definition.
+  NASX_USER_CHECK(
+      proxy.empty() || (ref.total != 0 && std::isfinite(ref.total)), proxy,
+      " of the original network is ", ref.total,
+      " on this minibatch, so its ratio is undefined: no verdict (use a larger --batch, "
+      "at least 2 with batch norm, or another --proxy)");
   Legality l{proxy, scope, tau, verdict("network", ref.total, cand.total), {}, {}, true};
   std::set<std::string> used;
   for (const std::string& layer : transformed_layers) {

@@ -1,6 +1,7 @@
 #include "torch/train.h"
 
 #include "support/json_in.h"
+#include "support/temp_files.h"
 
 #include <chrono>
 #include <cmath>
@@ -178,6 +179,29 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
   NASX_USER_CHECK(o.resume || !has_checkpoint, "--out ", o.out,
                   " already holds a checkpoint; pass --resume to continue it, or choose another "
                   "directory");
+  // Before: --resume of a folder without a checkpoint trained from scratch without a word.
+  NASX_USER_CHECK(!o.resume || has_checkpoint, "--resume: ", o.out,
+                  " holds no checkpoint (no checkpoint.json); leave --resume out to start a "
+                  "training there");
+  // Only into a new or empty folder, or one of nasx's trainings (its epoch-E folders, a killed
+  // run's temporaries): never among a user's files (before: a search folder took a checkpoint).
+  if (!has_checkpoint && fs::is_directory(o.out))
+    for (const auto& e : fs::directory_iterator(o.out)) {
+      std::string name = e.path().filename().string();
+      bool ours = name.rfind("epoch-", 0) == 0 || name.find(".tmp.") != std::string::npos;
+      NASX_USER_CHECK(ours, "--out ", o.out, " holds files that are not a nasx training (", name,
+                      "); choose a new or empty folder");
+    }
+  // Writable before any work (before: a read-only folder failed after a whole epoch).
+  {
+    std::error_code ec;
+    fs::create_directories(o.out, ec);
+    NASX_USER_CHECK(!ec, "--out ", o.out, ": cannot create it: ", ec.message());
+    std::string probe = temp_name_for(o.out + "/checkpoint.json");
+    TempFile guard(probe);
+    NASX_USER_CHECK(std::ofstream(probe).good(), "--out ", o.out,
+                    " is not writable: cannot create a file in it");
+  }
   Json ckpt;
   if (o.resume && has_checkpoint) {
     ckpt = read_checkpoint_json(o.out);

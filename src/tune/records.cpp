@@ -1,10 +1,34 @@
 #include "tune/records.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "support/error.h"
+#include "support/file.h"
 #include "support/json_in.h"
 #include "support/log.h"
 
 namespace nasx {
+
+void check_records_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::file_status st = fs::symlink_status(path, ec);
+  if (!fs::exists(st)) return;
+  NASX_USER_CHECK(!fs::is_symlink(st), "will not use ", path,
+                  " as a tuning records file: it is a symbolic link (name the file it points to)");
+  check_appendable_file(path, "a tuning records file");
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line) && line.find_first_not_of(" \t\r") == std::string::npos) {
+  }
+  if (line.empty()) return;  // empty: a new records file
+  Json j = Json::parse(line, nullptr, false);
+  NASX_USER_CHECK(j.is_object() && j.contains("target") && j.contains("workload"), "will not use ",
+                  path, " as a tuning records file: its first line is not a tuning record (",
+                  line.substr(0, 40), line.size() > 40 ? "..." : "",
+                  "); name a records file nasx wrote, or a new one");
+}
 
 RecordStore::RecordStore(const std::string& path, Target target)
     : file_(path), target_(std::move(target)), key_(target_.key()) {

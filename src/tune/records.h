@@ -27,6 +27,11 @@ struct MeasureRecord {
   bool ok() const { return status == "ok"; }
 };
 
+// A records file a user names (`nasx tune --records F`): UserError unless F is new, or a regular
+// file (not a symbolic link, device or FIFO) whose first line is a record. Before this, tuning
+// appended to a symlink's target and to any file after a warning.
+void check_records_file(const std::string& path);
+
 class RecordStore {
  public:
   RecordStore(const std::string& path, Target target);

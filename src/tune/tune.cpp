@@ -16,6 +16,7 @@
 #include "support/progress.h"
 #include "tune/measure.h"
 #include "tune/target.h"
+#include "tune/worker.h"
 
 namespace nasx {
 namespace {
@@ -99,10 +100,23 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
       summary.rule_ms += got.front().stats.median_ms;
       summary.best_ms += best->stats.median_ms;
     }
+    if (!best) {  // every variant failed: nothing was tuned, whatever the records say
+      ++summary.failed;
+      if (summary.first_error.empty())
+        summary.first_error = executed.nodes[node].name + ": " + got.front().error;
+      // Nothing measurable after three kernels: the worker, not the kernels, is failing.
+      NASX_USER_CHECK(summary.tuned > 0 || summary.failed < 3, "tune: every measurement failed (",
+                      summary.first_error, "); the measurement worker (", worker_path(),
+                      ") cannot time kernels here");
+      progress.step(executed.nodes[node].name + " failed");
+      continue;
+    }
     ++summary.tuned;
     progress.step(executed.nodes[node].name + (best ? " best " + best->choice : ""));
   }
   progress.finish();
+  NASX_USER_CHECK(summary.tuned > 0 || summary.failed == 0, "tune: every measurement failed (",
+                  summary.first_error, ")");
   return summary;
 }
 

@@ -23,8 +23,10 @@ struct TuneOptions {
 };
 
 struct TuneSummary {
-  int kernels = 0;     // distinct blocked conv kernels
-  int tuned = 0;       // with every variant measured
+  int kernels = 0;  // distinct blocked conv kernels
+  int tuned = 0;    // with every variant measured and at least one timed
+  int failed = 0;   // every variant failed (compile error, crash, timeout)
+  std::string first_error;
   int measured = 0;    // variants measured by this run (the rest came from the records)
   double rule_ms = 0;  // sum over tuned kernels of the rule's variant
   double best_ms = 0;  // sum over tuned kernels of the best variant

@@ -155,6 +155,23 @@ TEST(Cli, TheEnvironmentIsCheckedAndNeverReachesAShell) {
     EXPECT_FALSE(fs::exists(records + ".lock")) << records;
   }
   fs::remove(fifo);
+  // A symbolic link, or a file that holds something else (before: appended to after a warning).
+  std::string mine = temp("notes.txt"), link = temp("records-link.jsonl");
+  std::ofstream(mine) << "my notes\n";
+  fs::remove(link);
+  fs::create_symlink(mine, link);
+  for (const auto& [records, why] :
+       {std::pair<std::string, std::string>{link, "it is a symbolic link"},
+        {mine, "its first line is not a tuning record"}}) {
+    Result t = nasx("tune resnet18_cifar --budget 5s --records " + records);
+    EXPECT_EQ(t.code, 2) << records << "\n" << t.out;
+    EXPECT_NE(t.out.find(why), std::string::npos) << t.out;
+  }
+  std::ifstream back(mine);
+  std::string all((std::istreambuf_iterator<char>(back)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "my notes\n");
+  fs::remove(link);
+  fs::remove(mine);
   // Valid values work: a list for OMP_NUM_THREADS, a relative XDG_CACHE_HOME is ignored (the XDG
   // specification), an empty value is unset.
   std::string cwd = temp("relative-xdg");
@@ -166,6 +183,76 @@ TEST(Cli, TheEnvironmentIsCheckedAndNeverReachesAShell) {
   EXPECT_FALSE(fs::exists(cwd + "/rel")) << "a relative XDG_CACHE_HOME was used";
   EXPECT_TRUE(fs::exists(cwd + "/home/.cache/nasx")) << "the cache is not under HOME";
   fs::remove_all(cwd);
+}
+
+// The hostile pass over the newer commands (issue 25): each case exit 2 naming the problem, the
+// user's files untouched, nothing half-written. "before:" says what each did.
+TEST(Cli, HostilePassOfTheNewerCommands) {
+  namespace fs = std::filesystem;
+  fs::path d = temp("hostile");
+  fs::remove_all(d);
+  fs::create_directories(d / "mine");
+  std::ofstream(d / "mine" / "report.md") << "my report\n";
+  std::ofstream(d / "file") << "x";
+  struct Case {
+    std::string args, fragment, env;
+  };
+  std::string m = (d / "mine").string();
+  for (const Case& c : std::vector<Case>{
+           // before: trained from scratch without a word
+           {"train resnet18_cifar --width 0.25 --data synthetic --epochs 1 --resume --out " +
+                (d / "new").string(),
+            "holds no checkpoint (no checkpoint.json)"},
+           // before: wrote its checkpoint among the user's files
+           {"train resnet18_cifar --width 0.25 --data synthetic --epochs 1 --out " + m,
+            "holds files that are not a nasx training (report.md)"},
+           // before: std::bad_alloc, exit 3
+           {"train resnet18_cifar --width 0.25 --data synthetic --epochs 1 --subset 100000000 "
+            "--out " +
+                (d / "u").string(),
+            "100000000 synthetic examples asked for"},
+           // before: a search wrote 13 files there and replaced report.md
+           {"search resnet18_cifar --width 0.25 --data synthetic --budget 1m --out " + m,
+            "holds report.md but no search (search.json)"},
+           // before: ignored / exit 3
+           {"export resnet18_cifar --onnx " + (d / "a.onnx").string() + " --save-weights ''",
+            "--save-weights: needs a folder"},
+           {"export resnet18_cifar --onnx " + (d / "a.onnx").string() + " --save-weights " +
+                (d / "file").string(),
+            "it exists and is not a directory"},
+           {"export resnet18_cifar --onnx " + (d / "a.onnx").string() + " --save-weights " + m,
+            "holds report.md, not a weights folder"},
+           // before: "cannot write X" without the reason
+           {"export resnet18_cifar --onnx " + (d / "no" / "a.onnx").string(),
+            "No such file or directory"},
+           // before: "18 of 18 kernels tuned"
+           {"tune resnet18_cifar --budget 20s --records " + (d / "t.jsonl").string(),
+            "every measurement failed", "NASX_WORKER=/bin/true "},
+           // before: exit 2 but search.json left behind
+           {"search resnet18_cifar --width 0.25 --data synthetic --budget 1m --out " +
+                (d / "s").string(),
+            "cannot create the kernel cache", "XDG_CACHE_HOME=" + (d / "file").string() + " "},
+       }) {
+    Result r = nasx(c.args, c.env);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.fragment), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+  }
+  EXPECT_FALSE(fs::exists(d / "new" / "checkpoint.json"));
+  EXPECT_FALSE(fs::exists(d / "s" / "search.json"));
+  EXPECT_FALSE(fs::exists(d / "a.onnx"));
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(d / "mine"))
+    left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"report.md"});
+  // A kill -9 during a write leaves PATH.tmp.PID.N; the next write of PATH removes it (before:
+  // a 24 MiB temporary stayed for good).
+  fs::path orphan = d / "b.onnx.tmp.999999999.1";
+  std::ofstream(orphan) << "half";
+  Result ok = nasx("export resnet18_cifar --width 0.125 --onnx " + (d / "b.onnx").string());
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_FALSE(fs::exists(orphan));
+  fs::remove_all(d);
 }
 
 TEST(Cli, ModelsListsTheZoo) {

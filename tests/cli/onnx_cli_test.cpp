@@ -87,6 +87,19 @@ TEST_F(OnnxCli, BadOnnxFilesExitWithCode2) {
   n->add_output("y");
   g->add_output()->set_name("y");
   std::ofstream(dir_ / "lstm.onnx", std::ios::binary) << m.SerializeAsString();
+  // nasx's own export at opsets it does not import (before: accepted, the docs say 11 to 17),
+  // and with an initializer named twice (before: the second silently won).
+  onnx::ModelProto exported;
+  ASSERT_TRUE(exported.ParseFromString(good));
+  for (int version : {1, 99}) {
+    onnx::ModelProto v = exported;
+    v.mutable_opset_import(0)->set_version(version);
+    std::ofstream(dir_ / ("opset" + std::to_string(version) + ".onnx"), std::ios::binary)
+        << v.SerializeAsString();
+  }
+  onnx::ModelProto twice = exported;
+  *twice.mutable_graph()->add_initializer() = twice.graph().initializer(0);
+  std::ofstream(dir_ / "twice.onnx", std::ios::binary) << twice.SerializeAsString();
 
   struct Case {
     std::string file, message;
@@ -96,7 +109,10 @@ TEST_F(OnnxCli, BadOnnxFilesExitWithCode2) {
                                          {"lstm.onnx",
                                           "node 'rnn0' (LSTM): operator LSTM is not "
                                           "supported"},
-                                         {"missing.onnx", "no such file"}}) {
+                                         {"missing.onnx", "no such file"},
+                                         {"opset1.onnx", "ONNX opset 1 is not supported"},
+                                         {"opset99.onnx", "ONNX opset 99 is not supported"},
+                                         {"twice.onnx", "appears twice"}}) {
     for (const std::string cmd : {"show ", "transform "}) {
       std::string args = cmd + d_ + "/" + c.file;
       if (cmd == "transform ") args += " --apply 'conv1: group(1)' --out " + d_ + "/b.json";

@@ -232,6 +232,14 @@ TEST(SearchCli, BadInputIsAClearErrorAndWritesNothingBeforeTheWorkStarts) {
   std::vector<Case> cases{
       {"search resnet18_cifar --budget 0", "--budget must be positive"},
       {"search resnet18_cifar --budget 5x", "unknown unit"},
+      // Before: all three read as a budget (1000 s, 0 then unit 'x'... , 4 minutes).
+      {"search resnet18_cifar --budget 1e3s", "unknown unit 'e'"},
+      {"search resnet18_cifar --budget 0x10s", "unknown unit 'x'"},
+      {"search resnet18_cifar --budget 1m1m1m1m", "each unit once, in the order h, m, s"},
+      {"search resnet18_cifar --budget 2m30", "a number without its unit"},
+      // Before: searched no unit and reported a speedup.
+      {"search resnet18_cifar --layers ''", "no layer pattern given"},
+      {"search resnet18_cifar --layers 'layer1.*,,layer2.*'", "an empty layer pattern"},
       {"search resnet18_cifar --max-len 5", "--max-len"},
       {"search resnet18_cifar --scope everywhere", "--scope"},
       {"search resnet18_cifar --tau inf", "--tau"},

@@ -84,6 +84,27 @@ TEST_F(Toolchain, TruncatedEntryIsRebuilt) {
   EXPECT_EQ(call(again), 6);
 }
 
+// An entry is bound to its key: another key's whole, valid library copied over it (before: its
+// symbols were called as this kernel's, a double free or SIGSEGV) is rebuilt, as is a directory
+// standing at the entry's name (before: exit 3).
+TEST_F(Toolchain, AnotherKeysEntryOrADirectoryIsRebuilt) {
+  CompileResult five = compile_and_load(source(5), config_);
+  CompileResult six = compile_and_load(source(6), config_);
+  fs::path so5 = dir_ / (five.key + ".so"), so6 = dir_ / (six.key + ".so");
+  five.library.reset();
+  six.library.reset();
+  fs::copy_file(so6, so5, fs::copy_options::overwrite_existing);
+  CompileResult again = compile_and_load(source(5), config_);
+  EXPECT_EQ(again.outcome, CacheOutcome::RebuiltCorrupt);
+  EXPECT_EQ(call(again), 5);
+  again.library.reset();
+  fs::remove(so5);
+  fs::create_directories(so5 / "inside");
+  CompileResult dir = compile_and_load(source(5), config_);
+  EXPECT_EQ(dir.outcome, CacheOutcome::RebuiltCorrupt);
+  EXPECT_EQ(call(dir), 5);
+}
+
 TEST_F(Toolchain, NoTemporaryFilesAreLeftBehind) {
   compile_and_load(source(8), config_);
   for (const auto& entry : fs::directory_iterator(dir_))

@@ -170,6 +170,9 @@ TEST(Arch, MalformedFilesAreClearErrors) {
   expect(head + R"j("steps": [{"layers": ["layer1.0.conv1"], "sequence": 2}]})j",
          "\"sequence\" of step 0 must be a string, got 2");
   expect(head + R"j("applied": [1], "steps": []})j", "\"applied\" must hold strings, got 1");
+  // Before: a step with no layers was accepted and changed nothing.
+  expect(head + R"j("steps": [{"layers": [], "sequence": "group(2)"}]})j",
+         "\"layers\" of step 0 is empty");
   // A number too large for a double (found by make fuzz; was an internal error, exit 3).
   expect(head + R"j("seed": 1E99999, "steps": []})j", "not valid JSON");
   expect(head + R"j("width": 0, "steps": []})j", "\"width\" must be in (0, 16]");

@@ -405,5 +405,21 @@ TEST_F(Datasets, AugmentationIsSeeded) {
   EXPECT_EQ(augment(x, 0, 5).shape, x.shape);
 }
 
+// An original whose proxy is 0 on the minibatch gives no verdict (before: 0/0 read as 1.000,
+// and every candidate was legal, e.g. Fisher at --batch 1); a block's 0/0 stays "unchanged".
+TEST(Judge, AnOriginalWithAZeroProxyGivesNoVerdict) {
+  ProxyResult zero{"fisher", 0.0, {{"layer1.0", 0.0}}}, some{"fisher", 2.0, {{"layer1.0", 0.0}}};
+  try {
+    judge_results(zero, zero, {"layer1.0.conv1"}, 0.7, "network");
+    ADD_FAILURE() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("fisher of the original network is 0"), std::string::npos)
+        << e.what();
+  }
+  Legality l = judge_results(some, some, {"layer1.0.conv1"}, 0.7, "block");
+  EXPECT_TRUE(l.legal);
+  EXPECT_EQ(l.blocks.at(0).ratio, 1.0);
+}
+
 }  // namespace
 }  // namespace nasx
