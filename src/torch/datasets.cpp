@@ -29,8 +29,8 @@ std::vector<int64_t> draw(int64_t available, int64_t batch, uint64_t seed,
                           const std::string& what) {
   NASX_USER_CHECK(batch > 0, "batch size must be positive, got ", batch);
   NASX_USER_CHECK(batch <= available, batch,
-                  " examples asked for (a batch or --subset), more than ", what, " holds (",
-                  available, ")");
+                  " examples asked for (a batch or --subset): larger than ", what, " (", available,
+                  " examples)");
   std::vector<int64_t> idx(available);
   for (int64_t i = 0; i < available; ++i) idx[i] = i;
   std::mt19937_64 rng(seed);
