@@ -44,7 +44,10 @@ int run_train(const TrainArgs& a) {
   o.width = a.width;
   o.out = a.out;
   o.resume = a.resume;
+  // The examples said, so that --subset 0 (the default) is not a silent "everything".
   progress("training " + net.name + " (" + with_commas(net.params()) + " parameters) on " + a.data +
+           (a.subset > 0 ? " (a subset of " + with_commas(a.subset) + " examples)"
+                         : " (the whole training split: --subset 0)") +
            " for " + std::to_string(a.epochs) + " epochs, checkpoints in " + a.out);
   double last_note = -1;
   auto on_step = [&](const TrainProgress& p) {

@@ -25,7 +25,14 @@ class Builder {
   }
 
   // A channel count of the model at full width, scaled by --width.
-  int64_t ch(int64_t c) const { return std::max<int64_t>(1, std::llround(double(c) * width_)); }
+  // A width that leaves a layer no channel is refused (before: --width 0.001 was accepted and
+  // every such layer clamped to one channel).
+  int64_t ch(int64_t c) const {
+    int64_t n = std::llround(double(c) * width_);
+    NASX_USER_CHECK(n >= 1, "--width ", width_, " leaves ", net_.name, " a layer of no channel (",
+                    c, " x ", width_, " rounds to 0): use a width of at least ", 0.5 / double(c));
+    return n;
+  }
 
   Shape shape(int node) const {
     return node == kNetworkInput ? net_.input_shape(1) : shapes_[node];

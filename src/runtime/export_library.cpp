@@ -187,6 +187,16 @@ void check_library_dir(const std::string& dir) {
   NASX_USER_CHECK(empty || is_previous_export(p), "--lib ", dir,
                   ": the directory is not empty and holds no previous nasx export (no "
                   "nasx_model.h written by nasx); refusing to overwrite it");
+  // A previous export is replaced whole: only when it holds nothing but what nasx wrote and its
+  // Makefile builds (before: a file the user had added there was deleted with it).
+  if (!empty)
+    for (const auto& e : fs::directory_iterator(p)) {
+      std::string name = e.path().filename().string();
+      bool ours = name == "nasx_model.h" || name == "libnasx_model.so" || name == "example.c" ||
+                  name == "Makefile" || name == "example";
+      NASX_USER_CHECK(ours, "--lib ", dir, " holds ", name,
+                      " besides the previous export; move it out, or export to another folder");
+    }
 }
 
 LibrarySummary export_library(Network net, const LibraryExport& options, const KnobChooser& knobs) {

@@ -72,7 +72,8 @@ int remove_orphans(const fs::path& dir, const std::string& stem) {
     std::error_code tec;
     auto written = fs::last_write_time(it->path(), tec);
     bool stale = !tec && now - written > std::chrono::hours(24);
-    if ((gone || stale) && pid != getpid() && fs::remove(it->path(), tec)) ++removed;
+    // A folder of that name (a save killed midway) goes with its contents.
+    if ((gone || stale) && pid != getpid() && fs::remove_all(it->path(), tec) > 0) ++removed;
   }
   return removed;
 }

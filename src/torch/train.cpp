@@ -241,8 +241,10 @@ std::vector<EpochStats> train_network(Network& net, const TrainOptions& o,
     try {
       torch::load(opt, path);
     } catch (const std::exception& e) {
+      // LibTorch's message: its first line (a C++ backtrace follows it).
+      std::string what = e.what();
       user_error(path, ": corrupt checkpoint (cannot read the optimizer state: ",
-                 std::string(e.what()).substr(0, 200), ")");
+                 what.substr(0, std::min(what.find('\n'), size_t{200})), ")");
     }
   }
 

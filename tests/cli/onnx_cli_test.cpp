@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "run_nasx.h"
 #include "support/json.h"
@@ -97,6 +98,19 @@ TEST_F(OnnxCli, BadOnnxFilesExitWithCode2) {
     std::ofstream(dir_ / ("opset" + std::to_string(version) + ".onnx"), std::ios::binary)
         << v.SerializeAsString();
   }
+  // Weights that are not numbers (before: `check` exited 1 with "compiled in" as its last line).
+  onnx::ModelProto nan = exported;
+  onnx::TensorProto* w0 = nan.mutable_graph()->mutable_initializer(0);
+  float not_a_number = std::numeric_limits<float>::quiet_NaN();
+  if (!w0->raw_data().empty())
+    w0->mutable_raw_data()->replace(0, 4, reinterpret_cast<const char*>(&not_a_number), 4);
+  else
+    w0->set_float_data(0, not_a_number);
+  std::ofstream(dir_ / "nan.onnx", std::ios::binary) << nan.SerializeAsString();
+  Result check_nan = nasx("check " + d_ + "/nan.onnx");
+  EXPECT_EQ(check_nan.code, 2) << check_nan.out;
+  EXPECT_NE(check_nan.out.find("hold NaN: there is nothing to check"), std::string::npos)
+      << check_nan.out;
   onnx::ModelProto twice = exported;
   *twice.mutable_graph()->add_initializer() = twice.graph().initializer(0);
   std::ofstream(dir_ / "twice.onnx", std::ios::binary) << twice.SerializeAsString();
