@@ -259,6 +259,39 @@ TEST(Cli, HostilePassOfTheNewerCommands) {
   EXPECT_NE(lib.out.find("holds notes.txt besides the previous export"), std::string::npos)
       << lib.out;
   EXPECT_TRUE(fs::exists(d / "lib" / "notes.txt"));
+  // Ctrl-C during --save-weights, wherever it lands: exit 130 (or done), DIR holds none or all of
+  // the tensors, and no tensor is left in a temporary beside it (before: DIR held part of them).
+  {
+    std::string w = (d / "w").string();
+    std::string out;
+    FILE* p = popen(("sh -c '" + std::string(NASX_BINARY_PATH) + " export resnet50 --pytorch " +
+                     (d / "w.py").string() + " --save-weights " + w +
+                     " >/dev/null 2>&1 & p=$!; sleep 1.5; kill -INT $p; wait $p; echo $?'")
+                        .c_str(),
+                    "r");
+    char buf[64];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+    int code = std::atoi(out.c_str());
+    EXPECT_TRUE(code == 130 || code == 0) << out;
+    size_t in_dir = 0, in_temps = 0;
+    if (fs::exists(w))
+      for (const auto& e : fs::directory_iterator(w)) in_dir += e.path().extension() == ".npy";
+    for (const auto& e : fs::directory_iterator(d))
+      if (e.path().filename().string().rfind("w.tmp.", 0) == 0 && fs::is_directory(e.path()))
+        for (const auto& f : fs::directory_iterator(e.path())) in_temps += !f.is_directory();
+    EXPECT_EQ(in_temps, 0u);
+    // The next save completes, and removes what the interrupted one left beside it.
+    Result full =
+        nasx("export resnet50 --pytorch " + (d / "w.py").string() + " --save-weights " + w);
+    ASSERT_EQ(full.code, 0) << full.out;
+    size_t all = 0;
+    for (const auto& e : fs::directory_iterator(w)) all += e.path().extension() == ".npy";
+    EXPECT_GT(all, 100u);
+    EXPECT_TRUE(in_dir == 0 || in_dir == all) << in_dir << " of " << all << " tensors in " << w;
+    for (const auto& e : fs::directory_iterator(d))
+      EXPECT_NE(e.path().filename().string().rfind("w.tmp.", 0), 0u) << e.path();
+  }
   // A kill -9 during a write leaves PATH.tmp.PID.N; the next write of PATH removes it (before:
   // a 24 MiB temporary stayed for good).
   fs::path orphan = d / "b.onnx.tmp.999999999.1";

@@ -79,6 +79,10 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   EXPECT_NE(again.out.find("finished earlier"), std::string::npos) << again.out;
   EXPECT_EQ(verdict_lines(whole).size(), size_t(ra["counts"]["verdicts_computed"].get<int64_t>()));
   EXPECT_EQ(report(whole), ra);  // nothing rewritten
+  // --width 1 is the default width: the same search (before: "a different command line").
+  Result width1 = nasx(kTiny + " --width 1 --json --out " + whole.string());
+  EXPECT_EQ(width1.code, 0) << width1.out;
+  EXPECT_NE(width1.out.find("finished earlier"), std::string::npos) << width1.out;
   // --continue explores further with a fresh budget, and the report counts the runs.
   Result more = nasx(kTiny + " --continue --out " + whole.string());
   ASSERT_EQ(more.code, 0) << more.out;

@@ -112,5 +112,38 @@ TEST(Train, CorruptCheckpointIsAUserError) {
   fs::remove_all(c);
 }
 
+// A damaged optimizer state on --resume: a UserError whose message is one line (before: it ended
+// with LibTorch's backtrace, "frame #0: c10::Error::Error").
+TEST(Train, DamagedOptimizerStateIsOneLine) {
+  fs::path c = fresh("optimizer");
+  TrainOptions o = options(c.string());
+  o.epochs = 2;
+  Network part = small();
+  EXPECT_THROW(train_network(part, o, {},
+                             [](const EpochStats& e) {
+                               if (e.epoch == 1) throw Stop{};
+                             }),
+               Stop);
+  bool damaged = false;
+  for (const auto& e : fs::recursive_directory_iterator(c))
+    if (e.path().filename() == "optimizer.pt") {
+      std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << "PK\x03\x04 not an archive";
+      damaged = true;
+    }
+  ASSERT_TRUE(damaged);
+  o.resume = true;
+  Network resumed = small();
+  try {
+    train_network(resumed, o, {}, {});
+    ADD_FAILURE() << "resumed from a damaged optimizer state";
+  } catch (const UserError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("cannot read the optimizer state"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    EXPECT_EQ(m.find("frame #"), std::string::npos) << m;
+  }
+  fs::remove_all(c);
+}
+
 }  // namespace
 }  // namespace nasx
