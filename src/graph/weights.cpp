@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <set>
 
 #include "support/error.h"
@@ -123,22 +122,19 @@ void check_weights_dir(const std::string& dir) {
 void save_weights(const Network& net, const std::string& dir) {
   namespace fs = std::filesystem;
   check_weights_dir(dir);
-  // Written into DIR.tmp.PID.N beside it, each file registered, and moved into place at the end:
-  // Ctrl-C midway leaves no half-written folder (before: DIR held part of the tensors), and a
-  // folder a kill -9 left is removed by the next save to DIR.
+  // Written into DIR.tmp.PID.N beside it and moved into place at the end: Ctrl-C midway leaves DIR
+  // as it was (before: DIR held part of the tensors); the temporary folder it leaves (the signal
+  // handler removes registered files, not folders, and a network has hundreds of tensors) is
+  // removed by the next save to DIR.
   remove_orphaned_temps_of(dir);
   std::string tmp = temp_name_for(fs::path(dir).lexically_normal().string());
   std::error_code ec;
   fs::create_directories(tmp, ec);
   NASX_USER_CHECK(!ec, "--save-weights ", dir, ": cannot create ", tmp, ": ", ec.message());
-  std::vector<std::unique_ptr<TempFile>> written;
   for (const Node& n : net.nodes) {
     std::vector<ParamSpec> specs = param_specs(n.op);
-    for (size_t p = 0; p < specs.size(); ++p) {
-      std::string path = tmp + "/" + n.name + "." + specs[p].name + ".npy";
-      written.push_back(std::make_unique<TempFile>(path));
-      write_npy(path, n.params[p]);
-    }
+    for (size_t p = 0; p < specs.size(); ++p)
+      write_npy(tmp + "/" + n.name + "." + specs[p].name + ".npy", n.params[p]);
   }
   // The earlier save's files (check_weights_dir allowed only .npy) are replaced by the new ones.
   for (const auto& e : fs::directory_iterator(tmp)) {
@@ -147,7 +143,6 @@ void save_weights(const Network& net, const std::string& dir) {
     NASX_USER_CHECK(!ec, "--save-weights ", dir, ": cannot move ", target.string(),
                     " into place: ", ec.message());
   }
-  for (auto& w : written) w->release();
   fs::remove(tmp, ec);
 }
 

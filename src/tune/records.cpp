@@ -31,7 +31,7 @@ void check_records_file(const std::string& path) {
 }
 
 RecordStore::RecordStore(const std::string& path, Target target)
-    : file_(path), target_(std::move(target)), key_(target_.key()) {
+    : file_(path), path_(path), target_(std::move(target)), key_(target_.key()) {
   int line = 0;
   for (const Json& record : file_.read_all()) {
     JsonIn j(record, path + ", record " + std::to_string(++line));

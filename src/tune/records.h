@@ -40,9 +40,11 @@ class RecordStore {
   void add(const MeasureRecord& record);                      // appended to the file at once
   size_t size() const { return records_.size(); }
   const Target& target() const { return target_; }
+  const std::string& path() const { return path_; }
 
  private:
   JsonLines file_;
+  std::string path_;
   Target target_;
   std::string key_;
   std::map<std::string, MeasureRecord> records_;

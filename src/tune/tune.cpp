@@ -128,8 +128,16 @@ DefaultTuning::DefaultTuning() {
 KnobChooser apply_records(const RecordStore& records) {
   return [&records](OpInstance& inst) {
     if (!blocked(inst)) return;
-    if (const MeasureRecord* best = records.best(workload_key(inst)))
+    const MeasureRecord* best = records.best(workload_key(inst));
+    if (!best) return;
+    // A record edited by hand or by another nasx: its knobs are refused by name, with the file
+    // (before: "bad knobs" without saying where they came from).
+    try {
       inst.knobs = knobs_from_string(best->choice);
+    } catch (const UserError& e) {
+      user_error("tuning records ", records.path(), ": the record of '", best->label, "' (",
+                 e.what(), "); remove that line, or the file, to time the kernel again");
+    }
   };
 }
 
