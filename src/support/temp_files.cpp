@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 namespace nasx {
 namespace {
@@ -80,13 +82,26 @@ int remove_orphans(const fs::path& dir, const std::string& stem) {
 
 }  // namespace
 
+// Directories this process swept whole: a write into one (the kernel cache's sources, one per
+// kernel) need not scan it again for its own path's orphans.
+static std::mutex g_swept_mutex;
+static std::set<std::string> g_swept;
+
 int remove_orphaned_temps(const fs::path& dir) {
+  {
+    std::lock_guard<std::mutex> lock(g_swept_mutex);
+    g_swept.insert(fs::absolute(dir).lexically_normal().string());
+  }
   return remove_orphans(dir, "");
 }
 
 int remove_orphaned_temps_of(const std::string& path) {
   fs::path p(path);
   fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  {
+    std::lock_guard<std::mutex> lock(g_swept_mutex);
+    if (g_swept.count(fs::absolute(dir).lexically_normal().string())) return 0;
+  }
   return remove_orphans(dir, p.filename().string());
 }
 
