@@ -4,6 +4,7 @@
 //
 //   build/bench/nasx-bench [--models resnet34_cifar,resnext29_2x64d,densenet121_cifar]
 //                          [--repeat 50] [--torch] [--json FILE] [--quick]
+//   build/bench/nasx-bench --machine    # {"fma_peak_gflops": ..., "read_gbps": ...}
 //
 // Layers: every distinct convolution of the models (after BatchNorm folding), then grouped
 // (g = 2..32), depthwise, split, peeled and row-tiled versions of resnet34_cifar's 3x3 layers.
@@ -86,6 +87,47 @@ extern "C" double nasx_peak(long n) {
     (void)sink;
     double ms = now_ms() - t0;
     best = std::max(best, double(n) * 12 * lanes * 2 * kernel_threads() / (ms * 1e6));
+  }
+  return best;
+}
+
+// The read bandwidth of all kernel threads from memory: vector loads of a buffer far larger than
+// the caches, four independent sums per thread, compiled like the kernels; best of 5 passes.
+double measure_read_gbps(int lanes) {
+  int width = std::max(lanes, 4);
+  std::string v = "float __attribute__((vector_size(" + std::to_string(4 * width) + ")))";
+  std::string source = R"(#include <omp.h>
+typedef )" + v + R"( vec;
+extern "C" double nasx_read(const vec* p, long n) {
+  double total = 0;
+#pragma omp parallel reduction(+ : total)
+  {
+    vec s0 = {}, s1 = {}, s2 = {}, s3 = {};
+#pragma omp for schedule(static)
+    for (long i = 0; i < n; i += 4) {
+      s0 += p[i]; s1 += p[i + 1]; s2 += p[i + 2]; s3 += p[i + 3];
+    }
+    vec s = s0 + s1 + s2 + s3;
+    total += s[0];
+  }
+  return total;
+}
+)";
+  CompileResult lib = compile_and_load(source);
+  auto read = reinterpret_cast<double (*)(const float*, long)>(lib.library->symbol("nasx_read"));
+  claim_kernel_threads();
+  const long floats = long(1) << 28;  // 1 GiB
+  std::vector<float> buffer(floats, 1.0f);
+  float* p = buffer.data();
+  while (reinterpret_cast<uintptr_t>(p) % 64) ++p;
+  long vectors = (floats - 64) / width / 4 * 4;
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    double t0 = now_ms();
+    volatile double sink = read(p, vectors);
+    (void)sink;
+    double ms = now_ms() - t0;
+    best = std::max(best, double(vectors) * width * 4 / (ms * 1e6));
   }
   return best;
 }
@@ -229,10 +271,22 @@ int run(int argc, char** argv) {
       end_to_end = false;
     } else if (a == "--json") {
       json_path = next();
+    } else if (a == "--machine") {
+      // The machine's two limits, for rooflines (bench/peers): nothing else runs.
+      claim_kernel_threads();
+      const Isa& isa = target_isa();
+      Json m{{"threads", kernel_threads()},
+             {"isa", isa.name},
+             {"cpu", detect_target().cpu},
+             {"fma_peak_gflops", measure_peak_gflops(isa.lanes)},
+             {"read_gbps", measure_read_gbps(isa.lanes)}};
+      std::cout << m.dump() << "\n";
+      return 0;
     } else {
       std::cerr
           << "usage: nasx-bench [--models A,B] [--repeat N] [--torch] [--quick] [--json FILE]\n"
-             "                  [--filter SUBSTRING] [--knobs OC_V,OH_T,OW_T] [--no-end-to-end]\n";
+             "                  [--filter SUBSTRING] [--knobs OC_V,OH_T,OW_T] [--no-end-to-end]\n"
+             "       nasx-bench --machine   (FMA peak and read bandwidth as JSON)\n";
       return 2;
     }
   }

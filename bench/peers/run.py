@@ -121,6 +121,40 @@ def machine():
     return info
 
 
+def machine_limits(a):
+    """The FMA peak and the read bandwidth of a.threads threads, measured now (nasx-bench
+    --machine: vector FMA chains and vector loads of 1 GiB, compiled like nasx's kernels)."""
+    env = dict(os.environ, NASX_NUM_THREADS=str(a.threads), OMP_NUM_THREADS=str(a.threads))
+    p = subprocess.run([a.nasx_bench, "--machine"], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        log("machine limits not measured:", p.stderr.strip()[-300:])
+        return None
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+# Layers nasx folds or fuses into a convolution's epilogue where a convolution precedes them:
+# the activation traffic counts the others' outputs only (a lower bound: DenseNet's pre-activation
+# batch norms and ReLUs do reach memory), so the limit stays a limit.
+FUSED_TYPES = {"batch_norm", "relu", "add", "flatten"}
+
+
+def physical_limit(shape_info, batch, limits):
+    """The network's roofline at this batch: its FLOPs over the FMA peak, and its weight bytes
+    plus activation bytes (every unfused layer's output written once and read once) over the read
+    bandwidth. The larger term bounds any runtime on this machine."""
+    flops = 2.0 * shape_info["macs"] * batch
+    weight_bytes = 4.0 * shape_info["params"]
+    act = sum(4.0 * batch * np.prod(l["output_shape"][1:]) for l in shape_info["layers"]
+              if l.get("type", "").lower() not in FUSED_TYPES)
+    act_bytes = 2.0 * act
+    out = {"flops": flops, "weight_bytes": weight_bytes, "activation_bytes": act_bytes}
+    if limits:
+        out["compute_ms"] = flops / (limits["fma_peak_gflops"] * 1e6)
+        out["memory_ms"] = (weight_bytes + act_bytes) / (limits["read_gbps"] * 1e6)
+        out["limit_ms"] = max(out["compute_ms"], out["memory_ms"])
+    return out
+
+
 def bench_one(a, network, batch, work):
     name = label(network)
     d = os.path.join(work, name.replace(":", "-"), f"b{batch}")
@@ -141,7 +175,8 @@ def bench_one(a, network, batch, work):
     db = os.path.join(a.tvm_db, name.replace(":", "-"), f"b{batch}")
     result = {"network": name, "source": network, "batch": batch, "threads": a.threads,
               "rounds": a.rounds, "runs": a.runs, "params": shape_info.get("params"),
-              "macs": shape_info.get("macs"), "runtimes": {}}
+              "macs": shape_info.get("macs"), "runtimes": {},
+              "limit": physical_limit(shape_info, batch, a.limits)}
     workers = {}
     for rt in a.runtimes:
         log(name, f"batch {batch}: loading {rt}")
@@ -213,6 +248,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nasx", default=os.path.join(ROOT, "build", "nasx"))
+    ap.add_argument("--nasx-bench", default=os.path.join(ROOT, "build", "bench", "nasx-bench"),
+                    help="measures the machine's FMA peak and read bandwidth (--machine)")
     ap.add_argument("--python", default=sys.executable, help="the venv's python for the workers")
     ap.add_argument("--networks", default=",".join(DEFAULT_NETWORKS))
     ap.add_argument("--batches", default="1,16")
@@ -237,7 +274,11 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(a.results, exist_ok=True)
     info = machine()
-    log("machine:", info.get("cpu"), json.dumps(info["versions"]))
+    with open(QUIET_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        time.sleep(3)  # the experiment's runs notice the quiet lock within 2 s and stop
+        a.limits = info["limits"] = machine_limits(a)
+    log("machine:", info.get("cpu"), json.dumps(info["versions"]), json.dumps(a.limits))
     for network in [n for n in a.networks.split(",") if n]:
         for batch in [int(b) for b in a.batches.split(",")]:
             t0 = time.time()
@@ -258,6 +299,9 @@ def main():
                 f.write(json.dumps(r) + "\n")
             cells = [f"{rt} {v['median_ms']:.3f} ms" if "median_ms" in v else f"{rt} failed"
                      for rt, v in r["runtimes"].items()]
+            if "limit_ms" in r["limit"]:
+                cells.append(f"limit {r['limit']['limit_ms']:.3f} ms (compute "
+                             f"{r['limit']['compute_ms']:.3f}, memory {r['limit']['memory_ms']:.3f})")
             log(label(network), f"batch {batch}:", "; ".join(cells))
 
 

@@ -15,6 +15,7 @@
 #include "support/cpu.h"
 #include "support/format.h"
 #include "support/json.h"
+#include "support/text.h"
 #include "torch/reference.h"
 
 namespace nasx::cli {
@@ -34,26 +35,14 @@ std::vector<int64_t> parse_ints(const std::string& text, const char* option,
                                 const std::string& names) {
   size_t count = std::count(names.begin(), names.end(), ',') + 1;
   std::vector<int64_t> v;
-  size_t start = 0;
-  auto bad = [&] {
+  for (const std::string& item : split(text, ',')) {
+    std::optional<int64_t> x = parse_int(item);
+    if (!x) break;
+    v.push_back(*x);
+  }
+  if (v.size() != count || split(text, ',').size() != count)
     user_error(option, " expects ", names, " as ", count, " integers separated by commas, got '",
                text, "'");
-  };
-  while (true) {
-    size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    try {
-      size_t used = 0;
-      if (item.empty() || item[0] == ' ' || item[0] == '+') bad();
-      v.push_back(std::stoll(item, &used));
-      if (used != item.size()) bad();
-    } catch (const std::logic_error&) {
-      bad();
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  if (v.size() != count) bad();
   return v;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli/options.h"
 #include "search/rule.h"
+#include "torch/proxies.h"
 
 namespace nasx::cli {
 
@@ -24,8 +25,8 @@ struct RuleArgs {
                   "legality rule: " + names + " (default " + legality_rules().front().name +
                       "; docs/legality.md)");
     proxy_opt = c->add_option("--proxy", proxy,
-                              "override the rule's proxies: fisher, grad_norm, snip, synflow, "
-                              "naswot, zico or params; several separated by commas must all pass");
+                              "override the rule's proxies: " + proxy_list(" or ") +
+                                  "; several separated by commas must all pass");
     tau_opt = c->add_option("--tau", tau, "override the rule's threshold on the mean ratio")
                   ->check(number_in(0, 100, true));
     samples_opt = c->add_option("--samples", samples,

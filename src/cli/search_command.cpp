@@ -102,8 +102,11 @@ Runner add_search_command(CLI::App& app) {
   a->rule.add_to(c);
   c->add_option("--max-len", o.max_len, "longest sequence, 1-3 (default 3)");
   c->add_option("--layers", o.layers, "convolutions to transform: names or globs (default all)");
-  c->add_option("--judges-per-layer", o.judges_per_unit,
-                "legality checks per layer or coupled class; 0 (default) shares the budget");
+  // A unit is what the search transforms as one: a convolution, or a coupled class of them. The
+  // option's first name said "layer"; it stays accepted (and is the key in search.json).
+  c->add_option("--judges-per-unit,--judges-per-layer", o.judges_per_unit,
+                "legality checks per unit (a convolution or a coupled class); 0 (default) shares "
+                "the budget");
   c->add_option("--out", o.out_dir,
                 "output directory, resumed when it exists (default nasx-search)");
   c->add_flag("--json", a->json, "print a JSON summary on stdout");

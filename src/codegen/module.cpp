@@ -1,8 +1,30 @@
 #include "codegen/module.h"
 
 #include "codegen/emit_cpp.h"
+#include "ir/equality.h"
+#include "support/hash.h"
+#include "support/tensor.h"
 
 namespace nasx {
+
+std::string kernel_key(const LoweredKernel& kernel, const ToolchainConfig& config) {
+  Hasher h;
+  h.add("args " + std::to_string(kernel.args.size()));
+  for (const ir::Buffer& b : kernel.args) {
+    std::string a = shape_string(b->shape) + " " + b->layout.to_string() + " " +
+                    std::to_string(static_cast<int>(b->elem.kind)) + "x" +
+                    std::to_string(b->elem.lanes) + " " + std::to_string(b->physical_size());
+    h.add(a);
+  }
+  for (const ParamPacking& p : kernel.packing)
+    h.add(std::string(p.block_diagonal ? "d " : "- ") + std::to_string(p.co_per_group) + " " +
+          std::to_string(p.ci_per_group) + " " + std::to_string(p.span) + " " +
+          std::to_string(p.lanes));
+  for (const std::string& t : kernel.templates) h.add(t);
+  h.add(ir::structural_hash(kernel.body, kernel.args));
+  h.add(config.cxx).add(config.flags);
+  return h.hex();
+}
 
 CompiledModule CompiledModule::build(const std::vector<LoweredKernel>& kernels,
                                      const ToolchainConfig& config) {

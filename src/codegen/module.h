@@ -12,6 +12,15 @@ namespace nasx {
 
 using KernelFn = void (*)(float* const* args);
 
+// A kernel's identity, the one notion of "the same kernel" in nasx: a hash of what decides the
+// machine code and how its arguments are laid out: the arguments (shape, type, layout), the
+// weight packing, the templates with their knobs, the body up to renaming (ir::structural_hash),
+// and the compiler with its flags (a NASX_DEBUG=1 -O0 kernel is another kernel). The name is not
+// part of it. Lowering de-duplicates by it, tuning records are filed under it, and the search
+// shares timings by it (runtime/compiled_op.h: kernel_key of an operator instance).
+std::string kernel_key(const LoweredKernel& kernel,
+                       const ToolchainConfig& config = ToolchainConfig::from_env());
+
 class CompiledModule {
  public:
   static CompiledModule build(const std::vector<LoweredKernel>& kernels,

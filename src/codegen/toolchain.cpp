@@ -23,6 +23,7 @@
 #include "support/hash.h"
 #include "support/log.h"
 #include "support/temp_files.h"
+#include "support/text.h"
 
 namespace nasx {
 namespace fs = std::filesystem;
@@ -176,13 +177,6 @@ std::string command_line(const std::vector<std::string>& argv) {
     line += (line.empty() ? "" : " ") + (plain ? a : shell_quote(a));
   }
   return line;
-}
-
-std::vector<std::string> split_words(const std::string& s) {
-  std::vector<std::string> words;
-  std::istringstream in(s);
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
 }
 
 std::vector<std::string> ToolchainConfig::command(const std::vector<std::string>& extra) const {

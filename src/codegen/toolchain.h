@@ -81,8 +81,6 @@ int run_process(const std::vector<std::string>& argv, std::string* output,
 // The words of a command as one line a shell would read back the same (for messages and logs).
 std::string command_line(const std::vector<std::string>& argv);
 std::string shell_quote(const std::string& s);
-// `s` split at white space into its words.
-std::vector<std::string> split_words(const std::string& s);
 
 // The compiler's version line (cached per compiler), part of every cache key.
 std::string compiler_version(const std::string& cxx);

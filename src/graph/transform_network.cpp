@@ -9,6 +9,7 @@
 
 #include "graph/zoo.h"
 #include "support/hash.h"
+#include "support/text.h"
 #include "transform/sequence.h"
 
 namespace nasx {
@@ -145,11 +146,8 @@ std::vector<std::string> match_conv_layers(const Network& net, const std::string
                   "'): name layers or globs, e.g. 'layer3.*' "
                   "(nasx show ",
                   net.name, " lists them)");
-  std::stringstream ss(patterns);
-  std::string glob;
-  while (std::getline(ss, glob, ',')) {
-    glob.erase(0, glob.find_first_not_of(" \t"));
-    glob.erase(glob.find_last_not_of(" \t") + 1);
+  for (std::string glob : split(patterns, ',')) {
+    glob = trim(glob);
     NASX_USER_CHECK(!glob.empty(), "an empty layer pattern in '", patterns,
                     "' (a doubled or trailing comma?)");
     size_t before = out.size();

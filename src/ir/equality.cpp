@@ -1,6 +1,9 @@
 #include "ir/equality.h"
 
+#include <cstring>
 #include <map>
+
+#include "support/hash.h"
 
 namespace nasx::ir {
 namespace {
@@ -117,6 +120,149 @@ class Comparer {
   std::map<const ExprNode*, const ExprNode*> bound_;
 };
 
+// Writes a canonical token stream of a statement into a Hasher; see structural_hash.
+class StructuralHasher {
+ public:
+  explicit StructuralHasher(const std::vector<Buffer>& args) {
+    for (size_t i = 0; i < args.size(); ++i) buffers_[args[i].get()] = "a" + std::to_string(i);
+  }
+  std::string hex() const { return h_.hex(); }
+
+  void expr(const Expr& e) {
+    if (!e.defined()) return token("_");
+    token(node_kind_name(e->kind));
+    type(e.type());
+    switch (e->kind) {
+#define NASX_X(name, op)                         \
+  case NodeKind::name: {                         \
+    auto* x = static_cast<const name*>(e.get()); \
+    expr(x->a);                                  \
+    expr(x->b);                                  \
+    return;                                      \
+  }
+      NASX_IR_BINARY_NODES(NASX_X)
+#undef NASX_X
+      case NodeKind::IntImm:
+        return token(std::to_string(e.as<IntImm>()->value));
+      case NodeKind::FloatImm: {
+        double v = e.as<FloatImm>()->value;
+        uint64_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        return token(std::to_string(bits));
+      }
+      case NodeKind::Var: {
+        auto it = bound_.find(e.get());
+        return token(it != bound_.end() ? "v" + std::to_string(it->second)
+                                        : "free " + e.as<Var>()->name_hint);
+      }
+      case NodeKind::Not:
+        return expr(e.as<Not>()->a);
+      case NodeKind::Select: {
+        auto* x = e.as<Select>();
+        expr(x->condition);
+        expr(x->true_value);
+        return expr(x->false_value);
+      }
+      case NodeKind::Load: {
+        auto* x = e.as<Load>();
+        buffer(x->buffer);
+        return exprs(x->indices);
+      }
+      case NodeKind::Call: {
+        auto* x = e.as<Call>();
+        token(x->name);
+        return exprs(x->args);
+      }
+      case NodeKind::Broadcast:
+        return expr(e.as<Broadcast>()->value);
+      default:
+        return token("?");
+    }
+  }
+
+  void stmt(const Stmt& s) {
+    if (!s.defined()) return token("_");
+    token(node_kind_name(s->kind));
+    switch (s->kind) {
+      case NodeKind::LetStmt: {
+        auto* x = s.as<LetStmt>();
+        expr(x->value);
+        bind(x->var);
+        return stmt(x->body);
+      }
+      case NodeKind::For: {
+        auto* x = s.as<For>();
+        token(for_kind_name(x->for_kind));
+        expr(x->min);
+        expr(x->extent);
+        bind(x->var);
+        return stmt(x->body);
+      }
+      case NodeKind::Store: {
+        auto* x = s.as<Store>();
+        buffer(x->buffer);
+        exprs(x->indices);
+        return expr(x->value);
+      }
+      case NodeKind::IfThenElse: {
+        auto* x = s.as<IfThenElse>();
+        expr(x->condition);
+        stmt(x->then_case);
+        return stmt(x->else_case);
+      }
+      case NodeKind::Allocate: {
+        auto* x = s.as<Allocate>();
+        std::string name = "b" + std::to_string(allocated_++);
+        buffers_[x->buffer.get()] = name;
+        token(name);
+        shape(x->buffer);
+        return stmt(x->body);
+      }
+      case NodeKind::Block: {
+        auto* x = s.as<Block>();
+        token(std::to_string(x->stmts.size()));
+        for (const Stmt& c : x->stmts) stmt(c);
+        return;
+      }
+      default:
+        return token("?");
+    }
+  }
+
+ private:
+  void token(const std::string& t) {
+    h_.add(t);
+  }
+  void type(const Type& t) {
+    token(std::to_string(static_cast<int>(t.kind)) + "x" + std::to_string(t.lanes));
+  }
+  void exprs(const std::vector<Expr>& es) {
+    token(std::to_string(es.size()));
+    for (const Expr& e : es) expr(e);
+  }
+  void bind(const Expr& var) {
+    bound_[var.get()] = bound_count_++;
+    type(var.type());
+  }
+  void shape(const Buffer& b) {
+    std::string s;
+    for (int64_t d : b->shape) s += std::to_string(d) + ",";
+    token(s + " " + b->layout.to_string());
+    type(b->elem);
+  }
+  void buffer(const Buffer& b) {
+    auto it = buffers_.find(b.get());
+    if (it != buffers_.end()) return token(it->second);
+    token("buffer " + b->name);
+    shape(b);
+  }
+
+  Hasher h_;
+  std::map<const ExprNode*, size_t> bound_;
+  std::map<const BufferNode*, std::string> buffers_;
+  size_t bound_count_ = 0, allocated_ = 0;
+};
+
 }  // namespace
 
 bool equal(const Expr& a, const Expr& b) {
@@ -124,6 +270,12 @@ bool equal(const Expr& a, const Expr& b) {
 }
 bool equal(const Stmt& a, const Stmt& b) {
   return Comparer().stmt(a, b);
+}
+
+std::string structural_hash(const Stmt& body, const std::vector<Buffer>& args) {
+  StructuralHasher h(args);
+  h.stmt(body);
+  return h.hex();
 }
 
 }  // namespace nasx::ir

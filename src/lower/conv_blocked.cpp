@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "ir/substitute.h"
-#include "support/cpu.h"
 #include "support/error.h"
 
 namespace nasx {
@@ -146,7 +145,8 @@ bool conv_blocked_applies(const ConvProgram& p, size_t si, int lanes, const Layo
   return true;
 }
 
-std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, int lanes, int registers) {
+std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, const KnobTarget& t) {
+  const int lanes = t.lanes, registers = t.registers;
   const ConvStatement& s = p.statements[si];
   auto g = geometry(p, s, lanes);
   NASX_ASSERT(g, "conv_knob_space on a statement the template does not apply to");
@@ -159,7 +159,7 @@ std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, int lane
     // Cache budget: a tile reduces over span x K x K taps of oc_v weight vectors; they should
     // stay in the L2 while the task's other tiles reuse them (oc_v = 1 is always kept).
     int64_t weights = g->span * p.kernel * p.kernel * oc_v * g->vw * 4;
-    if (oc_v > 1 && weights > target_isa().l2_bytes) continue;
+    if (oc_v > 1 && weights > t.l2_bytes) continue;
     for (int64_t ow_t = 1; ow_t <= std::min<int64_t>(p.out_w, 28); ++ow_t) {
       int64_t max_rows = (ow_t == p.out_w && !g->check_rows) ? rows : 1;
       for (int64_t oh_t = 1; oh_t <= max_rows; ++oh_t) {
@@ -172,22 +172,24 @@ std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, int lane
   return space;
 }
 
-void check_conv_knobs(const ConvProgram& p, size_t si, int lanes, int registers,
+void check_conv_knobs(const ConvProgram& p, size_t si, const KnobTarget& t,
                       const ConvKnobs& knobs) {
-  std::vector<ConvKnobs> space = conv_knob_space(p, si, lanes, registers);
+  const int lanes = t.lanes, registers = t.registers;
+  std::vector<ConvKnobs> space = conv_knob_space(p, si, t);
   if (std::find(space.begin(), space.end(), knobs) != space.end()) return;
   std::string oc_v;
   for (const ConvKnobs& k : space)
     if (oc_v.find(std::to_string(k.oc_v)) == std::string::npos)
       oc_v += (oc_v.empty() ? "" : ", ") + std::to_string(k.oc_v);
   user_error("knobs ", knobs.to_string(), " are not valid for statement S", si, " (", lanes,
-             " lanes, ", registers, " registers, ", target_isa().l2_bytes >> 10,
+             " lanes, ", registers, " registers, ", t.l2_bytes >> 10,
              " KiB L2): oc_v must be one of {", oc_v,
              "}, oh_t * ow_t * oc_v + oc_v + 1 <= ", registers, ", ow_t <= ", p.out_w,
              ", oh_t > 1 only when ow_t covers the row");
 }
 
-ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, int lanes, int registers) {
+ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, const KnobTarget& t) {
+  const int lanes = t.lanes, registers = t.registers;
   const ConvStatement& s = p.statements[si];
   auto g = geometry(p, s, lanes);
   int64_t rows = s.y_end - s.y_begin;
@@ -203,7 +205,7 @@ ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, int lanes, int reg
     int64_t two = -std::abs(k.oc_v - 2), positions = k.oh_t * k.ow_t;
     return registers >= 32 ? std::make_pair(two, positions) : std::make_pair(positions, two);
   };
-  for (const ConvKnobs& k : conv_knob_space(p, si, lanes, registers)) {
+  for (const ConvKnobs& k : conv_knob_space(p, si, t)) {
     int64_t acc = k.oc_v * k.oh_t * k.ow_t;
     if (acc > max_acc) continue;
     // FMAs per tile, discounted for the idle part of remainder tiles and for too few tasks.

@@ -49,15 +49,23 @@ bool conv_blocked_applies(const ConvProgram& p, size_t statement, int lanes,
                           const ir::Layout& input, const ir::Layout& output,
                           const ir::Layout& residual);
 
+// The machine the knobs are chosen for: vector lanes and registers, and the per-core L2 that
+// bounds a tile's weights. Passed in (runtime/compiled_op.cpp fills it from support/cpu.h):
+// lowering probes nothing of the host.
+struct KnobTarget {
+  int lanes = 0, registers = 0;
+  int64_t l2_bytes = 1 << 20;
+};
+
 // The valid knobs for statement s, pruned by the register budget and by the cache budget (a
-// tile's weights, oc_v vectors over the whole reduction, within this CPU's L2), and the
+// tile's weights, oc_v vectors over the whole reduction, within the target's L2), and the
 // deterministic rule's choice.
-std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t statement, int lanes,
-                                       int registers);
+std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t statement,
+                                       const KnobTarget& target);
 // Checks that `knobs` is in statement s's space (UserError naming the valid choices otherwise).
-void check_conv_knobs(const ConvProgram& p, size_t statement, int lanes, int registers,
+void check_conv_knobs(const ConvProgram& p, size_t statement, const KnobTarget& target,
                       const ConvKnobs& knobs);
-ConvKnobs default_conv_knobs(const ConvProgram& p, size_t statement, int lanes, int registers);
+ConvKnobs default_conv_knobs(const ConvProgram& p, size_t statement, const KnobTarget& target);
 
 // The packed weight argument of statement s (logical shape [co, span, K, K], blocked on dim 0)
 // and how to fill it from the statement's weight tensor.

@@ -104,7 +104,7 @@ struct Builder {
     ConvBuffers cb{inputs[0], output, residual ? inputs[1] : nullptr,
                    p.bias ? params.back() : nullptr,
                    std::vector<Buffer>(params.begin(), params.begin() + p.statements.size())};
-    const int lanes = options.lanes;
+    const int lanes = options.target.lanes;
     NASX_USER_CHECK(options.knobs.empty() || options.knobs.size() == p.statements.size(),
                     "knobs for ", options.knobs.size(), " statements given to a convolution with ",
                     p.statements.size());
@@ -112,10 +112,9 @@ struct Builder {
       const ConvStatement& s = p.statements[si];
       if (conv_blocked_applies(p, si, lanes, inputs[0]->layout, output->layout,
                                residual ? inputs[1]->layout : output->layout)) {
-        ConvKnobs k = si < options.knobs.size()
-                          ? options.knobs[si]
-                          : default_conv_knobs(p, si, lanes, options.registers);
-        if (si < options.knobs.size()) check_conv_knobs(p, si, lanes, options.registers, k);
+        ConvKnobs k = si < options.knobs.size() ? options.knobs[si]
+                                                : default_conv_knobs(p, si, options.target);
+        if (si < options.knobs.size()) check_conv_knobs(p, si, options.target, k);
         params[si] = cb.weights[si] = conv_blocked_weight(p, si, lanes, &packing[si]);
         templates.push_back("blocked " + k.to_string());
         nests.push_back(lower_conv_blocked(p, si, batch, cb, relu, lanes, k));

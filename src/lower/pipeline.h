@@ -13,7 +13,7 @@ struct LowerOptions {
   // Layouts of the inputs and the output (empty: all plain). A conv whose output is blocked by
   // `lanes` uses the blocked template with `knobs` per statement (empty: the default rule).
   std::vector<ir::Layout> layouts;
-  int lanes = 0, registers = 0;
+  KnobTarget target;  // lanes 0: no vector ISA (the blocked templates are not used)
   std::vector<ConvKnobs> knobs;
 };
 

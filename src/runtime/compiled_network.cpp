@@ -5,6 +5,7 @@
 
 #include "graph/fold_batch_norm.h"
 #include "graph/fuse_epilogues.h"
+#include "runtime/network_binding.h"
 #include "support/cpu.h"
 #include "support/error.h"
 
@@ -37,53 +38,36 @@ MemoryPlan plan_activations(const Network& executed, const std::vector<Shape>& s
 }
 
 CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobChooser& knobs) {
+  NetworkBinding b = bind_network(std::move(net), batch, knobs);
   CompiledNetwork c;
-  Shape input_shape = net.input_shape(batch);
-  NetworkKernels k = network_kernels(std::move(net), batch);
-  c.executed_ = std::move(k.executed);
-  const std::vector<Shape>& shapes = k.shapes;
-  const NetworkLayouts& layouts = k.layouts;
-  std::vector<OpInstance>& instances = k.instances;
-  c.input_shape_ = input_shape;
-  c.output_shape_ = shapes.back();
-  c.plan_ = plan_activations(c.executed_, shapes, layouts);
-  // The arena, the staged input and the caller's input and output, before anything is allocated.
-  int64_t need =
-      4 * (c.plan_.arena_floats + 2 * num_elements(input_shape) + num_elements(c.output_shape_));
-  int64_t have = physical_memory_bytes();
-  NASX_USER_CHECK(need <= have, c.executed_.name, " at batch ", batch, " with input ",
-                  shape_string(input_shape), " needs ", need >> 20, " MiB of activations, more ",
-                  "than this machine's ", have >> 20, " MiB of memory (lower --batch or the image ",
-                  "size)");
-  c.input_layout_ = layouts.input;
-  if (!c.input_layout_.plain())
-    c.staged_input_.assign(c.input_layout_.physical_size(input_shape), 0.0f);  // halo stays 0
+  c.input_shape_ = b.input_shape;
+  c.output_shape_ = b.output_shape;
+  c.plan_ = b.plan;
+  c.input_layout_ = b.kernels.layouts.input;
+  if (b.staged_floats > 0) c.staged_input_.assign(b.staged_floats, 0.0f);  // halo stays 0
+  c.packed_ = std::move(b.packed);
 
-  if (knobs)
-    for (OpInstance& inst : instances) knobs(inst);
-  c.ops_ = compile_ops(instances);
+  const std::vector<LoweredKernel>& kernels = b.lowered.kernels;
+  c.modules_ = compile_chunks(kernels);
 
   // 64-byte aligned arena.
   c.arena_.reset(new float[c.plan_.arena_floats + 16]);
   float* base = c.arena_.get();
   while (reinterpret_cast<uintptr_t>(base) % 64) ++base;
-  auto slot = [&](int node) { return base + c.plan_.slot_offset[c.plan_.slot_of[node]]; };
-  for (size_t i = 0; i < c.executed_.nodes.size(); ++i) {
-    Node& n = c.executed_.nodes[i];
-    Step step{c.ops_[i].function(), {}, {}, shapes[i], layouts.nodes[i]};
-    for (int k : n.inputs) {
-      bool staged = k == kNetworkInput && !c.input_layout_.plain();
-      if (k == kNetworkInput && !staged)
-        step.input_args.push_back(static_cast<int>(step.args.size()));
-      step.args.push_back(staged ? c.staged_input_.data() : k == kNetworkInput ? nullptr : slot(k));
+  for (const NetworkBinding::Step& s : b.steps) {
+    const CompiledModule& module = *c.modules_[s.kernel / kKernelsPerLibrary];
+    Step step{module.function(kernels[s.kernel].name), {}, {}, s.output_shape, s.output_layout};
+    for (const NetworkBinding::Arg& a : s.args) {
+      using W = NetworkBinding::Where;
+      if (a.where == W::Input) step.input_args.push_back(static_cast<int>(step.args.size()));
+      step.args.push_back(a.where == W::Arena     ? base + a.offset
+                          : a.where == W::Staged  ? c.staged_input_.data()
+                          : a.where == W::Weights ? c.packed_[a.offset].data()
+                                                  : nullptr);
     }
-    for (size_t j = 0; j < n.params.size(); ++j) {
-      c.packed_.push_back(c.ops_[i].pack_param(j, n.params[j]));
-      step.args.push_back(c.packed_.back().data());
-    }
-    step.args.push_back(slot(static_cast<int>(i)));
     c.steps_.push_back(std::move(step));
   }
+  c.executed_ = std::move(b.kernels.executed);
   return c;
 }
 

@@ -1,6 +1,7 @@
 // A compiled network: BatchNorm folded, epilogues fused, one generated kernel per node (identical
 // kernels shared), activations in one arena laid out by the memory plan, every kernel's argument
-// array prepared at compile time. run() allocates nothing.
+// array prepared at compile time (runtime/network_binding.h decides them, as it does for the
+// exported library). run() allocates nothing.
 #pragma once
 
 #include <functional>
@@ -59,7 +60,7 @@ class CompiledNetwork {
   Network executed_;
   Shape input_shape_, output_shape_;
   MemoryPlan plan_;
-  std::vector<CompiledOp> ops_;  // keep the libraries loaded
+  std::vector<std::shared_ptr<CompiledModule>> modules_;  // keep the libraries loaded
   std::vector<Step> steps_;
   std::unique_ptr<float[]> arena_;
   std::vector<std::vector<float>> packed_;  // parameters as the kernels read them

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <exception>
 #include <map>
+#include <mutex>
 
 #include <omp.h>
 
-#include "ir/printer.h"
 #include "lower/pipeline.h"
 #include "support/cpu.h"
 #include "support/error.h"
@@ -86,51 +86,112 @@ LowerOptions lower_options(const OpInstance& op) {
   options.schedule = op.schedule;
   options.layouts = op.layouts;
   options.knobs = op.knobs;
-  options.lanes = target_isa().lanes;
-  options.registers = target_isa().registers;
+  options.target = knob_target();
   return options;
 }
 
+namespace {
+
+// What an instance lowers with, as text: the bucket of the memo below (instances in one bucket
+// are then compared whole). The toolchain is in it because the key is.
+std::string memo_bucket(const OpInstance& op, const ToolchainConfig& config) {
+  std::string b = op_name(op.op) + "|";
+  for (const Shape& s : op.inputs) b += shape_string(s) + ";";
+  b += "|" + print_schedule(op.schedule) + "|";
+  for (const ir::Layout& l : op.layouts) b += l.to_string() + ";";
+  return b + "|" + knobs_to_string(op.knobs) + "|" + config.cxx + "|" + config.flags;
+}
+
+struct Memo {
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::pair<OpInstance, std::shared_ptr<const IdentifiedKernel>>>>
+      buckets;
+  size_t entries = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<const IdentifiedKernel> identify(const OpInstance& op) {
+  static Memo memo;
+  ToolchainConfig config = ToolchainConfig::from_env();
+  std::string bucket = memo_bucket(op, config);
+  {
+    std::lock_guard<std::mutex> lock(memo.mutex);
+    for (const auto& [inst, kernel] : memo.buckets[bucket])
+      if (inst.op == op.op && inst.inputs == op.inputs && inst.schedule == op.schedule &&
+          inst.layouts == op.layouts && inst.knobs == op.knobs)
+        return kernel;
+  }
+  auto k = std::make_shared<IdentifiedKernel>();
+  k->kernel = lower(op.op, op.inputs, "nasx_kernel", lower_options(op));
+  k->key = kernel_key(k->kernel, config);
+  std::lock_guard<std::mutex> lock(memo.mutex);
+  // A long search meets many thousands of instances; the memo is a cache, so it starts over
+  // rather than grow without bound.
+  if (memo.entries >= 4096) {
+    memo.buckets.clear();
+    memo.entries = 0;
+  }
+  memo.buckets[bucket].emplace_back(op, k);
+  ++memo.entries;
+  return k;
+}
+
+std::string kernel_key(const OpInstance& op) {
+  return identify(op)->key;
+}
+
+KnobTarget knob_target() {
+  const Isa& isa = target_isa();
+  return KnobTarget{isa.lanes, isa.registers, isa.l2_bytes};
+}
+
 LoweredOps lower_ops(const std::vector<OpInstance>& ops) {
-  // Instances whose kernels are identical (repeated blocks of a network) share one function.
+  // Instances with the same kernel (repeated blocks of a network) share one function.
   LoweredOps out;
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < ops.size(); ++i) {
     out.outputs.push_back(infer_shape(ops[i].op, ops[i].inputs));
-    LoweredKernel k = lower(ops[i].op, ops[i].inputs,
-                            "nasx_op" + std::to_string(out.kernels.size()), lower_options(ops[i]));
-    std::string key = std::to_string(k.args.size()) + "\n";
-    for (const ir::Buffer& b : k.args)
-      key += shape_string(b->shape) + " " + b->layout.to_string() + "\n";
-    for (const ParamPacking& pk : k.packing) key += pk.block_diagonal ? "d" : "-";
-    key += "\n" + ir::to_string(k.body);
-    auto [it, fresh] = seen.emplace(key, out.kernels.size());
-    if (fresh) out.kernels.push_back(std::move(k));
+    std::shared_ptr<const IdentifiedKernel> k = identify(ops[i]);
+    auto [it, fresh] = seen.emplace(k->key, out.kernels.size());
+    if (fresh) {
+      out.kernels.push_back(k->kernel);
+      out.kernels.back().name = "nasx_op" + std::to_string(it->second);
+    }
     out.kernel_of.push_back(it->second);
   }
   return out;
 }
 
+std::vector<std::pair<size_t, size_t>> kernel_chunks(size_t kernels) {
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t lo = 0; lo < kernels; lo += kKernelsPerLibrary)
+    out.push_back({lo, std::min(kernels, lo + kKernelsPerLibrary)});
+  return out;
+}
+
+std::vector<std::shared_ptr<CompiledModule>> compile_chunks(
+    const std::vector<LoweredKernel>& kernels) {
+  std::vector<std::pair<size_t, size_t>> chunks = kernel_chunks(kernels.size());
+  std::vector<std::shared_ptr<CompiledModule>> modules(chunks.size());
+  parallel_for_each_job(chunks.size(), [&](size_t c) {
+    std::vector<LoweredKernel> part(kernels.begin() + chunks[c].first,
+                                    kernels.begin() + chunks[c].second);
+    modules[c] = std::make_shared<CompiledModule>(CompiledModule::build(part));
+  });
+  return modules;
+}
+
 std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops) {
   LoweredOps lowered = lower_ops(ops);
   const std::vector<LoweredKernel>& kernels = lowered.kernels;
-  const std::vector<size_t>& kernel_of = lowered.kernel_of;
-  const std::vector<Shape>& outputs = lowered.outputs;
-  // Chunks of kernels per shared library, compiled concurrently: one compiler per core.
-  constexpr size_t kPerLibrary = 24;
-  size_t chunks = (kernels.size() + kPerLibrary - 1) / kPerLibrary;
-  std::vector<std::shared_ptr<CompiledModule>> modules(chunks);
-  parallel_for_each_job(chunks, [&](size_t c) {
-    size_t lo = c * kPerLibrary, hi = std::min(kernels.size(), lo + kPerLibrary);
-    std::vector<LoweredKernel> part(kernels.begin() + lo, kernels.begin() + hi);
-    modules[c] = std::make_shared<CompiledModule>(CompiledModule::build(part));
-  });
+  std::vector<std::shared_ptr<CompiledModule>> modules = compile_chunks(kernels);
 
   std::vector<CompiledOp> out;
   for (size_t i = 0; i < ops.size(); ++i) {
-    const auto& module = modules[kernel_of[i] / kPerLibrary];
-    const LoweredKernel& k = kernels[kernel_of[i]];
-    out.emplace_back(ops[i], outputs[i], module->function(k.name), module, k);
+    const auto& module = modules[lowered.kernel_of[i] / kKernelsPerLibrary];
+    const LoweredKernel& k = kernels[lowered.kernel_of[i]];
+    out.emplace_back(ops[i], lowered.outputs[i], module->function(k.name), module, k);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "codegen/module.h"
@@ -23,8 +24,21 @@ struct OpInstance {
   std::vector<ConvKnobs> knobs = {};
 };
 
+// This machine as the knobs see it (support/cpu.h's ISA and L2).
+KnobTarget knob_target();
 // The LowerOptions an instance lowers with (layouts, knobs, the target ISA's vectors).
 LowerOptions lower_options(const OpInstance& op);
+
+// An instance's kernel (named "nasx_kernel") and its identity (codegen/module.h, kernel_key).
+// Lowering is the cost of knowing a kernel's identity, so it is remembered for the process: the
+// search, the tuner and compile_ops ask for the same instances many times and lower each once.
+struct IdentifiedKernel {
+  LoweredKernel kernel;
+  std::string key;
+};
+std::shared_ptr<const IdentifiedKernel> identify(const OpInstance& op);
+// identify(op)->key: what de-duplication, tuning records and the search's sharing compare.
+std::string kernel_key(const OpInstance& op);
 
 // A kernel bound to data in its own layouts: inputs reordered, parameters packed, output
 // allocated. run() is the kernel alone (what a benchmark times); output() reorders back.
@@ -92,6 +106,14 @@ struct LoweredOps {
   std::vector<Shape> outputs;          // per instance, its output shape
 };
 LoweredOps lower_ops(const std::vector<OpInstance>& ops);
+
+// Kernels per shared library (or per generated source file of an export): one compiler per
+// chunk, chunks compiled concurrently. Chunks of kernel indices [first, second).
+inline constexpr size_t kKernelsPerLibrary = 24;
+std::vector<std::pair<size_t, size_t>> kernel_chunks(size_t kernels);
+// The kernels compiled that way: kernel k is in module k / kKernelsPerLibrary.
+std::vector<std::shared_ptr<CompiledModule>> compile_chunks(
+    const std::vector<LoweredKernel>& kernels);
 
 std::vector<CompiledOp> compile_ops(const std::vector<OpInstance>& ops);
 

@@ -16,11 +16,13 @@
 #include "codegen/emit_cpp.h"
 #include "codegen/toolchain.h"
 #include "runtime/export_library_text.h"
+#include "runtime/network_binding.h"
 #include "support/cpu.h"
 #include "support/error.h"
 #include "support/file.h"
 #include "support/parallel.h"
 #include "support/temp_files.h"
+#include "support/text.h"
 
 namespace nasx {
 namespace fs = std::filesystem;
@@ -82,8 +84,7 @@ std::string shape_list(const Shape& s) {
   return out;
 }
 
-// What the driver needs to know, decided here from the same plan and layouts as
-// CompiledNetwork::compile.
+// What the driver needs to know: the network binding (runtime/network_binding.h) as tables.
 struct DriverTables {
   struct Arg {
     const char* where;
@@ -205,60 +206,56 @@ LibrarySummary export_library(Network net, const LibraryExport& options, const K
   const int64_t batch = options.batch;
   NASX_USER_CHECK(batch > 0, "--batch must be positive, got ", batch);
   std::string name = net.name;
-  Shape input_shape = net.input_shape(batch);
 
-  // The kernels, layouts and arena plan CompiledNetwork::compile would build.
-  NetworkKernels k = network_kernels(std::move(net), batch);
-  const Network& executed = k.executed;
-  Shape output_shape = k.shapes.back();
-  MemoryPlan plan = plan_activations(executed, k.shapes, k.layouts);
-  int64_t need = 4 * (plan.arena_floats + num_elements(input_shape));
-  NASX_USER_CHECK(need <= physical_memory_bytes(), name, " at batch ", batch, " needs ", need >> 20,
-                  " MiB of activations, more than this machine's ", physical_memory_bytes() >> 20,
-                  " MiB of memory (lower --batch)");
-  if (knobs)
-    for (OpInstance& inst : k.instances) knobs(inst);
-  LoweredOps lowered = lower_ops(k.instances);
-
-  // The driver's tables and the weights blob, node by node as CompiledNetwork::compile binds.
-  const ir::Layout& in_layout = k.layouts.input;
+  // The binding CompiledNetwork::compile runs (runtime/network_binding.h), rendered as the
+  // driver's tables and the weights blob.
+  NetworkBinding b = bind_network(std::move(net), batch, knobs);
+  const Shape& input_shape = b.input_shape;
+  const Shape& output_shape = b.output_shape;
+  const LoweredOps& lowered = b.lowered;
+  const ir::Layout& in_layout = b.kernels.layouts.input;
   DriverTables t;
-  t.arena_floats = plan.arena_floats;
-  t.staged_floats = in_layout.plain() ? 0 : in_layout.physical_size(input_shape);
+  t.arena_floats = b.plan.arena_floats;
+  t.staged_floats = b.staged_floats;
   std::string blob;
-  auto slot = [&](int node) { return plan.slot_offset[plan.slot_of[node]]; };
-  for (size_t i = 0; i < executed.nodes.size(); ++i) {
-    const Node& n = executed.nodes[i];
-    const LoweredKernel& kernel = lowered.kernels[lowered.kernel_of[i]];
-    DriverTables::Step step{lowered.kernel_of[i], t.args.size(), 0, -1};
-    for (int in : n.inputs) {
-      if (in != kNetworkInput)
-        t.args.push_back({"kArena", slot(in)});
-      else
-        t.args.push_back({in_layout.plain() ? "kInput" : "kStaged", 0});
+  std::vector<int64_t> weight_offset;  // per packed parameter, floats into the blob
+  for (const std::vector<float>& packed : b.packed) {
+    weight_offset.push_back(static_cast<int64_t>(blob.size() / 4));
+    blob.append(reinterpret_cast<const char*>(packed.data()), packed.size() * 4);
+    blob.resize((blob.size() / 4 + kAlignFloats - 1) / kAlignFloats * kAlignFloats * 4, '\0');
+  }
+  for (const NetworkBinding::Step& s : b.steps) {
+    DriverTables::Step step{s.kernel, t.args.size(), s.args.size(), -1};
+    for (const NetworkBinding::Arg& a : s.args) {
+      using W = NetworkBinding::Where;
+      switch (a.where) {
+        case W::Input:
+          t.args.push_back({"kInput", 0});
+          break;
+        case W::Staged:
+          t.args.push_back({"kStaged", 0});
+          break;
+        case W::Arena:
+          t.args.push_back({"kArena", a.offset});
+          break;
+        case W::Weights:
+          t.args.push_back({"kWeights", weight_offset[a.offset]});
+          break;
+      }
     }
-    for (size_t j = 0; j < n.params.size(); ++j) {
-      std::vector<float> packed =
-          kernel.packing[j].pack(n.params[j], kernel.args[n.inputs.size() + j]);
-      t.args.push_back({"kWeights", static_cast<int64_t>(blob.size() / 4)});
-      blob.append(reinterpret_cast<const char*>(packed.data()), packed.size() * 4);
-      blob.resize((blob.size() / 4 + kAlignFloats - 1) / kAlignFloats * kAlignFloats * 4, '\0');
-    }
-    t.args.push_back({"kArena", slot(static_cast<int>(i))});
-    step.num_args = t.args.size() - step.first_arg;
     t.max_args = std::max(t.max_args, step.num_args);
-    const ir::Layout& out = k.layouts.nodes[i];
+    const ir::Layout& out = s.output_layout;
     if (out.halo > 0) {
       // runtime/layouts.cpp zero_halo's quantities, for the same loop in the driver.
-      std::vector<int64_t> p = out.physical_shape(k.shapes[i]);
+      std::vector<int64_t> p = out.physical_shape(s.output_shape);
       step.halo = static_cast<int>(t.halos.size());
       t.halos.push_back({p[0] * p[1], p[2], p[3], out.halo, out.block_dim >= 0 ? out.block : 1});
     }
     t.steps.push_back(step);
   }
-  t.output_offset = slot(static_cast<int>(executed.nodes.size()) - 1);
+  t.output_offset = b.output_offset();
   t.output_floats = num_elements(output_shape);
-  NASX_ASSERT(k.layouts.nodes.back().plain(), "the network's output is handed over plain");
+  NASX_ASSERT(b.kernels.layouts.nodes.back().plain(), "the network's output is handed over plain");
   if (blob.empty()) blob.assign(4 * kAlignFloats, '\0');  // .incbin of nothing has no address
 
   // The input layout as an affine map (runtime/layouts.cpp pack_activation reads it through
@@ -321,11 +318,9 @@ LibrarySummary export_library(Network net, const LibraryExport& options, const K
     args.insert(args.begin(), "-fvisibility=hidden");
     return cfg.command(args);
   };
-  constexpr size_t kPerFile = 24;
-  for (size_t lo = 0; lo < lowered.kernels.size(); lo += kPerFile) {
-    size_t hi = std::min(lowered.kernels.size(), lo + kPerFile);
+  for (const auto& [lo, hi] : kernel_chunks(lowered.kernels.size())) {
     std::vector<LoweredKernel> part(lowered.kernels.begin() + lo, lowered.kernels.begin() + hi);
-    std::string stem = "kernels" + std::to_string(lo / kPerFile);
+    std::string stem = "kernels" + std::to_string(lo / kKernelsPerLibrary);
     write_text(build / (stem + ".cpp"), emit_cpp_module(part));
     commands.push_back(cxx({"-c", "-o", stem + ".o", stem + ".cpp"}));
     objects.push_back(stem + ".o");
@@ -368,7 +363,7 @@ LibrarySummary export_library(Network net, const LibraryExport& options, const K
   sum.kernels = lowered.kernels.size();
   sum.steps = t.steps.size();
   sum.weight_bytes = static_cast<int64_t>(blob.size());
-  sum.arena_bytes = 4 * plan.arena_floats;
+  sum.arena_bytes = 4 * b.plan.arena_floats;
   sum.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;

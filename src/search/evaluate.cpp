@@ -24,10 +24,6 @@ std::map<std::string, OpInstance> executed_kernels(const Network& net, int64_t b
 
 namespace {
 
-bool same_kernel(const OpInstance& a, const OpInstance& b) {
-  return a.op == b.op && a.inputs == b.inputs && a.layouts == b.layouts && a.knobs == b.knobs;
-}
-
 TimingStats add(TimingStats a, const TimingStats& b) {
   a.median_ms += b.median_ms;
   a.min_ms += b.min_ms;
@@ -48,7 +44,7 @@ std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInsta
   for (size_t j = 0; j < jobs.size(); ++j) {
     for (const auto& [name, inst] : jobs[j].kernels) {
       auto it = baseline.find(name);
-      if (it != baseline.end() && same_kernel(it->second, inst)) continue;
+      if (it != baseline.end() && kernel_key(it->second) == kernel_key(inst)) continue;
       out[j].kernels.push_back(name);
       changed[j].push_back(inst);
       if (it != baseline.end()) base_names.insert(name);
@@ -63,10 +59,10 @@ std::vector<CandidateTiming> time_candidates(const std::map<std::string, OpInsta
     for (size_t k = 0; k < changed[j].size(); ++k) {
       requests.push_back(
           {changed[j][k], out[j].kernels[k] + " " + jobs[j].label, false, jobs[j].fault, "", ""});
-      anything_new = anything_new || !records.find(workload_key(changed[j][k]));
+      anything_new = anything_new || !records.find(kernel_key(changed[j][k]));
     }
   for (size_t i = 0; i < base_names.size(); ++i) {
-    const MeasureRecord* r = records.find(workload_key(requests[i].op));
+    const MeasureRecord* r = records.find(kernel_key(requests[i].op));
     requests[i].fresh = anything_new || !r || !r->ok();  // a failed baseline is measured again
   }
   std::vector<MeasureRecord> measured = measure_ops(requests, records, options);

@@ -335,7 +335,7 @@ class Explorer {
     double base_sum = 0, sum = 0;
     for (const auto& [name, ms] : c_.base_kernel_ms) base_sum += ms;
     for (const auto& [name, inst] : executed_kernels(n, c_.infer_batch)) {
-      const MeasureRecord* r = c_.records.find(workload_key(inst));
+      const MeasureRecord* r = c_.records.find(kernel_key(inst));
       auto b = c_.base_kernel_ms.find(name);
       sum += r && r->ok() ? r->stats.median_ms : (b != c_.base_kernel_ms.end() ? b->second : 0);
     }

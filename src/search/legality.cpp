@@ -221,11 +221,11 @@ PairedVerdict PairedJudge::judge(const std::vector<ArchStep>& steps, const std::
     std::vector<ProxyResult> values = compute_proxies(candidate, s.batch, config_.proxies);
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (size_t p = 0; p < config_.proxies.size(); ++p) {
-      Legality l = judge_results(s.values[p], values[p], layers, config_.tau, scope);
+      Legality l = proxy_legality_from(s.values[p], values[p], layers, config_.tau, scope);
       std::string prefix = several ? config_.proxies[p] + ":" : "";
       v.ratios[prefix + "network"].push_back(l.network.ratio);
-      for (const Verdict& b : l.blocks) v.ratios[prefix + b.name].push_back(b.ratio);
-      for (const Verdict& lv : l.layers) v.judged_by.emplace(lv.name, lv.by);
+      for (const ProxyRatio& b : l.blocks) v.ratios[prefix + b.name].push_back(b.ratio);
+      for (const ProxyRatio& lv : l.layers) v.judged_by.emplace(lv.name, lv.by);
     }
     ++samples_timed_;
   }

@@ -85,7 +85,14 @@ void write_setup(std::ostream& md, const SearchReport& r) {
      << ", max length " << o.value("max_len", 0) << ", budget " << format_duration(r.budget_s)
      << ". Machine: " << target.value("cpu", "?") << " (" << target.value("isa", "?") << ", "
      << target.value("threads", 0) << " threads); inference batch "
-     << o.value("infer_batch", int64_t{1}) << ".\n\n";
+     << o.value("infer_batch", int64_t{1}) << ".";
+  // The tuning records the kernels took their knobs from (part of the search's identity).
+  if (o.contains("tuning") && o["tuning"].is_object())
+    md << " Kernel knobs from " << o["tuning"].value("entries", int64_t{0})
+       << " tuning records in `" << o["tuning"].value("records", "?") << "` (`nasx tune`).";
+  else
+    md << " Kernel knobs: the default rule (no tuning records).";
+  md << "\n\n";
 }
 
 void write_result(std::ostream& md, const SearchReport& r) {

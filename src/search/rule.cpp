@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "support/error.h"
+#include "support/text.h"
 #include "torch/proxies.h"
 
 namespace nasx {
@@ -62,21 +63,16 @@ const LegalityRule& legality_rule(const std::string& name) {
 
 std::vector<std::string> parse_proxy_list(const std::string& text) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t comma = text.find(',', start);
-    std::string p = text.substr(start, comma == std::string::npos ? comma : comma - start);
+  for (const std::string& p : split(text, ',')) {
     const auto& names = proxy_names();
     NASX_USER_CHECK(std::find(names.begin(), names.end(), p) != names.end(), "unknown proxy '", p,
-                    "' in --proxy '", text,
-                    "' (known: fisher, grad_norm, snip, synflow, naswot, zico, params; several "
-                    "separated by commas)");
+                    "' in --proxy '", text, "' (known: ", proxy_list(),
+                    "; several separated by commas)");
     NASX_USER_CHECK(std::find(out.begin(), out.end(), p) == out.end(), "proxy '", p,
                     "' appears twice in --proxy '", text, "'");
     out.push_back(p);
-    if (comma == std::string::npos) return out;
-    start = comma + 1;
   }
+  return out;
 }
 
 LegalityRule resolve_rule(const std::string& name, const RuleOverrides& o) {

@@ -53,7 +53,7 @@ void validate(const SearchOptions& o) {
   NASX_USER_CHECK(o.max_len >= 1 && o.max_len <= 3,
                   "--max-len must be 1, 2 or 3 (the grammar has three parts), got ", o.max_len);
   NASX_USER_CHECK(o.judges_per_unit >= 0 && o.judges_per_unit <= 1000,
-                  "--judges-per-layer must be in [0, 1000] (0: share the budget), got ",
+                  "--judges-per-unit must be in [0, 1000] (0: share the budget), got ",
                   o.judges_per_unit);
   // The rule's fields: checked again, for callers that built it by hand.
   RuleOverrides check{o.rule.proxy_list(), o.rule.tau, o.rule.samples, o.rule.scope};
@@ -97,11 +97,23 @@ bool prepare_directory(const SearchOptions& o, FileLock& lock) {
     Json theirs = Json::parse(f, nullptr, false);
     NASX_USER_CHECK(!theirs.is_discarded() && theirs.is_object(), identity.string(),
                     " is not a search's identity file; use another --out");
-    for (const auto& [key, value] : mine.items())
+    for (const auto& [key, value] : mine.items()) {
+      NASX_USER_CHECK(key != "tuning" || (theirs.contains(key) && theirs[key] == value), o.out_dir,
+                      " holds a search made with other tuning records (",
+                      theirs.contains(key) ? theirs[key].dump() : "none", ", now ", value.dump(),
+                      "): `nasx tune` ran since, so its baseline and candidates would take other "
+                      "knobs; choose another --out, or remove ",
+                      o.out_dir, " to start afresh");
       NASX_USER_CHECK(theirs.contains(key) && theirs[key] == value, o.out_dir,
                       " holds a search with a different command line (", key, " was ",
                       theirs.contains(key) ? theirs[key].dump() : "absent", ", now ", value.dump(),
                       "); run it with the same options to resume, or choose another --out");
+    }
+    // Records that were used and are gone now: the same refusal.
+    NASX_USER_CHECK(!theirs.contains("tuning") || mine.contains("tuning"), o.out_dir,
+                    " holds a search made with tuning records (", theirs["tuning"].dump(),
+                    ") that are gone now; choose another --out, or remove ", o.out_dir,
+                    " to start afresh");
     return true;
   }
   // The kernel cache must work before the folder becomes a search's (before: an unwritable cache
@@ -174,6 +186,9 @@ Json SearchOptions::identity() const {
   // Absent at the default (1, or not given: the same network), so older directories resume.
   if (width > 0 && width != 1) id["width"] = width;
   if (rule.name != legality_rules().front().name) id["rule"] = rule.name;  // likewise
+  // The tuning records the baseline and the candidates take their knobs from (`nasx tune`):
+  // another set of records is another search. Absent when there are none, as before.
+  if (Json t = DefaultTuning().identity(); !t.is_null()) id["tuning"] = t;
   return id;
 }
 

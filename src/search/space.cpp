@@ -69,7 +69,7 @@ struct Enumerator {
     if (part < 1) {
       int64_t co = p.out_channels;
       for (int64_t s : {2, 4})
-        if (co % s == 0) step(seq, fp, Split{s}, 1);
+        if (co % s == 0) step(seq, fp, IndexSplit{s}, 1);
       for (int64_t u : {co / 4, co / 2})
         if (u > 0 && u < co && u < p.in_channels) step(seq, fp, Peel{u}, 1);
       for (int64_t s : {2, 4})

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "support/error.h"
+#include "support/text.h"
 
 namespace nasx {
 namespace {
@@ -24,13 +25,9 @@ bool thread_count(const std::string& v) {
 
 // OMP_NUM_THREADS may be a list (one count per nesting level): each must be a count.
 bool omp_thread_list(const std::string& v) {
-  size_t start = 0;
-  while (true) {
-    size_t comma = v.find(',', start);
-    if (!thread_count(v.substr(start, comma - start))) return false;
-    if (comma == std::string::npos) return true;
-    start = comma + 1;
-  }
+  for (const std::string& count : split(v, ','))
+    if (!thread_count(count)) return false;
+  return true;
 }
 
 bool positive_integer(const std::string& v) {

@@ -48,7 +48,10 @@ struct ProxyResult {
   std::vector<BlockValue> blocks;
 };
 
+// The proxies' names, in the order every list shows them, and that list as text for messages and
+// help ("fisher, grad_norm, ..., params"; `last` goes before the last name, e.g. " or ").
 const std::vector<std::string>& proxy_names();
+std::string proxy_list(const std::string& last = ", ");
 
 struct ProxyBlock {
   std::string name;
@@ -66,7 +69,7 @@ std::vector<ProxyResult> compute_proxies(const Network& net, const Minibatch& ba
                                          const std::vector<std::string>& proxies);
 bool shares_gradient_pass(const std::string& proxy);
 
-struct Verdict {
+struct ProxyRatio {
   std::string name;  // block or layer
   std::string by;    // a layer's: the name judging it (its block, or "network")
   double reference = 0, candidate = 0, ratio = 0;
@@ -76,9 +79,9 @@ struct Verdict {
 struct Legality {
   std::string proxy, scope;
   double tau = 1;
-  Verdict network;
-  std::vector<Verdict> blocks;  // blocks containing a transformed layer
-  std::vector<Verdict> layers;  // each transformed layer, judged by its block or the network
+  ProxyRatio network;
+  std::vector<ProxyRatio> blocks;  // blocks containing a transformed layer
+  std::vector<ProxyRatio> layers;  // each transformed layer, judged by its block or the network
   bool legal = false;
 };
 
@@ -88,12 +91,12 @@ struct Legality {
 // reported and, in block scope, must hold too.
 // The same judgement from proxy results already computed (the reference's is reused across
 // candidates).
-Legality judge_results(const ProxyResult& reference, const ProxyResult& candidate,
-                       const std::vector<std::string>& transformed_layers, double tau,
-                       const std::string& scope);
+Legality proxy_legality_from(const ProxyResult& reference, const ProxyResult& candidate,
+                             const std::vector<std::string>& transformed_layers, double tau,
+                             const std::string& scope);
 
-Legality judge(const Network& reference, const Network& candidate,
-               const std::vector<std::string>& transformed_layers, const Minibatch& batch,
-               const std::string& proxy, double tau, const std::string& scope);
+Legality proxy_legality(const Network& reference, const Network& candidate,
+                        const std::vector<std::string>& transformed_layers, const Minibatch& batch,
+                        const std::string& proxy, double tau, const std::string& scope);
 
 }  // namespace nasx

@@ -39,7 +39,7 @@ std::string to_string(const NeuralTransform& t) {
             return s + "])";
           },
           [](const Depthwise&) { return std::string("depthwise"); },
-          [](const Split& s) { return "split(" + std::to_string(s.parts) + ")"; },
+          [](const IndexSplit& s) { return "split(" + std::to_string(s.parts) + ")"; },
           [](const Peel& p) { return "peel(" + std::to_string(p.u) + ")"; },
           [](const SpatialSplit& s) { return "spatial_split(" + std::to_string(s.parts) + ")"; },
       },
@@ -113,7 +113,7 @@ Expected<FocusedProgram> apply_neural(const NeuralTransform& t, const FocusedPro
             }
             return std::nullopt;
           },
-          [&](const Split& sp) -> std::optional<Rejection> {
+          [&](const IndexSplit& sp) -> std::optional<Rejection> {
             int64_t parts = sp.parts;
             if (parts < 1) return reject(RejectKind::OutOfRange, t, "parts must be at least 1");
             std::vector<size_t> focus;

@@ -41,9 +41,11 @@ struct Group {
 struct Depthwise {
   bool operator==(const Depthwise&) const = default;
 };
-struct Split {
+// The index-set split of the output channels ("split" in the sequence language; the schedule
+// language's split of a loop is SplitLoop).
+struct IndexSplit {
   int64_t parts = 1;
-  bool operator==(const Split&) const = default;
+  bool operator==(const IndexSplit&) const = default;
 };
 struct Peel {
   int64_t u = 1;
@@ -54,7 +56,7 @@ struct SpatialSplit {
   bool operator==(const SpatialSplit&) const = default;
 };
 
-using NeuralTransform = std::variant<Bottleneck, Group, Depthwise, Split, Peel, SpatialSplit>;
+using NeuralTransform = std::variant<Bottleneck, Group, Depthwise, IndexSplit, Peel, SpatialSplit>;
 using NeuralSequence = std::vector<NeuralTransform>;
 
 std::string to_string(const NeuralTransform& t);

@@ -10,6 +10,7 @@
 #include "ir/substitute.h"
 #include "ir/visitor.h"
 #include "support/overloaded.h"
+#include "support/text.h"
 
 namespace nasx {
 namespace {
@@ -310,7 +311,7 @@ Expected<std::vector<std::string>> fuse(ScheduleState& st, const FuseLoops& fl,
 }
 
 // tile(y, x, fy, fx) = split(y, fy); split(x, fx); reorder(yi, xo), all or nothing.
-Expected<std::vector<std::string>> tile(ScheduleState& st, const Tile& tl,
+Expected<std::vector<std::string>> tile(ScheduleState& st, const TileLoops& tl,
                                         const ScheduleTransform& t) {
   auto y = find_loop(st, tl.outer, t);
   if (!y.ok()) return y.rejection();
@@ -338,7 +339,7 @@ std::string to_string(const ScheduleTransform& t) {
           },
           [](const Reorder& r) { return "reorder(" + r.outer + ", " + r.inner + ")"; },
           [](const FuseLoops& f) { return "fuse(" + f.outer + ", " + f.inner + ")"; },
-          [](const Tile& t) {
+          [](const TileLoops& t) {
             return "tile(" + t.outer + ", " + t.inner + ", " + std::to_string(t.outer_factor) +
                    ", " + std::to_string(t.inner_factor) + ")";
           },
@@ -357,35 +358,23 @@ std::string print_schedule(const Schedule& s) {
 
 Schedule parse_schedule(const std::string& text) {
   Schedule out;
-  std::stringstream steps(text);
-  std::string step;
-  while (std::getline(steps, step, ';')) {
-    auto trim = [](std::string v) {
-      v.erase(0, v.find_first_not_of(" \t"));
-      v.erase(v.find_last_not_of(" \t") + 1);
-      return v;
-    };
+  for (std::string step : split(text, ';')) {
     step = trim(step);
     if (step.empty()) continue;
     size_t open = step.find('('), close = step.rfind(')');
     if (open == std::string::npos || close != step.size() - 1)
       user_error("cannot parse schedule step '", step, "' in '", text, "': expected name(args)");
     std::string name = trim(step.substr(0, open));
+    std::string inside = trim(step.substr(open + 1, close - open - 1));
     std::vector<std::string> args;
-    std::stringstream as(step.substr(open + 1, close - open - 1));
-    std::string a;
-    while (std::getline(as, a, ',')) args.push_back(trim(a));
+    if (!inside.empty())
+      for (const std::string& a : split(inside, ',')) args.push_back(trim(a));
     auto need = [&](size_t n) {
       if (args.size() != n)
         user_error("schedule step '", step, "' takes ", n, " argument", n == 1 ? "" : "s");
     };
     auto number = [&](const std::string& v) -> int64_t {
-      try {
-        size_t used;
-        int64_t x = std::stoll(v, &used);
-        if (used == v.size()) return x;
-      } catch (const std::exception&) {
-      }
+      if (std::optional<int64_t> x = parse_int(v)) return *x;
       user_error("schedule step '", step, "': '", v, "' is not an integer");
     };
     if (name == "split") {
@@ -399,7 +388,7 @@ Schedule parse_schedule(const std::string& text) {
       out.push_back(FuseLoops{args[0], args[1]});
     } else if (name == "tile") {
       need(4);
-      out.push_back(Tile{args[0], args[1], number(args[2]), number(args[3])});
+      out.push_back(TileLoops{args[0], args[1], number(args[2]), number(args[3])});
     } else if (name == "unroll") {
       need(1);
       out.push_back(Unroll{args[0]});
@@ -441,7 +430,7 @@ Expected<std::vector<std::string>> apply_step(const ScheduleTransform& t, Schedu
                         [&](const SplitLoop& sp) { return split(st, sp, t); },
                         [&](const Reorder& r) { return reorder(st, r, t); },
                         [&](const FuseLoops& f) { return fuse(st, f, t); },
-                        [&](const Tile& tl) { return tile(st, tl, t); },
+                        [&](const TileLoops& tl) { return tile(st, tl, t); },
                         [&](const Unroll& u) { return kind(u.loop, ForKind::Unrolled); },
                         [&](const Vectorize& v) { return kind(v.loop, ForKind::Vectorized); },
                         [&](const Parallelize& p) { return kind(p.loop, ForKind::Parallel); },

@@ -55,10 +55,10 @@ struct FuseLoops {
   std::string outer, inner;
   bool operator==(const FuseLoops&) const = default;
 };
-struct Tile {
+struct TileLoops {
   std::string outer, inner;
   int64_t outer_factor = 1, inner_factor = 1;
-  bool operator==(const Tile&) const = default;
+  bool operator==(const TileLoops&) const = default;
 };
 struct Unroll {
   std::string loop;
@@ -74,7 +74,7 @@ struct Parallelize {
 };
 
 using ScheduleTransform =
-    std::variant<SplitLoop, Reorder, FuseLoops, Tile, Unroll, Vectorize, Parallelize>;
+    std::variant<SplitLoop, Reorder, FuseLoops, TileLoops, Unroll, Vectorize, Parallelize>;
 using Schedule = std::vector<ScheduleTransform>;
 
 std::string to_string(const ScheduleTransform& t);

@@ -71,7 +71,7 @@ class Parser {
       return args[0];
     };
     if (name == "bottleneck") return Bottleneck{one("factor")};
-    if (name == "split") return Split{one("number of parts")};
+    if (name == "split") return IndexSplit{one("number of parts")};
     if (name == "peel") return Peel{one("channel count")};
     if (name == "spatial_split") return SpatialSplit{one("number of row tiles")};
     if (name == "group") {

@@ -3,9 +3,6 @@
 #include <map>
 
 #include "codegen/module.h"
-#include "ir/printer.h"
-#include "lower/pipeline.h"
-#include "support/hash.h"
 #include "support/interrupt.h"
 
 namespace nasx {
@@ -18,23 +15,14 @@ struct Lowered {
 };
 
 Lowered lower_instance(const OpInstance& op, const std::string& name) {
-  Lowered l{lower(op.op, op.inputs, name, lower_options(op)), "", {}};
-  Hasher h;
-  for (const ir::Buffer& b : l.kernel.args) {
-    int64_t n = b->physical_size();
-    l.arg_floats.push_back(n);
-    h.add(std::to_string(n)).add(",");
-  }
-  h.add("\n").add(ir::to_string(l.kernel.body));
-  l.workload = h.hex();
+  std::shared_ptr<const IdentifiedKernel> k = identify(op);
+  Lowered l{k->kernel, k->key, {}};
+  l.kernel.name = name;
+  for (const ir::Buffer& b : l.kernel.args) l.arg_floats.push_back(b->physical_size());
   return l;
 }
 
 }  // namespace
-
-std::string workload_key(const OpInstance& op) {
-  return lower_instance(op, "k").workload;
-}
 
 std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& requests,
                                        RecordStore& records, const WorkerOptions& options) {

@@ -1,7 +1,8 @@
 // Measuring operators on the real machine, for the search and the tuner alike: lower each
 // operator instance, compile all of them into one shared library (one compiler start-up), and
 // time them together in the isolated worker, interleaved. Every result is appended to the
-// records as it arrives; an instance whose workload already has a record is not measured again
+// records as it arrives, filed under its kernel_key (runtime/compiled_op.h); an instance whose
+// kernel already has a record is not measured again
 // unless it is in `fresh` (a baseline re-measured beside its candidates, in the same run).
 // A kernel that fails to compile, crashes or hangs gets a failed record; the others go on.
 #pragma once
@@ -22,9 +23,6 @@ struct MeasureRequest {
   std::string fault;          // test hook, passed to the worker ("crash" | "hang")
   std::string group, choice;  // tuning: the kernel and the variant (tune/records.h)
 };
-
-// The workload key of an operator instance: a hash of its lowered kernel and argument sizes.
-std::string workload_key(const OpInstance& op);
 
 // One record per request, in order (shared when two requests have the same workload).
 std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& requests,

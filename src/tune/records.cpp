@@ -5,6 +5,7 @@
 
 #include "support/error.h"
 #include "support/file.h"
+#include "support/hash.h"
 #include "support/json_in.h"
 #include "support/log.h"
 
@@ -56,6 +57,13 @@ RecordStore::RecordStore(const std::string& path, Target target)
       log(LogLevel::Warn, "warning: skipping a tuning record: ", e.what());
     }
   }
+}
+
+std::string RecordStore::digest() const {
+  Hasher h;
+  for (const auto& [workload, r] : records_)  // a map: in key order, whatever the file's order
+    h.add(workload).add(r.status).add(r.group).add(r.choice).add(std::to_string(r.stats.median_ms));
+  return h.hex();
 }
 
 const MeasureRecord* RecordStore::find(const std::string& workload) const {

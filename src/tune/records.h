@@ -39,6 +39,9 @@ class RecordStore {
   const MeasureRecord* best(const std::string& group) const;  // fastest ok variant, or null
   void add(const MeasureRecord& record);                      // appended to the file at once
   size_t size() const { return records_.size(); }
+  // A hash of every record of this target (workload, status, choice, time): what a search that
+  // used these records depends on (tune/tune.h, DefaultTuning::identity).
+  std::string digest() const;
   const Target& target() const { return target_; }
   const std::string& path() const { return path_; }
 

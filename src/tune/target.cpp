@@ -5,6 +5,7 @@
 #include "codegen/toolchain.h"
 #include "runtime/compiled_op.h"
 #include "support/cpu.h"
+#include "support/text.h"
 
 namespace nasx {
 namespace {
@@ -15,11 +16,7 @@ std::string cpu_model() {
   while (std::getline(in, line))
     if (line.rfind("model name", 0) == 0) {
       size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string v = line.substr(colon + 1);
-        v.erase(0, v.find_first_not_of(" \t"));
-        return v;
-      }
+      if (colon != std::string::npos) return trim(line.substr(colon + 1));
     }
   return "unknown cpu";
 }

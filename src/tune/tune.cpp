@@ -49,7 +49,7 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
   std::set<std::string> seen;
   for (size_t i = 0; i < instances.size(); ++i) {
     if (!blocked(instances[i])) continue;
-    std::string group = workload_key(instances[i]);
+    std::string group = kernel_key(instances[i]);
     if (seen.insert(group).second) kernels.push_back({group, i});
   }
   summary.kernels = static_cast<int>(kernels.size());
@@ -70,8 +70,8 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
     std::vector<std::vector<ConvKnobs>> spaces;
     std::vector<ConvKnobs> rule;
     for (size_t s = 0; s < p.statements.size(); ++s) {
-      spaces.push_back(conv_knob_space(p, s, isa.lanes, isa.registers));
-      rule.push_back(default_conv_knobs(p, s, isa.lanes, isa.registers));
+      spaces.push_back(conv_knob_space(p, s, knob_target()));
+      rule.push_back(default_conv_knobs(p, s, knob_target()));
     }
     std::vector<std::vector<ConvKnobs>> variants{rule};
     std::set<std::string> chosen{knobs_to_string(rule)};
@@ -125,10 +125,16 @@ DefaultTuning::DefaultTuning() {
   if (std::filesystem::is_regular_file(path)) records_.emplace(path, detect_target());
 }
 
+Json DefaultTuning::identity() const {
+  if (!records_ || records_->size() == 0) return nullptr;
+  return Json{
+      {"records", records_->path()}, {"entries", records_->size()}, {"digest", records_->digest()}};
+}
+
 KnobChooser apply_records(const RecordStore& records) {
   return [&records](OpInstance& inst) {
     if (!blocked(inst)) return;
-    const MeasureRecord* best = records.best(workload_key(inst));
+    const MeasureRecord* best = records.best(kernel_key(inst));
     if (!best) return;
     // A record edited by hand or by another nasx: its knobs are refused by name, with the file
     // (before: "bad knobs" without saying where they came from).

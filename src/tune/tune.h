@@ -48,6 +48,10 @@ class DefaultTuning {
  public:
   DefaultTuning();
   KnobChooser chooser() const { return records_ ? apply_records(*records_) : KnobChooser{}; }
+  // What the chooser depends on, for a search's identity and report: {"records": path,
+  // "entries": n, "digest": ...} of this target's records, or null when there are none (the
+  // rule's knobs everywhere).
+  Json identity() const;
 
  private:
   std::optional<RecordStore> records_;

@@ -196,7 +196,7 @@ TEST(Cli, HostilePassOfTheNewerCommands) {
   std::ofstream(d / "mine" / "report.md") << "my report\n";
   std::ofstream(d / "file") << "x";
   struct Case {
-    std::string args, fragment, env;
+    std::string args, fragment, env = "";  // env: none unless given
   };
   std::string m = (d / "mine").string();
   for (const Case& c : std::vector<Case>{
@@ -258,6 +258,21 @@ TEST(Cli, HostilePassOfTheNewerCommands) {
     EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
   }
   EXPECT_FALSE(fs::exists(d / "new" / "checkpoint.json"));
+  // A search made with tuning records that are gone (its identity names them): refused on
+  // resume, before any work (before: resumed with other knobs, its timings mixed).
+  {
+    fs::path id = d / "sw" / "search.json";
+    ASSERT_TRUE(fs::exists(id));
+    std::ifstream in(id);
+    nasx::Json j = nasx::Json::parse(in);
+    in.close();
+    j["tuning"] = nasx::Json{{"records", "/gone/tuning.jsonl"}, {"entries", 3}, {"digest", "0"}};
+    std::ofstream(id) << j.dump(2);
+    Result r = nasx("search resnet18_cifar --width 0.25 --data synthetic --budget 1m --out " +
+                    (d / "sw").string());
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("made with tuning records"), std::string::npos) << r.out;
+  }
   // A tuning record with knobs edited to nonsense: check names the records file (before: "bad
   // knobs" alone).
   {

@@ -62,6 +62,10 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
   ASSERT_EQ(a.code, 0) << a.out;
   Json ra = report(whole);
   ASSERT_GE(ra["trials"].size(), 3u);
+  // The records this run decided with, kept before --continue below appends fresh ones.
+  fs::create_directories(killed);
+  fs::copy_file(whole / "records.jsonl", killed / "records.jsonl");
+  fs::copy_file(whole / "baseline.json", killed / "baseline.json");
   EXPECT_EQ(ra["counts"]["verdicts_computed"].get<int64_t>(),
             static_cast<int64_t>(verdict_lines(whole).size()));
   for (const char* f :
@@ -142,9 +146,9 @@ TEST(SearchCli, KilledAndResumedEqualsUninterruptedAndNothingIsJudgedTwice) {
 
   // Decisions follow from the seed and the measurements: the killed search gets the same kernel
   // records (a resumed search on one machine reads its own), so it must decide the same.
-  fs::create_directories(killed);
-  fs::copy_file(whole / "records.jsonl", killed / "records.jsonl");
-  fs::copy_file(whole / "baseline.json", killed / "baseline.json");
+  // (records.jsonl and baseline.json were copied above, as the first run left them: the
+  // --continue run re-measured its baselines, and under load another time may order moves
+  // differently.)
   Result k = nasx(kTiny + " --out " + killed.string(), "NASX_TEST_KILL_AFTER_VERDICTS=2 ");
   EXPECT_EQ(k.code, 128 + 9) << k.out;  // SIGKILL: nothing cleaned up
   EXPECT_FALSE(fs::exists(killed / "report.json"));

@@ -13,9 +13,12 @@
 #include "graph/zoo.h"
 #include "search/legality.h"
 #include "search/report.h"
+#include "search/search.h"
 #include "search/space.h"
 #include "support/journal.h"
 #include "transform/sequence.h"
+#include "tune/target.h"
+#include "tune/tune.h"
 
 namespace nasx {
 namespace {
@@ -353,6 +356,42 @@ TEST(Report, RoundTripsThroughJson) {
   EXPECT_TRUE(empty.choices.empty());
   EXPECT_EQ(empty.speedup, 1);
   EXPECT_FALSE(empty.final_verdict.judged);
+}
+
+// A search's result depends on the tuning records its kernels take their knobs from
+// (~/.cache/nasx/tuning.jsonl), so they are part of its identity: absent without records, and
+// another set of records is another identity (before: a resumed search mixed knobs silently).
+TEST(SearchIdentity, NamesTheTuningRecordsItUses) {
+  fs::path cache = fs::temp_directory_path() / ("nasx-identity-" + std::to_string(getpid()));
+  fs::remove_all(cache);
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  std::string saved = old ? old : "";
+  setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+  SearchOptions o;
+  o.model = "resnet18_cifar";
+  EXPECT_FALSE(o.identity().contains("tuning"));
+  fs::create_directories(cache / "nasx");
+  std::string path = (cache / "nasx" / "tuning.jsonl").string();
+  {
+    RecordStore r(path, detect_target());
+    r.add(MeasureRecord{"w1", "layer1.0.conv1 2,1,8", "ok", "", "w1", "2,1,8", {0.1, 0.1, 0.1, 5}});
+  }
+  Json first = o.identity();
+  ASSERT_TRUE(first.contains("tuning")) << first.dump();
+  EXPECT_EQ(first["tuning"]["records"], path);
+  EXPECT_EQ(first["tuning"]["entries"], 1);
+  {
+    RecordStore r(path, detect_target());
+    r.add(MeasureRecord{"w2", "layer2.0.conv1 1,1,8", "ok", "", "w2", "1,1,8", {0.2, 0.2, 0.2, 5}});
+  }
+  Json second = o.identity();
+  EXPECT_NE(first["tuning"]["digest"], second["tuning"]["digest"]);
+  EXPECT_EQ(second["tuning"]["entries"], 2);
+  if (old)
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else
+    unsetenv("XDG_CACHE_HOME");
+  fs::remove_all(cache);
 }
 
 }  // namespace

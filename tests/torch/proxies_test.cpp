@@ -135,7 +135,7 @@ TEST(Fisher, ZeroBlockOutputHasZeroPotential) {
 
 TEST(Legality, UntransformedNetworkIsLegalAgainstItself) {
   Network net = tiny(4);
-  Legality l = judge(net, net, {"blk.conv1"}, batch_for(net, 4), "fisher", 1.0, "block");
+  Legality l = proxy_legality(net, net, {"blk.conv1"}, batch_for(net, 4), "fisher", 1.0, "block");
   EXPECT_TRUE(l.legal);
   ASSERT_EQ(l.layers.size(), 1u);
   EXPECT_EQ(l.layers[0].ratio, 1.0);
@@ -143,10 +143,12 @@ TEST(Legality, UntransformedNetworkIsLegalAgainstItself) {
   EXPECT_EQ(l.blocks[0].name, "blk");
   Network weaker = net;
   for (float& v : weaker.nodes[4].params[0].data) v *= 0.1f;  // shrink the block's output
-  Legality w = judge(net, weaker, {"blk.conv2"}, batch_for(net, 4), "fisher", 1.0, "block");
+  Legality w =
+      proxy_legality(net, weaker, {"blk.conv2"}, batch_for(net, 4), "fisher", 1.0, "block");
   EXPECT_FALSE(w.legal);
   EXPECT_LT(w.layers[0].ratio, 1.0);
-  EXPECT_THROW(judge(net, net, {}, batch_for(net, 4), "fisher", 1.0, "everywhere"), UserError);
+  EXPECT_THROW(proxy_legality(net, net, {}, batch_for(net, 4), "fisher", 1.0, "everywhere"),
+               UserError);
 }
 
 TEST(Proxies, EachMatchesItsFormulaOnTheTinyNetwork) {
@@ -267,8 +269,8 @@ TEST(Fisher, TransformedArchitecturesAreExactAndDeterministic) {
   ProxyResult r = compute_proxy(net, b, "fisher");
   EXPECT_TRUE(std::isfinite(r.total) && r.total > 0);
   EXPECT_EQ(compute_proxy(arch.build(), b, "fisher").total, r.total) << "replayed arch, same bits";
-  Legality l =
-      judge(reference, net, {"layer3.0.conv1", "layer2.1.conv1"}, b, "fisher", 1.0, "block");
+  Legality l = proxy_legality(reference, net, {"layer3.0.conv1", "layer2.1.conv1"}, b, "fisher",
+                              1.0, "block");
   ASSERT_EQ(l.layers.size(), 2u);
   EXPECT_EQ(l.blocks.size(), 2u);
   EXPECT_EQ(l.layers[1].name, "layer2.1.conv1");
@@ -410,13 +412,13 @@ TEST_F(Datasets, AugmentationIsSeeded) {
 TEST(Judge, AnOriginalWithAZeroProxyGivesNoVerdict) {
   ProxyResult zero{"fisher", 0.0, {{"layer1.0", 0.0}}}, some{"fisher", 2.0, {{"layer1.0", 0.0}}};
   try {
-    judge_results(zero, zero, {"layer1.0.conv1"}, 0.7, "network");
+    proxy_legality_from(zero, zero, {"layer1.0.conv1"}, 0.7, "network");
     ADD_FAILURE() << "no error";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("fisher of the original network is 0"), std::string::npos)
         << e.what();
   }
-  Legality l = judge_results(some, some, {"layer1.0.conv1"}, 0.7, "block");
+  Legality l = proxy_legality_from(some, some, {"layer1.0.conv1"}, 0.7, "block");
   EXPECT_TRUE(l.legal);
   EXPECT_EQ(l.blocks.at(0).ratio, 1.0);
 }

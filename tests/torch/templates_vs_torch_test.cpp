@@ -39,7 +39,7 @@ void check_templates(std::vector<OpInstance> cases, uint64_t seed, bool random_k
     const ConvProgram& p = *conv_program_of(c.op);
     if (!random_knobs || c.layouts.back().plain()) continue;
     for (size_t s = 0; s < p.statements.size(); ++s) {
-      std::vector<ConvKnobs> space = conv_knob_space(p, s, isa.lanes, isa.registers);
+      std::vector<ConvKnobs> space = conv_knob_space(p, s, knob_target());
       c.knobs.push_back(space[uniform(rng, 0, int64_t(space.size()) - 1)]);
     }
   }

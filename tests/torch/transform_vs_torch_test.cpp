@@ -112,7 +112,7 @@ NeuralTransform random_transform(std::mt19937_64& rng, size_t focus) {
     case 2:
       return Depthwise{};
     case 3:
-      return Split{pick(2, 4)};
+      return IndexSplit{pick(2, 4)};
     case 4:
       return Peel{pick(1, 6)};
     default:
@@ -210,7 +210,7 @@ TEST(Fuzz, RandomNeuralAndScheduleTransformationsAgreeWithLibTorch) {
           t = FuseLoops{a, b};
           break;
         case 3:
-          t = Tile{a, b, pick({2, 3}), pick({2, 4})};
+          t = TileLoops{a, b, pick({2, 3}), pick({2, 4})};
           break;
         case 4:
           t = Unroll{a};

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "codegen/module.h"
 #include "codegen/toolchain.h"
 #include "graph/zoo.h"
 #include "program/conv_program.h"
@@ -156,6 +157,30 @@ TEST(MeasureOps, EqualWorkloadsShareOneRecordAndAreNotMeasuredTwice) {
   RecordStore again(file, detect_target());
   EXPECT_EQ(again.size(), 2u);
   fs::remove_all(d);
+}
+
+// One identity for "the same kernel": equal instances share it without lowering twice, another
+// shape or group count changes it, and so do the compiler's flags (a NASX_DEBUG=1 -O0 timing is
+// not filed under the -O3 kernel's key, as it was when the key left the flags out).
+TEST(KernelKey, SameKernelSameKeyAndTheFlagsArePartOfIt) {
+  OpInstance a = conv(16, 8, 1);
+  EXPECT_EQ(identify(a), identify(conv(16, 8, 1)));  // the memo: lowered once
+  EXPECT_EQ(kernel_key(a), kernel_key(conv(16, 8, 1)));
+  EXPECT_NE(kernel_key(a), kernel_key(conv(16, 8, 4)));
+  EXPECT_NE(kernel_key(a), kernel_key(conv(16, 4, 1)));
+  LoweredKernel k = identify(a)->kernel;
+  ToolchainConfig config = ToolchainConfig::from_env();
+  EXPECT_EQ(kernel_key(k, config), kernel_key(a));
+  LoweredKernel renamed = k;
+  renamed.name = "another_name";
+  EXPECT_EQ(kernel_key(renamed, config), kernel_key(k, config));
+  ToolchainConfig debug = config;
+  debug.flags += " -g -O0";
+  EXPECT_NE(kernel_key(k, debug), kernel_key(k, config));
+  setenv("NASX_DEBUG", "1", 1);
+  std::string under_debug = kernel_key(a);
+  unsetenv("NASX_DEBUG");
+  EXPECT_NE(under_debug, kernel_key(a));
 }
 
 // An interrupted tuning (here: stopped by its budget after the first kernel) resumes where it
