@@ -64,9 +64,12 @@ def nasx(a, *args):
 
 
 class Worker:
-    def __init__(self, a, runtime, onnx, lib, shape, db):
+    def __init__(self, a, runtime, onnx, lib, shape, db, profile_dir=None):
         cmd = [a.python, os.path.join(HERE, "worker.py"), runtime, "--onnx", onnx, "--shape",
                ",".join(map(str, shape)), "--threads", str(a.threads)]
+        if profile_dir:  # the runtime's own profiler, on from the start (ORT, OpenVINO)
+            os.makedirs(profile_dir, exist_ok=True)
+            cmd += ["--profile", profile_dir]
         if lib:
             cmd += ["--lib", lib]
         if runtime == "tvm-tuned":
@@ -180,7 +183,8 @@ def bench_one(a, network, batch, work):
     workers = {}
     for rt in a.runtimes:
         log(name, f"batch {batch}: loading {rt}")
-        w = Worker(a, rt, onnx, lib if rt == "nasx" else None, shape, db)
+        w = Worker(a, rt, onnx, lib if rt == "nasx" else None, shape, db,
+                   os.path.join(d, f"profile-{rt}") if a.profile else None)
         if "error" in w.hello:
             log(name, rt, "failed to load:", w.hello["error"][:300])
             result["runtimes"][rt] = {"error": w.hello["error"]}
@@ -230,7 +234,13 @@ def bench_one(a, network, batch, work):
                                        "median_ms": statistics.median(allms),
                                        "min_ms": min(med), "max_ms": max(med)})
     if a.profile:
+        if "nasx" in workers:  # nasx's per-kernel timings: the same kernels, in process
+            result["runtimes"]["nasx"]["profile"] = json.loads(
+                nasx(a, "bench", network, "--batch", batch, "--repeat", a.runs * a.rounds,
+                     "--profile", "--json"))["profile"]
         for rt, w in workers.items():
+            if rt == "nasx":
+                continue
             pdir = os.path.join(d, f"profile-{rt}")
             os.makedirs(pdir, exist_ok=True)
             result["runtimes"][rt]["profile"] = w.ask(cmd="profile", runs=a.runs, input=xin,

@@ -1,9 +1,12 @@
 // nasx models | show | check | run | bench: inspect, verify, execute and time whole networks.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -174,8 +177,60 @@ struct BenchArgs {
   int64_t batch = 1;
   int repeat = 20, warmup = 3;
   uint64_t seed = 0;
-  bool json = false;
+  bool json = false, profile = false;
 };
+
+// Where the time of one run goes (bench --profile): each node's kernel and halo zeroing, the
+// input's staging, the output's copy and what the executor adds, per part the median.
+Json profile_json(CompiledNetwork& compiled, const Tensor& input, int warmup, int repeat) {
+  CompiledNetwork::Profile p = compiled.profile(input, warmup, repeat);
+  Json steps = Json::array();
+  double kernels = 0, halos = 0;
+  std::map<std::string, double> by_op;
+  for (const CompiledNetwork::StepProfile& s : p.steps) {
+    steps.push_back({{"node", s.node},
+                     {"op", s.op},
+                     {"templates", s.templates},
+                     {"kernel_ms", s.kernel.median_ms},
+                     {"halo_ms", s.halo.median_ms}});
+    kernels += s.kernel.median_ms;
+    halos += s.halo.median_ms;
+    by_op[s.op] += s.kernel.median_ms;
+  }
+  double parts = kernels + halos + p.staging.median_ms + p.output_copy.median_ms;
+  return Json{{"steps", steps},
+              {"kernels_ms", kernels},
+              {"halo_ms", halos},
+              {"staging_ms", p.staging.median_ms},
+              {"output_copy_ms", p.output_copy.median_ms},
+              {"whole_ms", p.whole.median_ms},
+              {"executor_ms", std::max(0.0, p.whole.median_ms - parts)},
+              {"kernels_by_op_ms", by_op}};
+}
+
+void print_profile(const Json& p) {
+  double whole = p["whole_ms"].get<double>();
+  auto share = [&](double v) { return fmt(100 * v / std::max(whole, 1e-9), "%.1f") + "%"; };
+  std::cout << "\nprofile (median of each part over the runs; " << fmt(whole, "%.3f")
+            << " ms a run):\n";
+  std::vector<Json> steps(p["steps"].begin(), p["steps"].end());
+  std::stable_sort(steps.begin(), steps.end(), [](const Json& x, const Json& y) {
+    return x["kernel_ms"].get<double>() > y["kernel_ms"].get<double>();
+  });
+  for (size_t i = 0; i < steps.size() && i < 15; ++i) {
+    const Json& s = steps[i];
+    std::cout << "  " << fmt(s["kernel_ms"].get<double>(), "%8.3f") << " ms "
+              << share(s["kernel_ms"].get<double>()) << "  " << s["node"].get<std::string>() << " ("
+              << s["op"].get<std::string>() << ", " << s["templates"].get<std::string>() << ")\n";
+  }
+  if (steps.size() > 15) std::cout << "  ... " << steps.size() - 15 << " more nodes\n";
+  for (const auto& [op, v] : p["kernels_by_op_ms"].items())
+    std::cout << "  kernels " << op << ": " << fmt(v.get<double>(), "%.3f") << " ms "
+              << share(v.get<double>()) << "\n";
+  for (const char* k : {"halo_ms", "staging_ms", "output_copy_ms", "executor_ms"})
+    std::cout << "  " << std::string(k, std::strlen(k) - 3) << ": "
+              << fmt(p[k].get<double>(), "%.3f") << " ms " << share(p[k].get<double>()) << "\n";
+}
 
 int run_bench(const BenchArgs& a) {
   NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
@@ -199,6 +254,7 @@ int run_bench(const BenchArgs& a) {
     j["torch_latency_max_ms"] = tt.max_ms;
     j["speedup_vs_torch"] = tt.median_ms / t.median_ms;
   }
+  if (a.profile) j["profile"] = profile_json(compiled, input, a.warmup, a.repeat);
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -212,6 +268,7 @@ int run_bench(const BenchArgs& a) {
               << fmt(j["torch_latency_min_ms"], "%.2f") << ", max "
               << fmt(j["torch_latency_max_ms"], "%.2f") << ")\nspeedup vs libtorch "
               << fmt(j["speedup_vs_torch"], "%.2f") << "x\n";
+  if (a.profile) print_profile(j["profile"]);
   return 0;
 }
 
@@ -262,6 +319,9 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
   b->add_option("--vs", bench->vs, "also time 'torch' (LibTorch eager) in the same run");
   b->add_option("--seed", bench->seed, "seed (default 0)")->check(integer_in(0, kMaxSeed));
   b->add_flag("--json", bench->json, "print JSON");
+  b->add_flag("--profile", bench->profile,
+              "also where a run's time goes: each node's kernel, halo zeroing, input staging, "
+              "output copy, the executor");
   out.emplace_back("bench", [bench] { return run_bench(*bench); });
   return out;
 }

@@ -14,6 +14,7 @@
 namespace nasx {
 namespace {
 
+using ir::Allocate;
 using ir::Block;
 using ir::Buffer;
 using ir::Call;
@@ -223,14 +224,22 @@ struct Builder {
   }
 
   // Max or average pooling. The ky/kx ranges are clipped to the input, so no guard is needed;
-  // max pooling's padding is -inf and thus never selected, average pooling divides by K*K.
+  // max pooling's padding is -inf and thus never selected, average pooling divides by K*K. Over
+  // a blocked layout every statement runs over the block's lanes, innermost and vectorized, so
+  // each window tap reads one contiguous vector (before: channel by channel, a stride of the
+  // lanes between neighbours: resnet50's max pooling took 3 ms, OpenVINO's 0.09 ms).
   Stmt pool(int64_t kernel, int64_t stride, int64_t pad, bool is_max) {
     const Shape& s = in[0];
-    Expr nc = var("n_c"), n = var("n"), c = var("c"), y = var("y"), x = var("x");
-    Expr ky = var("ky"), kx = var("kx");
+    const int64_t lanes = follow_lanes(s);
+    Expr n = var("n"), y = var("y"), x = var("x"), ky = var("ky"), kx = var("kx");
+    Expr ncb = var(lanes ? "n_cb" : "n_c"), cb = var("cb"), lane = var("lane");
+    Expr c = lanes ? cb * lanes + lane : cb;
+    auto over_lanes = [&](Stmt body) {
+      return lanes ? loop(lane, 0, lanes, std::move(body), ForKind::Vectorized) : body;
+    };
     Expr iy = y * stride + ky - pad, ix = x * stride + kx - pad;
     Expr cur = Load::make(output, {n, c, y, x}), v = Load::make(inputs[0], {n, c, iy, ix});
-    Stmt update = Store::make(output, {n, c, y, x}, is_max ? max(cur, v) : cur + v);
+    Stmt update = over_lanes(Store::make(output, {n, c, y, x}, is_max ? max(cur, v) : cur + v));
     auto range = [&](const Expr& k, const Expr& pos, int64_t size, Stmt body) {
       Expr lo = max(Expr(0), Expr(pad) - pos * stride);
       Expr hi = min(Expr(kernel), Expr(size + pad) - pos * stride);
@@ -238,12 +247,14 @@ struct Builder {
     };
     Stmt window = range(ky, y, s[2], range(kx, x, s[3], update));
     float init = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
-    std::vector<Stmt> steps{Store::make(output, {n, c, y, x}, f32(init)), window};
+    std::vector<Stmt> steps{over_lanes(Store::make(output, {n, c, y, x}, f32(init))), window};
     if (!is_max)
-      steps.push_back(Store::make(output, {n, c, y, x}, cur * f32(1.0 / double(kernel * kernel))));
+      steps.push_back(
+          over_lanes(Store::make(output, {n, c, y, x}, cur * f32(1.0 / double(kernel * kernel)))));
     Stmt body = loop(y, 0, out_shape[2], loop(x, 0, out_shape[3], Block::make(steps)));
-    body = LetStmt::make(c, nc % s[1], LetStmt::make(n, nc / s[1], body));
-    return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
+    int64_t blocks = lanes ? s[1] / lanes : s[1];
+    body = LetStmt::make(cb, ncb % blocks, LetStmt::make(n, ncb / blocks, body));
+    return loop(ncb, 0, s[0] * blocks, body, ForKind::Parallel);
   }
 
   Stmt global_avg_pool() {
@@ -273,15 +284,36 @@ struct Builder {
     return loop(nc, 0, s[0] * s[1], body, ForKind::Parallel);
   }
 
+  // out[n, o] = bias[o] + sum_i W[o, i] x[n, i]. With vectors, each dot product keeps one
+  // vector of partial sums over contiguous runs of i (before: one scalar sum through memory,
+  // 1.3-1.8 ms for resnet50's 2048 x 1000 layer, OpenVINO's 0.26 ms).
   Stmt linear(const Linear& l) {
     Expr o = var("o"), n = var("n"), i = var("i");
     Expr cur = Load::make(output, {n, o});
-    Stmt dot =
-        loop(i, 0, l.in_features,
-             Store::make(output, {n, o},
-                         cur + Load::make(params[0], {o, i}) * Load::make(inputs[0], {n, i})));
     Expr init = l.bias ? Load::make(params[1], {o}) : f32(0);
-    Stmt body = loop(n, 0, in[0][0], Block::make({Store::make(output, {n, o}, init), dot}));
+    const int64_t lanes = options.target.lanes;
+    auto term = [&](const Expr& at) {
+      return Load::make(params[0], {o, at}) * Load::make(inputs[0], {n, at});
+    };
+    if (lanes < 2 || l.in_features < lanes) {
+      Stmt dot = loop(i, 0, l.in_features, Store::make(output, {n, o}, cur + term(i)));
+      Stmt body = loop(n, 0, in[0][0], Block::make({Store::make(output, {n, o}, init), dot}));
+      return loop(o, 0, l.out_features, body, ForKind::Parallel);
+    }
+    Buffer acc = make_buffer("acc", {lanes});
+    Expr io = var("io"), lane = var("lane");
+    const int64_t full = l.in_features / lanes * lanes;
+    Stmt zero = loop(lane, 0, lanes, Store::make(acc, {lane}, f32(0)), ForKind::Vectorized);
+    Expr at = io * lanes + lane;
+    Stmt step = loop(lane, 0, lanes, Store::make(acc, {lane}, Load::make(acc, {lane}) + term(at)),
+                     ForKind::Vectorized);
+    std::vector<Stmt> parts{
+        zero, loop(io, 0, full / lanes, step), Store::make(output, {n, o}, init),
+        loop(lane, 0, lanes, Store::make(output, {n, o}, cur + Load::make(acc, {lane})))};
+    if (full < l.in_features)
+      parts.push_back(
+          loop(i, full, l.in_features - full, Store::make(output, {n, o}, cur + term(i))));
+    Stmt body = loop(n, 0, in[0][0], Allocate::make(acc, Block::make(parts)));
     return loop(o, 0, l.out_features, body, ForKind::Parallel);
   }
 };

@@ -1,6 +1,7 @@
 #include "runtime/compiled_network.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "graph/fold_batch_norm.h"
@@ -56,7 +57,15 @@ CompiledNetwork CompiledNetwork::compile(Network net, int64_t batch, const KnobC
   while (reinterpret_cast<uintptr_t>(base) % 64) ++base;
   for (const NetworkBinding::Step& s : b.steps) {
     const CompiledModule& module = *c.modules_[s.kernel / kKernelsPerLibrary];
-    Step step{module.function(kernels[s.kernel].name), {}, {}, s.output_shape, s.output_layout};
+    std::string templates;
+    for (const std::string& t : kernels[s.kernel].templates)
+      templates += (templates.empty() ? "" : "; ") + t;
+    Step step{module.function(kernels[s.kernel].name),
+              {},
+              {},
+              s.output_shape,
+              s.output_layout,
+              templates};
     for (const NetworkBinding::Arg& a : s.args) {
       using W = NetworkBinding::Where;
       if (a.where == W::Input) step.input_args.push_back(static_cast<int>(step.args.size()));
@@ -81,6 +90,52 @@ void CompiledNetwork::run(const float* input, float* output) {
     s.fn(s.args.data());
   }
   std::memcpy(output, steps_.back().args.back(), num_elements(output_shape_) * sizeof(float));
+}
+
+CompiledNetwork::Profile CompiledNetwork::profile(const Tensor& input, int warmup, int repeat) {
+  NASX_USER_CHECK(input.shape == input_shape_, "network ", executed_.name, " expects input ",
+                  shape_string(input_shape_), ", got ", shape_string(input.shape));
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  Tensor out(output_shape_);
+  for (int w = 0; w < warmup; ++w) run(input.data.data(), out.data.data());
+  size_t n = steps_.size();
+  std::vector<std::vector<double>> kernel(n), halo(n);
+  std::vector<double> staging, copy, whole;
+  claim_kernel_threads();
+  for (int r = 0; r < repeat; ++r) {
+    Clock::time_point t0 = Clock::now();
+    if (!input_layout_.plain())
+      pack_activation(input.data.data(), staged_input_.data(), input_shape_, input_layout_);
+    Clock::time_point t = Clock::now();
+    staging.push_back(ms(t0, t));
+    for (size_t i = 0; i < n; ++i) {
+      Step& s = steps_[i];
+      for (int a : s.input_args) s.args[a] = const_cast<float*>(input.data.data());
+      if (s.output_layout.halo > 0) zero_halo(s.args.back(), s.output_shape, s.output_layout);
+      Clock::time_point h = Clock::now();
+      s.fn(s.args.data());
+      Clock::time_point k = Clock::now();
+      halo[i].push_back(ms(t, h));
+      kernel[i].push_back(ms(h, k));
+      t = k;
+    }
+    std::memcpy(out.data.data(), steps_.back().args.back(),
+                num_elements(output_shape_) * sizeof(float));
+    Clock::time_point end = Clock::now();
+    copy.push_back(ms(t, end));
+    whole.push_back(ms(t0, end));
+  }
+  Profile p;
+  for (size_t i = 0; i < n; ++i)
+    p.steps.push_back({executed_.nodes[i].name, op_name(executed_.nodes[i].op), steps_[i].templates,
+                       summarize(kernel[i]), summarize(halo[i])});
+  p.staging = summarize(staging);
+  p.output_copy = summarize(copy);
+  p.whole = summarize(whole);
+  return p;
 }
 
 Tensor CompiledNetwork::run(const Tensor& input) {

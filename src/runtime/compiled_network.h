@@ -6,12 +6,14 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "graph/network.h"
 #include "runtime/compiled_op.h"
 #include "runtime/layouts.h"
 #include "runtime/memory_plan.h"
+#include "support/timing.h"
 
 namespace nasx {
 
@@ -49,6 +51,20 @@ class CompiledNetwork {
   void run(const float* input, float* output);
   Tensor run(const Tensor& input);  // checks the shape (UserError on mismatch)
 
+  // Where one run's time goes: `repeat` runs (after `warmup`), each step timed as it runs in
+  // the network (its halo zeroing apart from its kernel), the input's staging, the copy of the
+  // output, and the whole run; per part the median over the runs. What the executor adds is the
+  // whole run's median less the parts' (clock reads included).
+  struct StepProfile {
+    std::string node, op, templates;  // templates: "blocked oc_v=2 ...; gemm" per statement
+    TimingStats kernel, halo;
+  };
+  struct Profile {
+    std::vector<StepProfile> steps;
+    TimingStats staging, output_copy, whole;
+  };
+  Profile profile(const Tensor& input, int warmup, int repeat);
+
  private:
   struct Step {
     KernelFn fn;
@@ -56,6 +72,7 @@ class CompiledNetwork {
     std::vector<int> input_args;  // positions in args that read the network input
     Shape output_shape;
     ir::Layout output_layout;  // a halo is zeroed before the step writes the interior
+    std::string templates;     // what lowered it, for profiles
   };
   Network executed_;
   Shape input_shape_, output_shape_;

@@ -46,7 +46,7 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
   };
   auto fail = [&](const Lowered& l, const std::string& why) {
     const MeasureRequest& q = request_of(l.workload);
-    records.add(MeasureRecord{l.workload, q.label, "failed", why, q.group, q.choice, {}});
+    records.add(MeasureRecord{l.workload, q.label, "failed", why, q.variant_of, q.choice, {}});
   };
 
   // Compile all in one library; when that fails, one library each, so only the guilty fail.
@@ -80,7 +80,7 @@ std::vector<MeasureRecord> measure_ops(const std::vector<MeasureRequest>& reques
     run_in_worker(library, jobs, options, [&](size_t j, const JobResult& r) {
       const Lowered& l = todo[members[j]];
       const MeasureRequest& q = request_of(l.workload);
-      MeasureRecord m{l.workload, q.label, r.ok ? "ok" : "failed", r.error, q.group,
+      MeasureRecord m{l.workload, q.label, r.ok ? "ok" : "failed", r.error, q.variant_of,
                       q.choice,   r.stats};
       if (r.transient)
         transient[l.workload] = m;  // reported, not recorded

@@ -18,10 +18,10 @@ namespace nasx {
 
 struct MeasureRequest {
   OpInstance op;
-  std::string label;          // for records and messages, e.g. "layer1.0.conv1 group(4)"
-  bool fresh = false;         // measure even when a record exists
-  std::string fault;          // test hook, passed to the worker ("crash" | "hang")
-  std::string group, choice;  // tuning: the kernel and the variant (tune/records.h)
+  std::string label;               // for records and messages, e.g. "layer1.0.conv1 group(4)"
+  bool fresh = false;              // measure even when a record exists
+  std::string fault;               // test hook, passed to the worker ("crash" | "hang")
+  std::string variant_of, choice;  // tuning: the kernel and the variant (tune/records.h)
 };
 
 // One record per request, in order (shared when two requests have the same workload).

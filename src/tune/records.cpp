@@ -43,7 +43,7 @@ RecordStore::RecordStore(const std::string& path, Target target)
       r.label = j.str("label");
       r.status = j.require("status").as_string();
       r.error = j.str("error");
-      r.group = j.str("group");
+      r.variant_of = j.str("group");
       r.choice = j.str("choice");
       if (r.ok()) {
         r.stats.median_ms = j.require("median_ms").as_real();
@@ -62,7 +62,11 @@ RecordStore::RecordStore(const std::string& path, Target target)
 std::string RecordStore::digest() const {
   Hasher h;
   for (const auto& [workload, r] : records_)  // a map: in key order, whatever the file's order
-    h.add(workload).add(r.status).add(r.group).add(r.choice).add(std::to_string(r.stats.median_ms));
+    h.add(workload)
+        .add(r.status)
+        .add(r.variant_of)
+        .add(r.choice)
+        .add(std::to_string(r.stats.median_ms));
   return h.hex();
 }
 
@@ -71,10 +75,11 @@ const MeasureRecord* RecordStore::find(const std::string& workload) const {
   return it == records_.end() ? nullptr : &it->second;
 }
 
-const MeasureRecord* RecordStore::best(const std::string& group) const {
+const MeasureRecord* RecordStore::best(const std::string& variant_of) const {
   const MeasureRecord* best = nullptr;
   for (const auto& [w, r] : records_)
-    if (r.group == group && r.ok() && (!best || r.stats.median_ms < best->stats.median_ms))
+    if (r.variant_of == variant_of && r.ok() &&
+        (!best || r.stats.median_ms < best->stats.median_ms))
       best = &r;
   return best;
 }
@@ -89,8 +94,8 @@ void RecordStore::add(const MeasureRecord& r) {
   } else {
     j["error"] = r.error;
   }
-  if (!r.group.empty()) {
-    j["group"] = r.group;
+  if (!r.variant_of.empty()) {
+    j["group"] = r.variant_of;
     j["choice"] = r.choice;
   }
   file_.append(j);

@@ -6,8 +6,9 @@
 //   {"target": "...", "workload": "9f2c...", "label": "layer1.0.conv1 group(4)",
 //    "status": "ok", "median_ms": 0.12, "min_ms": 0.11, "max_ms": 0.15, "repeats": 15}
 // status: ok | failed (compile error, crash, or timeout; `error` says which).
-// Tuning adds "group" (the kernel being tuned: the workload of its default variant) and
-// "choice" (the variant's knobs); best(group) is the fastest measured variant of a kernel.
+// Tuning adds "group" (the kernel being tuned: the workload of its default variant; variant_of
+// in the code) and
+// "choice" (the variant's knobs); best(variant_of) is the fastest measured variant of a kernel.
 #pragma once
 
 #include <map>
@@ -22,7 +23,9 @@ namespace nasx {
 
 struct MeasureRecord {
   std::string workload, label, status = "ok", error;
-  std::string group, choice;  // tuning only
+  // Tuning only: the kernel this is a variant of (its default variant's workload; "group" in the
+  // file) and the variant's knobs.
+  std::string variant_of, choice;
   TimingStats stats;
   bool ok() const { return status == "ok"; }
 };
@@ -36,8 +39,8 @@ class RecordStore {
  public:
   RecordStore(const std::string& path, Target target);
   const MeasureRecord* find(const std::string& workload) const;
-  const MeasureRecord* best(const std::string& group) const;  // fastest ok variant, or null
-  void add(const MeasureRecord& record);                      // appended to the file at once
+  const MeasureRecord* best(const std::string& variant_of) const;  // fastest ok variant, or null
+  void add(const MeasureRecord& record);                           // appended to the file at once
   size_t size() const { return records_.size(); }
   // A hash of every record of this target (workload, status, choice, time): what a search that
   // used these records depends on (tune/tune.h, DefaultTuning::identity).

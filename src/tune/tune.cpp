@@ -45,18 +45,18 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
   const std::vector<OpInstance>& instances = plan.instances;
 
   // The distinct kernels: the workload of the rule's variant names each.
-  std::vector<std::pair<std::string, size_t>> kernels;  // (group, node)
+  std::vector<std::pair<std::string, size_t>> kernels;  // (kernel, node)
   std::set<std::string> seen;
   for (size_t i = 0; i < instances.size(); ++i) {
     if (!blocked(instances[i])) continue;
-    std::string group = kernel_key(instances[i]);
-    if (seen.insert(group).second) kernels.push_back({group, i});
+    std::string kernel = kernel_key(instances[i]);
+    if (seen.insert(kernel).second) kernels.push_back({kernel, i});
   }
   summary.kernels = static_cast<int>(kernels.size());
 
   auto start = std::chrono::steady_clock::now();
   Progress progress("tune", summary.kernels);
-  for (const auto& [group, node] : kernels) {
+  for (const auto& [kernel, node] : kernels) {
     double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (summary.tuned > 0 && elapsed > options.budget_seconds) {
@@ -75,7 +75,7 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
     }
     std::vector<std::vector<ConvKnobs>> variants{rule};
     std::set<std::string> chosen{knobs_to_string(rule)};
-    std::mt19937_64 rng(options.seed ^ std::hash<std::string>()(group));
+    std::mt19937_64 rng(options.seed ^ std::hash<std::string>()(kernel));
     for (int tries = 0;
          tries < 20 * options.variants && static_cast<int>(variants.size()) <= options.variants;
          ++tries) {
@@ -90,12 +90,12 @@ TuneSummary tune_network(const Network& net, int64_t batch, RecordStore& records
       inst.knobs = v;
       std::string choice = knobs_to_string(v);
       requests.push_back(
-          {inst, executed.nodes[node].name + " " + choice, false, "", group, choice});
+          {inst, executed.nodes[node].name + " " + choice, false, "", kernel, choice});
     }
     size_t known = records.size();
     std::vector<MeasureRecord> got = measure_ops(requests, records);
     summary.measured += static_cast<int>(records.size() - known);  // new workloads only
-    const MeasureRecord* best = records.best(group);
+    const MeasureRecord* best = records.best(kernel);
     if (got.front().ok() && best) {
       summary.rule_ms += got.front().stats.median_ms;
       summary.best_ms += best->stats.median_ms;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -404,6 +405,24 @@ TEST(Cli, RunWritesNpyAndBenchReportsLatency) {
   for (const char* key :
        {"latency_ms", "latency_min_ms", "latency_max_ms", "torch_latency_ms", "speedup_vs_torch"})
     EXPECT_TRUE(j.contains(key)) << key << "\n" << b.out;
+
+  // --profile: where a run's time goes, every executed node once, parts within the whole.
+  Result p = nasx("bench resnet18_cifar --repeat 3 --profile --json");
+  ASSERT_EQ(p.code, 0) << p.out;
+  nasx::Json pj = nasx::Json::parse(p.out.substr(p.out.find('{')))["profile"];
+  ASSERT_TRUE(pj.is_object()) << p.out;
+  EXPECT_GT(pj["steps"].size(), 10u);
+  double parts = pj["kernels_ms"].get<double>() + pj["halo_ms"].get<double>() +
+                 pj["staging_ms"].get<double>() + pj["output_copy_ms"].get<double>();
+  EXPECT_GT(pj["kernels_ms"].get<double>(), 0);
+  EXPECT_LE(parts, 1.5 * pj["whole_ms"].get<double>() + 0.1);  // medians of parts, not sums
+  std::set<std::string> nodes;
+  for (const nasx::Json& st : pj["steps"])
+    EXPECT_TRUE(nodes.insert(st["node"].get<std::string>()).second);
+  EXPECT_TRUE(pj["kernels_by_op_ms"].contains("fused_conv")) << pj.dump();
+  Result text = nasx("bench resnet18_cifar --repeat 2 --profile");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("executor:"), std::string::npos) << text.out;
 }
 
 TEST(Cli, RunRejectsBadNpyAndWritesNothing) {
