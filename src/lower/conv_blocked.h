@@ -17,6 +17,7 @@
 
 #include "ir/ir.h"
 #include "lower/conv_gemm.h"
+#include "lower/param_packing.h"
 #include "program/conv_program.h"
 
 namespace nasx {
@@ -32,13 +33,6 @@ struct ConvKnobs {
 // Parsing is strict (UserError naming the text).
 std::string knobs_to_string(const std::vector<ConvKnobs>& knobs);
 std::vector<ConvKnobs> knobs_from_string(const std::string& text);
-
-// How an operator parameter becomes the kernel's argument, done once when weights are loaded.
-struct ParamPacking {
-  bool block_diagonal = false;  // expand [co, cpg, K, K] to [co, span, K, K] with zeros
-  int64_t co_per_group = 0, ci_per_group = 0, span = 0, lanes = 0;
-  std::vector<float> pack(const Tensor& weight, const ir::Buffer& arg) const;
-};
 
 // The halo (zero border on H and W) the input of `p` needs so that no column is tested.
 int64_t conv_halo(const ConvProgram& p);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ir/ir.h"
-#include "lower/conv_blocked.h"
+#include "lower/param_packing.h"
 
 namespace nasx {
 

@@ -1,6 +1,7 @@
 // The lowering pipeline: one function, the passes in order (pipeline.cpp is the list).
 #pragma once
 
+#include "lower/conv_blocked.h"  // the template knobs the options carry
 #include "lower/kernel.h"
 #include "program/ops.h"
 #include "transform/schedule.h"
