@@ -34,13 +34,14 @@ struct ConvArgs {
 std::vector<int64_t> parse_ints(const std::string& text, const char* option,
                                 const std::string& names) {
   size_t count = std::count(names.begin(), names.end(), ',') + 1;
+  std::vector<std::string> items = split(text, ',');
   std::vector<int64_t> v;
-  for (const std::string& item : split(text, ',')) {
+  for (const std::string& item : items) {
     std::optional<int64_t> x = parse_int(item);
     if (!x) break;
     v.push_back(*x);
   }
-  if (v.size() != count || split(text, ',').size() != count)
+  if (v.size() != count || items.size() != count)
     user_error(option, " expects ", names, " as ", count, " integers separated by commas, got '",
                text, "'");
   return v;
