@@ -9,6 +9,7 @@
 #include "graph/transform_network.h"
 #include "graph/zoo.h"
 #include "support/file.h"
+#include "support/json_in.h"
 #include "transform/sequence.h"
 
 namespace nasx {
@@ -32,65 +33,36 @@ Json Arch::to_json() const {
   return j;
 }
 
-Arch Arch::from_json(const Json& j, const std::string& origin) {
-  auto bad = [&](const std::string& why) {
-    user_error(origin, ": malformed architecture file: ", why);
-  };
-  if (!j.is_object()) bad("not a JSON object");
-  // Every field is type- and range-checked with its key named; nothing wraps or truncates.
-  auto string_at = [&](const Json& o, const std::string& key, const std::string& where) {
-    if (!o.contains(key)) bad("missing \"" + key + "\"" + where);
-    if (!o[key].is_string())
-      bad("\"" + key + "\"" + where + " must be a string, got " + o[key].dump());
-    return o[key].get<std::string>();
-  };
-  auto integer_at = [&](const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
-    if (!j.contains(key)) return fallback;
-    const Json& v = j[key];
-    bool fits = v.is_number_integer() &&
-                (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX));
-    if (!fits) bad("\"" + key + "\" must be an integer, got " + v.dump());
-    int64_t x = v.get<int64_t>();
-    if (x < lo || x > hi)
-      bad("\"" + key + "\" must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-          "], got " + std::to_string(x));
-    return x;
-  };
-  auto strings_at = [&](const Json& o, const std::string& key, const std::string& where) {
-    std::vector<std::string> out;
-    if (!o[key].is_array()) bad("\"" + key + "\"" + where + " must be a list of strings");
-    for (const Json& x : o[key]) {
-      if (!x.is_string()) bad("\"" + key + "\"" + where + " must hold strings, got " + x.dump());
-      out.push_back(x.get<std::string>());
-    }
-    return out;
-  };
-  if (string_at(j, "format", "") != "nasx-arch") bad("\"format\" must be \"nasx-arch\"");
-  if (integer_at("version", 0, 0, INT64_MAX) != 1)
-    bad("unsupported \"version\" (this nasx reads version 1)");
+Arch Arch::from_json(const Json& json, const std::string& origin) {
+  // Every field is type- and range-checked with its key named (support/json_in.h); nothing
+  // wraps or truncates.
+  const std::string malformed = origin + ": malformed architecture file";
+  if (!json.is_object()) user_error(malformed, ": not a JSON object");
+  JsonIn j(json, malformed);
+  if (j.require("format").as_string() != "nasx-arch") j.field("format").fail("\"nasx-arch\"");
+  if (j.integer_in("version", 0, 0, INT64_MAX) != 1)
+    user_error(malformed, ": unsupported \"version\" (this nasx reads version 1)");
   Arch a;
-  a.base = string_at(j, "base", "");
-  a.seed = static_cast<uint64_t>(integer_at("seed", 0, 0, INT64_MAX));
-  a.image_size = integer_at("image_size", 0, 0, 4096);
-  if (j.contains("width")) {
-    const Json& w = j["width"];
-    if (!w.is_number()) bad("\"width\" must be a number, got " + w.dump());
-    a.width = w.get<double>();
-    if (!(a.width > 0 && a.width <= 16)) bad("\"width\" must be in (0, 16], got " + w.dump());
+  a.base = j.require("base").as_string();
+  a.seed = static_cast<uint64_t>(j.integer_in("seed", 0, 0, INT64_MAX));
+  a.image_size = j.integer_in("image_size", 0, 0, 4096);
+  if (j.has("width")) {
+    a.width = j.field("width").as_real();
+    if (!(a.width > 0 && a.width <= 16)) j.field("width").fail("in (0, 16]");
   }
-  if (j.contains("applied")) a.applied = strings_at(j, "applied", "");
-  if (!j.contains("steps") || !j["steps"].is_array()) bad("\"steps\" must be a list");
-  for (size_t k = 0; k < j["steps"].size(); ++k) {
-    const Json& st = j["steps"][k];
-    std::string where = " of step " + std::to_string(k);
-    if (!st.is_object()) bad("step " + std::to_string(k) + " must be an object");
-    if (!st.contains("layers")) bad("missing \"layers\"" + where);
-    a.steps.push_back({strings_at(st, "layers", where), string_at(st, "sequence", where)});
+  a.applied = j.strings("applied");
+  if (!j.has("steps") || !j.field("steps").json().is_array()) j.field("steps").fail("a list");
+  std::vector<JsonIn> steps = j.list("steps");
+  for (size_t k = 0; k < steps.size(); ++k) {
+    JsonIn st = steps[k].named("step " + std::to_string(k));
+    if (!st.json().is_object()) st.fail("an object");
+    st.require("layers");
+    a.steps.push_back({st.strings("layers"), st.require("sequence").as_string()});
     if (a.steps.back().layers.empty())
-      bad("\"layers\"" + where + " is empty: a step names its layers");
+      user_error(malformed, ": \"layers\" of step ", k, " is empty: a step names its layers");
   }
   if (!is_zoo_model(a.base) && !is_onnx_path(a.base))
-    bad("\"base\" is '" + a.base + "', not a zoo model or an .onnx file");
+    user_error(malformed, ": \"base\" is '", a.base, "', not a zoo model or an .onnx file");
   return a;
 }
 

@@ -23,9 +23,26 @@ std::string shown(const Json& j) {
 JsonIn::JsonIn(const Json& j, std::string origin, std::string path)
     : j_(&j), origin_(std::move(origin)), path_(std::move(path)) {}
 
+JsonIn JsonIn::child(const Json& j, std::string path) const {
+  JsonIn c(j, origin_, std::move(path));
+  c.scope_ = scope_;
+  return c;
+}
+
+JsonIn JsonIn::named(const std::string& where) const {
+  JsonIn c(*j_, origin_, "");
+  c.scope_ = " of " + where;
+  return c;
+}
+
+void JsonIn::fail_with(const std::string& predicate, const Json& got) const {
+  std::string what = path_.empty() ? (scope_.empty() ? "the value" : scope_.substr(4))
+                                   : "\"" + path_ + "\"" + scope_;
+  user_error(origin_, ": ", what, " ", predicate, ", got ", shown(got));
+}
+
 void JsonIn::fail(const std::string& expected) const {
-  user_error(origin_, ": ", path_.empty() ? "the value" : "\"" + path_ + "\"", " must be ",
-             expected, ", got ", shown(*j_));
+  fail_with("must be " + expected, *j_);
 }
 
 std::string JsonIn::member_path(const std::string& key) const {
@@ -59,16 +76,16 @@ bool JsonIn::as_bool() const {
 }
 
 JsonIn JsonIn::field(const std::string& key) const {
-  if (j_->is_null()) return JsonIn(null_json(), origin_, member_path(key));
+  if (j_->is_null()) return child(null_json(), member_path(key));
   if (!j_->is_object()) fail("an object");
   auto it = j_->find(key);
-  return JsonIn(it == j_->end() ? null_json() : *it, origin_, member_path(key));
+  return child(it == j_->end() ? null_json() : *it, member_path(key));
 }
 
 JsonIn JsonIn::require(const std::string& key) const {
   if (!has(key)) {
     if (!j_->is_object()) fail("an object");
-    user_error(origin_, ": missing \"", member_path(key), "\"");
+    user_error(origin_, ": missing \"", member_path(key), "\"", scope_);
   }
   return field(key);
 }
@@ -94,7 +111,7 @@ std::vector<JsonIn> JsonIn::elements() const {
   if (!j_->is_array()) fail("a list");
   std::vector<JsonIn> out;
   for (size_t i = 0; i < j_->size(); ++i)
-    out.emplace_back((*j_)[i], origin_, path_ + "[" + std::to_string(i) + "]");
+    out.push_back(child((*j_)[i], path_ + "[" + std::to_string(i) + "]"));
   return out;
 }
 
@@ -102,9 +119,23 @@ std::vector<JsonIn> JsonIn::list(const std::string& key) const {
   return field(key).elements();
 }
 
+int64_t JsonIn::integer_in(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
+  if (!has(key)) return fallback;
+  JsonIn f = field(key);
+  int64_t x = f.as_integer();
+  if (x < lo || x > hi) f.fail("in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return x;
+}
+
 std::vector<std::string> JsonIn::strings(const std::string& key) const {
+  JsonIn f = field(key);
   std::vector<std::string> out;
-  for (const JsonIn& x : list(key)) out.push_back(x.as_string());
+  if (f.is_null()) return out;
+  if (!f.j_->is_array()) f.fail("a list of strings");
+  for (const Json& x : *f.j_) {
+    if (!x.is_string()) f.fail_with("must hold strings", x);
+    out.push_back(x.get<std::string>());
+  }
   return out;
 }
 
@@ -113,8 +144,7 @@ std::vector<std::pair<std::string, JsonIn>> JsonIn::entries(const std::string& k
   std::vector<std::pair<std::string, JsonIn>> out;
   if (f.is_null()) return out;
   if (!f.j_->is_object()) f.fail("an object");
-  for (const auto& [k, v] : f.j_->items())
-    out.emplace_back(k, JsonIn(v, origin_, f.member_path(k)));
+  for (const auto& [k, v] : f.j_->items()) out.emplace_back(k, f.child(v, f.member_path(k)));
   return out;
 }
 

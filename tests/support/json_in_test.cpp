@@ -56,5 +56,26 @@ TEST(JsonIn, AWrongTypeNamesFileAndPath) {
             std::string::npos);
 }
 
+// ARCH.json reads through JsonIn too (graph/arch.cpp): ranges, lists of strings, and a list's
+// elements named as a user counts them.
+TEST(JsonIn, RangesStringListsAndNamedElements) {
+  Json j = Json::parse(R"({"seed": -1, "applied": ["a", 1], "steps": [{"layers": "x"}]})");
+  JsonIn in(j, "a.json");
+  EXPECT_EQ(error_of([&] { in.integer_in("seed", 0, 0, 9); }),
+            "a.json: \"seed\" must be in [0, 9], got -1");
+  EXPECT_EQ(in.integer_in("missing", 5, 0, 9), 5);
+  EXPECT_EQ(error_of([&] { in.strings("applied"); }),
+            "a.json: \"applied\" must hold strings, got 1");
+  JsonIn step = in.list("steps")[0].named("step 0");
+  EXPECT_EQ(error_of([&] { step.strings("layers"); }),
+            "a.json: \"layers\" of step 0 must be a list of strings, got \"x\"");
+  EXPECT_EQ(error_of([&] { step.require("sequence"); }), "a.json: missing \"sequence\" of step 0");
+  EXPECT_EQ(error_of([&] { step.field("layers").field("k"); }),
+            "a.json: \"layers\" of step 0 must be an object, got \"x\"");
+  Json three = 3;
+  EXPECT_EQ(error_of([&] { JsonIn(three, "a.json").named("step 3").fail("an object"); }),
+            "a.json: step 3 must be an object, got 3");
+}
+
 }  // namespace
 }  // namespace nasx
