@@ -154,8 +154,10 @@ Runner add_conv_command(CLI::App& app) {
   c->add_option("--repeat", args->repeat, "timed repetitions (default 20)")
       ->check(integer_in(1, 1000000));
   c->add_flag("--bias", args->bias, "add a bias vector");
-  c->add_option("--knobs", args->knobs,
-                "blocked template tiling OC_V,OH_T,OW_T (default: the rule; see nasx tune)");
+  c->add_option(
+      "--knobs", args->knobs,
+      "blocked template tiling OC_V,OH_T,OW_T and optionally CI_T, the input channels per "
+      "reduction pass (default: the rule; see nasx tune)");
   c->add_flag("--check", args->check, "compare with LibTorch; exit 1 when max_rel_err > 1e-4");
   c->add_flag("--json", args->json, "print JSON instead of text");
   return [args] { return run_conv(*args); };

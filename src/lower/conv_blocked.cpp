@@ -80,6 +80,16 @@ int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
 }
 
+// The reduction's pass sizes besides one pass: whole input-channel blocks that divide the
+// span, fewer than the span (none for depthwise statements, which reduce over taps only).
+std::vector<int64_t> reduction_passes(const Geometry& g, int lanes) {
+  std::vector<int64_t> out;
+  if (g.mode == Mode::Depthwise || g.span % lanes != 0) return out;
+  for (int64_t c = lanes; c < g.span; c *= 2)
+    if (g.span % c == 0) out.push_back(c);
+  return out;
+}
+
 bool fits_registers(const Geometry& g, const ConvKnobs& k, int registers) {
   (void)g;
   return k.oh_t * k.ow_t * k.oc_v + k.oc_v + 1 <= registers;
@@ -89,14 +99,14 @@ bool fits_registers(const Geometry& g, const ConvKnobs& k, int registers) {
 
 std::string ConvKnobs::to_string() const {
   return "oc_v=" + std::to_string(oc_v) + " oh_t=" + std::to_string(oh_t) +
-         " ow_t=" + std::to_string(ow_t);
+         " ow_t=" + std::to_string(ow_t) + (ci_t ? " ci_t=" + std::to_string(ci_t) : "");
 }
 
 std::string knobs_to_string(const std::vector<ConvKnobs>& knobs) {
   std::string s;
   for (const ConvKnobs& k : knobs)
     s += (s.empty() ? "" : ";") + std::to_string(k.oc_v) + "," + std::to_string(k.oh_t) + "," +
-         std::to_string(k.ow_t);
+         std::to_string(k.ow_t) + (k.ci_t ? "," + std::to_string(k.ci_t) : "");
   return s;
 }
 
@@ -107,12 +117,14 @@ std::vector<ConvKnobs> knobs_from_string(const std::string& text) {
     size_t end = std::min(text.find(';', start), text.size());
     std::string item = text.substr(start, end - start);
     ConvKnobs k;
-    char c1 = 0, c2 = 0;
+    char c1 = 0, c2 = 0, c3 = 0;
     std::istringstream is(item);
-    bool ok = static_cast<bool>(is >> k.oc_v >> c1 >> k.oh_t >> c2 >> k.ow_t) && c1 == ',' &&
-              c2 == ',' && (is >> std::ws).eof();
+    bool ok =
+        static_cast<bool>(is >> k.oc_v >> c1 >> k.oh_t >> c2 >> k.ow_t) && c1 == ',' && c2 == ',';
+    if (ok && (is >> std::ws).peek() == ',') ok = static_cast<bool>(is >> c3 >> k.ci_t);
+    ok = ok && (is >> std::ws).eof();
     NASX_USER_CHECK(ok, "bad knobs '", text,
-                    "': expected OC_V,OH_T,OW_T per statement, separated by ';'");
+                    "': expected OC_V,OH_T,OW_T[,CI_T] per statement, separated by ';'");
     out.push_back(k);
     start = end + 1;
   }
@@ -166,6 +178,7 @@ std::vector<ConvKnobs> conv_knob_space(const ConvProgram& p, size_t si, const Kn
         ConvKnobs k{oc_v, oh_t, ow_t};
         if (oh_t * ow_t > 28 || !fits_registers(*g, k, registers)) break;
         space.push_back(k);
+        for (int64_t ci_t : reduction_passes(*g, lanes)) space.push_back({oc_v, oh_t, ow_t, ci_t});
       }
     }
   }
@@ -185,7 +198,9 @@ void check_conv_knobs(const ConvProgram& p, size_t si, const KnobTarget& t,
              " lanes, ", registers, " registers, ", t.l2_bytes >> 10,
              " KiB L2): oc_v must be one of {", oc_v,
              "}, oh_t * ow_t * oc_v + oc_v + 1 <= ", registers, ", ow_t <= ", p.out_w,
-             ", oh_t > 1 only when ow_t covers the row");
+             ", oh_t > 1 only when ow_t covers the row, ci_t 0 or whole blocks of ", lanes,
+             " channels dividing the ", geometry(p, p.statements[si], lanes)->span,
+             " channels a vector reduces over");
 }
 
 ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, const KnobTarget& t) {
@@ -198,7 +213,16 @@ ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, const KnobTarget& 
   // the broadcasts and weight vectors then compete for the rest), and among equal tiles two
   // weight vectors (each broadcast feeds two FMAs) beat one or four on AVX-512; with 16
   // registers, more positions per tile (fewer passes over the weights) beat two vectors.
-  const int64_t max_acc = registers / 2 + 2;
+  // A 1x1 kernel's body is one tap, so its tiles may fill the register file (on resnet50's 1x1
+  // layers 2x14 and 2x2x7 tiles of 28 accumulators beat the 16-accumulator ones by 1.2-2.6x).
+  // And a tile that covers few positions streams its unit's weights from the L2 once per
+  // couple of FMAs: below 8 positions per tile the score falls with the reuse (8x2 and 4x4
+  // tiles were 1.3-2.6x slower than 2x7..2x14 ones on 28- and 14-wide layers, 3x3 and 1x1;
+  // bench/knob-sweep, docs/performance.md). The rule keeps one reduction pass (ci_t = 0):
+  // passes gained at most about 10% where a row has several tiles, within the noise elsewhere,
+  // so they are left to `nasx tune`.
+  const int64_t max_acc = p.kernel == 1 && registers >= 32 ? int64_t(registers) : registers / 2 + 2;
+  constexpr double kReusePositions = 8;
   ConvKnobs best;
   double best_score = -1;
   auto preference = [&](const ConvKnobs& k) {
@@ -207,13 +231,14 @@ ConvKnobs default_conv_knobs(const ConvProgram& p, size_t si, const KnobTarget& 
   };
   for (const ConvKnobs& k : conv_knob_space(p, si, t)) {
     int64_t acc = k.oc_v * k.oh_t * k.ow_t;
-    if (acc > max_acc) continue;
+    if (acc > max_acc || k.ci_t != 0) continue;
     // FMAs per tile, discounted for the idle part of remainder tiles and for too few tasks.
     double eff = double(p.out_w) / double(ceil_div(p.out_w, k.ow_t) * k.ow_t) * double(rows) /
                  double(ceil_div(rows, k.oh_t) * k.oh_t);
     int64_t units = (g->mode == Mode::Wide ? g->cpo * s.groups : g->cos) / (k.oc_v * g->vw);
     double tasks = double(units * ceil_div(rows, k.oh_t));
-    double score = double(acc) * eff * eff * std::min(1.0, tasks / 8.0);
+    double reuse = std::min(1.0, double(k.oh_t * k.ow_t) / kReusePositions);
+    double score = double(acc) * eff * eff * std::min(1.0, tasks / 8.0) * reuse;
     if (score > best_score + 1e-9 ||
         (score > best_score - 1e-9 && preference(k) > preference(best))) {
       best_score = std::max(score, best_score);
@@ -261,11 +286,18 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
   const Layout& in_layout = b.input->layout;
   const bool split_ci = in_layout.block_dim == 1 && in_layout.block == L && g.span % L == 0 &&
                         s.ci_base % L == 0 && (g.mode != Mode::Wide || g.cpg % L == 0);
+  // The reduction in passes of ci_t input channels (knobs checked against the space first).
+  const int64_t ci_t = k.ci_t > 0 && g.mode != Mode::Depthwise ? k.ci_t : g.span;
+  NASX_ASSERT(g.span % ci_t == 0 && (!split_ci || ci_t % L == 0), "ci_t ", ci_t,
+              " does not divide the span ", g.span, " in blocks");
+  const int64_t passes = g.span / ci_t;
+  Expr pass = var("pass");
+  Expr c0 = passes > 1 ? pass * ci_t : Expr(0);
 
   auto tile = [&](int64_t R, int64_t C, const Expr& y0, const Expr& x0) {
     ir::Buffer acc = ir::make_buffer("acc", {R * C * B * V});
     auto at = [&](int64_t r, int64_t c, int64_t v) { return Expr(((r * C + c) * B + v) * V); };
-    std::vector<Stmt> init, update, store;
+    std::vector<Stmt> init, store, resume, keep;  // resume, keep: between reduction passes
     for (int64_t r = 0; r < R; ++r)
       for (int64_t c = 0; c < C; ++c)
         for (int64_t v = 0; v < B; ++v) {
@@ -275,10 +307,17 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
                           b.bias ? Load::make(b.bias, {co}, V) : Broadcast::make(f32(0), V)));
           Expr y = y0 + r, x = x0 + c;
           Expr val = Load::make(acc, {at(r, c, v)}, V);
+          keep.push_back(Store::make(b.output, {n, co, y, x}, val));
+          resume.push_back(Store::make(acc, {at(r, c, v)}, Load::make(b.output, {n, co, y, x}, V)));
           if (b.residual) val = val + Load::make(b.residual, {n, co, y, x}, V);
           if (relu) val = ir::max(val, Broadcast::make(f32(0), V));
           store.push_back(Store::make(b.output, {n, co, y, x}, val));
         }
+    Stmt first = Block::make(init), last = Block::make(store);
+    if (passes > 1) {
+      first = IfThenElse::make(pass < Expr(1), first, Block::make(resume));
+      last = IfThenElse::make(pass < Expr(passes - 1), Block::make(keep), last);
+    }
 
     Expr ci = var("ci"), ky = var("ky"), kx = var("kx");
     std::vector<Expr> wv;
@@ -312,19 +351,19 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
       if (split_ci) {
         Expr cb = var("cb"), lane = var("lane");
         body = ir::substitute(body, ci, cb * L + lane);
-        body = loop(cb, 0, g.span / L, loop(lane, 0, L, body));
+        body = loop(cb, passes > 1 ? pass * (ci_t / L) : Expr(0), ci_t / L, loop(lane, 0, L, body));
       } else if (in_layout.block_dim == 1) {
         // Otherwise the channel's block and lane are computed once per ci, not per load.
         Expr cin = cin0 + ci, cb = var("cb"), lane = var("lane"), c = var("c");
         body = ir::substitute(body, ci, cb * L + lane - cin0);
         body = LetStmt::make(lane, c % L, body);
         body = LetStmt::make(cb, c / L, body);
-        body = loop(ci, 0, g.span, LetStmt::make(c, cin, body));
+        body = loop(ci, c0, ci_t, LetStmt::make(c, cin, body));
       } else {
-        body = loop(ci, 0, g.span, body);
+        body = loop(ci, c0, ci_t, body);
       }
     }
-    return Allocate::make(acc, Block::make({Block::make(init), body, Block::make(store)}));
+    return Allocate::make(acc, Block::make({first, body, last}));
   };
 
   auto row_tiles = [&](int64_t R, const Expr& y0) {
@@ -343,6 +382,7 @@ Stmt lower_conv_blocked(const ConvProgram& p, size_t si, int64_t batch, const Co
     body = row_tiles(rem_r, y0);
   else
     body = IfThenElse::make(ty < Expr(full_ty), row_tiles(k.oh_t, y0), row_tiles(rem_r, y0));
+  if (passes > 1) body = loop(pass, 0, passes, body);  // every tile of the row, pass by pass
   body = LetStmt::make(ty, task % ty_n, body);
   body = LetStmt::make(u, (task / ty_n) % units, body);
   body = LetStmt::make(n, task / (ty_n * units), body);

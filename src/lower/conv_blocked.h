@@ -22,14 +22,19 @@
 
 namespace nasx {
 
-// A statement's tiling: oc_v output-channel vectors by oh_t rows by ow_t columns.
+// A statement's tiling: oc_v output-channel vectors by oh_t rows by ow_t columns, and the
+// reduction in passes of ci_t input channels (0: one pass over the whole span). With several
+// passes every tile of a row reuses one pass's weights (ci_t x K x K x oc_v vectors, sized for
+// the L1) before the next pass; the accumulators start from the output after the first pass,
+// and the epilogue (residual, ReLU) is applied after the last.
 struct ConvKnobs {
-  int64_t oc_v = 1, oh_t = 1, ow_t = 1;
+  int64_t oc_v = 1, oh_t = 1, ow_t = 1, ci_t = 0;
   bool operator==(const ConvKnobs&) const = default;
-  std::string to_string() const;  // "oc_v=4 oh_t=1 ow_t=6"
+  std::string to_string() const;  // "oc_v=4 oh_t=1 ow_t=6", then " ci_t=32" when set
 };
 
-// Knobs per statement as text, for records and options: "4,1,6;2,1,8" (OC_V,OH_T,OW_T each).
+// Knobs per statement as text, for records and options: "4,1,6;2,1,8,32" (OC_V,OH_T,OW_T and
+// an optional CI_T each).
 // Parsing is strict (UserError naming the text).
 std::string knobs_to_string(const std::vector<ConvKnobs>& knobs);
 std::vector<ConvKnobs> knobs_from_string(const std::string& text);
@@ -48,7 +53,7 @@ bool conv_blocked_applies(const ConvProgram& p, size_t statement, int lanes,
 // lowering probes nothing of the host.
 struct KnobTarget {
   int lanes = 0, registers = 0;
-  int64_t l2_bytes = 1 << 20;
+  int64_t l1_bytes = 32 << 10, l2_bytes = 1 << 20;
 };
 
 // The valid knobs for statement s, pruned by the register budget and by the cache budget (a

@@ -143,7 +143,7 @@ std::string kernel_key(const OpInstance& op) {
 
 KnobTarget knob_target() {
   const Isa& isa = target_isa();
-  return KnobTarget{isa.lanes, isa.registers, isa.l2_bytes};
+  return KnobTarget{isa.lanes, isa.registers, isa.l1_bytes, isa.l2_bytes};
 }
 
 LoweredOps lower_ops(const std::vector<OpInstance>& ops) {

@@ -10,14 +10,15 @@
 namespace nasx {
 namespace {
 
-// The level-2 cache of cpu0 from sysfs ("1024K"), or 0 when unknown.
-int64_t l2_bytes() {
+// The data (or unified) cache of cpu0 at `level` from sysfs ("1024K"), or 0 when unknown.
+int64_t cache_bytes(int wanted) {
   for (int i = 0; i < 8; ++i) {
     std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
-    std::ifstream level(dir + "level"), size(dir + "size");
+    std::ifstream level(dir + "level"), size(dir + "size"), type(dir + "type");
     int l = 0;
-    std::string text;
-    if (!(level >> l) || !(size >> text) || l != 2 || text.empty()) continue;
+    std::string text, kind;
+    if (!(level >> l) || !(size >> text) || l != wanted || text.empty()) continue;
+    if ((type >> kind) && kind == "Instruction") continue;
     int64_t v = std::atoll(text.c_str());
     if (text.back() == 'K') v <<= 10;
     if (text.back() == 'M') v <<= 20;
@@ -54,7 +55,8 @@ Isa detect() {
 const Isa& target_isa() {
   static const Isa isa = [] {
     Isa i = detect();
-    if (int64_t l2 = l2_bytes()) i.l2_bytes = l2;
+    if (int64_t l1 = cache_bytes(1)) i.l1_bytes = l1;
+    if (int64_t l2 = cache_bytes(2)) i.l2_bytes = l2;
     return i;
   }();
   return isa;

@@ -10,11 +10,12 @@
 namespace nasx {
 
 struct Isa {
-  std::string name;            // "avx512f", "avx2" or "none"
-  int lanes = 0;               // floats per vector register; 0 for none
-  int registers = 0;           // vector registers (32 on AVX-512, 16 on AVX2)
-  std::string cxx_flags;       // added to the compiler's flags (-mno-avx512f when forced down)
-  int64_t l2_bytes = 1 << 20;  // per-core L2 (sysfs; 1 MiB when unknown): the knobs' cache budget
+  std::string name;       // "avx512f", "avx2" or "none"
+  int lanes = 0;          // floats per vector register; 0 for none
+  int registers = 0;      // vector registers (32 on AVX-512, 16 on AVX2)
+  std::string cxx_flags;  // added to the compiler's flags (-mno-avx512f when forced down)
+  // Per-core L1 data cache and L2 (sysfs; 32 KiB and 1 MiB when unknown): the knobs' budgets.
+  int64_t l1_bytes = 32 << 10, l2_bytes = 1 << 20;
 };
 
 const Isa& target_isa();

@@ -25,6 +25,8 @@ T pick(std::mt19937_64& rng, std::initializer_list<T> values) {
   return *(values.begin() + uniform(rng, 0, int64_t(values.size()) - 1));
 }
 
+void compare_with_torch(const std::vector<OpInstance>& cases, uint64_t seed);
+
 // Lays out each case as the runtime would; with `random_knobs`, draws each statement's knobs.
 void check_templates(std::vector<OpInstance> cases, uint64_t seed, bool random_knobs) {
   const char* forced = std::getenv("NASX_ISA");
@@ -43,6 +45,11 @@ void check_templates(std::vector<OpInstance> cases, uint64_t seed, bool random_k
       c.knobs.push_back(space[uniform(rng, 0, int64_t(space.size()) - 1)]);
     }
   }
+  compare_with_torch(cases, seed);
+}
+
+// Compiles each laid-out case with its knobs and compares it with LibTorch.
+void compare_with_torch(const std::vector<OpInstance>& cases, uint64_t seed) {
   std::vector<CompiledOp> compiled = compile_ops(cases);
   for (size_t i = 0; i < cases.size(); ++i) {
     const OpInstance& c = cases[i];
@@ -149,6 +156,38 @@ TEST(Templates, MultiStatementPrograms) {
   }
   check_templates(cases, 3, false);
   check_templates(cases, 4, true);
+}
+
+// The reduction in passes (ci_t): every pass size of the space, on dense, grouped and 1x1
+// convolutions, with the fused residual and ReLU (applied after the last pass only) and bias
+// (before the first), equals one pass and LibTorch.
+TEST(Templates, ReductionPassesEqualOnePass) {
+  const Isa& isa = target_isa();
+  if (isa.lanes == 0) GTEST_SKIP() << "no vector ISA: the blocked template is not used";
+  std::vector<OpInstance> cases;
+  for (ConvSpec s :
+       {ConvSpec{64, 9, 11, 32, 3, 1, 1, 1, 1, true}, ConvSpec{128, 6, 6, 64, 3, 1, 1, 1, 2, true},
+        ConvSpec{64, 7, 7, 64, 1, 1, 0, 1, 1, false}}) {
+    ConvProgram p = ConvProgram::make(s);
+    for (bool fused : {false, true}) {
+      OpInstance base =
+          fused ? OpInstance{FusedConv{p, true, true}, {p.input_shape(2), p.output_shape(2)}}
+                : OpInstance{p, {p.input_shape(1)}};
+      base.layouts = op_layouts(base.op, base.inputs, isa.lanes);
+      ConvKnobs rule = default_conv_knobs(p, 0, knob_target());
+      int passes = 0;
+      for (const ConvKnobs& k : conv_knob_space(p, 0, knob_target())) {
+        if (k.ci_t == 0 || k.oc_v != rule.oc_v || k.oh_t != rule.oh_t || k.ow_t != rule.ow_t)
+          continue;
+        OpInstance c = base;
+        c.knobs = {k};
+        cases.push_back(c);
+        ++passes;
+      }
+      EXPECT_GE(passes, 1) << p.to_string();
+    }
+  }
+  compare_with_torch(cases, 5);
 }
 
 TEST(Templates, KnobsOutsideTheSpaceAreRefused) {
