@@ -278,8 +278,8 @@ class Experiment:
             directory, rule = spec[0], spec[1]
             seed = spec[2] if len(spec) > 2 else 0
             out = os.path.join(self.work, directory)
-            if os.path.exists(os.path.join(out, "arch.json")):
-                continue
+            if os.path.exists(os.path.join(out, "arch.json")) or (name, 0) in self.done:
+                continue  # searched, or already trained (its work folder may be gone)
             log("searching", BASE, "at width", WIDTH, "for", SEARCH_BUDGET, "with rule",
                 rule or "(default)", "seed", seed)
             cmd = [self.nasx, "search", BASE, "--width", str(WIDTH), "--data", DATA, "--budget",
@@ -301,6 +301,8 @@ class Experiment:
         for name, kind, where, applies, width in variants():
             if tier == "core" and where not in CORE_WHERE:
                 continue  # the rest come in a second pass (families.sh)
+            if tier == "searched" and kind != "searched":
+                continue
             seeds = SEEDS if name == "original" else [0]
             for seed in seeds:
                 if (name, seed) in self.done:
@@ -331,7 +333,7 @@ class Experiment:
         for name, kind, where, applies, width in variants():
             if name in have or kind in ("original", "narrow"):
                 continue
-            if tier == "core" and where not in CORE_WHERE:
+            if (tier == "core" and where not in CORE_WHERE) or (tier == "searched" and kind != "searched"):
                 continue
             arch = self.arch_for(name, applies, width, 0)
             if arch is None:
@@ -379,9 +381,9 @@ def main():
     ap.add_argument("--work", default="bench-results/proxy-experiment",
                     help="architectures, checkpoints and the searches (not committed)")
     ap.add_argument("--phase", default="all", choices=["all", "search", "train", "verdicts", "latency"])
-    ap.add_argument("--tier", default="all", choices=["core", "all"],
+    ap.add_argument("--tier", default="all", choices=["core", "searched", "all"],
                     help="train and judge only the core variants (original, narrowed, every block, every "
-                    "conv) or all of them")
+                    "conv), only the search's outputs, or all of them")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke test: 1 epoch on 256 images, 1 sample, 3 variants")
     args = ap.parse_args()
