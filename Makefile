@@ -2,7 +2,7 @@
 BUILD ?= build
 BUILD_TYPE ?= Release
 
-.PHONY: all deps configure build run test test-sanitize fuzz bench bench-peers format clean
+.PHONY: all deps configure build run test test-python test-sanitize fuzz bench bench-peers format clean
 
 all: build
 
@@ -27,6 +27,16 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
+
+# The Python package (docs/python.md): `pip install .` into a virtual environment that sees
+# Debian's python3-torch (the package must work beside another PyTorch), then its pytest suite.
+# scikit-build-core and pytest come from PyPI (pinned in pyproject.toml); the engine is built in
+# $(BUILD)/python, apart from the main build.
+PY_VENV ?= $(BUILD)/py-venv
+test-python: deps
+	@test -x $(PY_VENV)/bin/pip || /usr/bin/python3 -m venv --system-site-packages $(PY_VENV)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY_VENV)/bin/pip install -q ".[test]"
+	cd tests/python && ../../$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider .
 
 # The unit tests (every test binary that does not link LibTorch, and the CLI's) built with
 # (handle_segv=0: the tuner's tests crash kernels on purpose and expect SIGSEGV, not ASan's abort)

@@ -15,6 +15,7 @@ packages=(
   libonnx-dev libprotobuf-dev # ONNX import and export (the protobuf classes of onnx.proto)
   python3-torch python3-torchvision # test fixtures only: the exported PyTorch module, torchvision's ResNet-18
   python3-onnx          # test fixtures only: checks and runs the exported ONNX files
+  python3-venv          # make test-python: the package (pip install .) in a virtual environment
 )
 
 missing=()

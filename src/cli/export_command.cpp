@@ -95,8 +95,7 @@ Runner add_export_command(CLI::App& app) {
       ->check(CLI::Validator(
           [](std::string& v) { return v.empty() ? std::string("needs a folder, got ''") : ""; },
           "DIR"));
-  c->add_option("--width", a->width, "scale every channel count (default 1)")
-      ->check(number_in(0, kMaxWidth, true));
+  add_width_option(c, a->width);
   c->add_option("--seed", a->seed, "seed of the weights of a zoo model (default 0)")
       ->check(integer_in(0, kMaxSeed));
   return [a] { return run_export(*a); };

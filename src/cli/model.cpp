@@ -4,11 +4,11 @@
 
 #include "graph/arch.h"
 #include "graph/onnx_import.h"
+#include "graph/torch_save.h"
 #include "graph/weights.h"
 #include "graph/zoo.h"
 #include "support/format.h"
 #include "support/log.h"
-#include "graph/torch_save.h"
 #include "torch/train.h"
 
 namespace nasx::cli {

@@ -59,11 +59,12 @@ int run_models() {
 // ---- show ----
 struct ShowArgs {
   std::string model;
+  double width = 0;
   bool json = false;
 };
 
 int run_show(const ShowArgs& a) {
-  Network net = load_model(a.model, 0);
+  Network net = load_model(a.model, 0, 0, a.width);
   std::vector<Shape> shapes = net.infer_shapes(1);
   Json layers = Json::array();
   for (size_t i = 0; i < net.nodes.size(); ++i) {
@@ -106,13 +107,14 @@ int run_show(const ShowArgs& a) {
 struct CheckArgs {
   std::string model;
   int64_t batch = 1, image_size = 0;
+  double width = 0;
   uint64_t seed = 0;
   bool json = false;
 };
 
 int run_check(const CheckArgs& a) {
   NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
-  Network net = load_model(a.model, a.seed, a.image_size);
+  Network net = load_model(a.model, a.seed, a.image_size, a.width);
   // Weights that are not numbers make any comparison meaningless (before: exit 1 with "compiled
   // in 0.3 s" as the last line on stderr and nan errors).
   for (const Node& n : net.nodes)
@@ -148,13 +150,14 @@ int run_check(const CheckArgs& a) {
 // ---- run ----
 struct RunArgs {
   std::string model, input, output, weights;
+  double width = 0;
   uint64_t seed = 0;
   bool partial_weights = false;
 };
 
 int run_run(const RunArgs& a) {
-  Network net =
-      load_model(a.model, a.seed, 0, a.weights.empty() ? 0 : width_for_weights(a.weights, 0));
+  Network net = load_model(a.model, a.seed, 0,
+                           a.weights.empty() ? a.width : width_for_weights(a.weights, a.width));
   if (!a.weights.empty()) check_checkpoint_network(net, a.weights);
   Tensor input = read_npy(a.input);
   NASX_USER_CHECK(input.shape.size() == 4 && input.shape[0] > 0 &&
@@ -176,6 +179,7 @@ struct BenchArgs {
   std::string model, vs;
   int64_t batch = 1;
   int repeat = 20, warmup = 3;
+  double width = 0;
   uint64_t seed = 0;
   bool json = false, profile = false;
 };
@@ -236,7 +240,7 @@ int run_bench(const BenchArgs& a) {
   NASX_USER_CHECK(a.batch > 0, "--batch must be positive, got ", a.batch);
   NASX_USER_CHECK(a.repeat > 0, "--repeat must be positive, got ", a.repeat);
   NASX_USER_CHECK(a.vs.empty() || a.vs == "torch", "--vs accepts 'torch', got '", a.vs, "'");
-  Network net = load_model(a.model, a.seed);
+  Network net = load_model(a.model, a.seed, 0, a.width);
   CompiledNetwork compiled = compile_with_progress(net, a.batch);
   Tensor input = Tensor::random_normal(net.input_shape(a.batch), a.seed + 1);
   Tensor out(compiled.output_shape());
@@ -282,6 +286,7 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
   auto show = std::make_shared<ShowArgs>();
   CLI::App* s = app.add_subcommand("show", "Every layer of a model with shapes, params and MACs");
   s->add_option("model", show->model, "zoo model name or ARCH.json")->required();
+  add_width_option(s, show->width);
   s->add_flag("--json", show->json, "print JSON");
   out.emplace_back("show", [show] { return run_show(*show); });
 
@@ -293,6 +298,7 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
       ->check(integer_in(0, kMaxSeed));
   c->add_option("--image-size", check->image_size, "input height and width (default: the model's)")
       ->check(integer_in(1, 4096));
+  add_width_option(c, check->width);
   c->add_flag("--json", check->json, "print JSON");
   out.emplace_back("check", [check] { return run_check(*check); });
 
@@ -306,6 +312,7 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
                 "(state_dict names); default: seeded init");
   r->add_option("--seed", run->seed, "seed of the initial weights (default 0)")
       ->check(integer_in(0, kMaxSeed));
+  add_width_option(r, run->width);
   r->add_flag("--partial-weights", run->partial_weights,
               "allow --weights to provide only some tensors (the rest keep the seeded init)");
   out.emplace_back("run", [run] { return run_run(*run); });
@@ -318,6 +325,7 @@ std::vector<std::pair<std::string, Runner>> add_model_commands(CLI::App& app) {
       ->check(integer_in(1, 1000000));
   b->add_option("--vs", bench->vs, "also time 'torch' (LibTorch eager) in the same run");
   b->add_option("--seed", bench->seed, "seed (default 0)")->check(integer_in(0, kMaxSeed));
+  add_width_option(b, bench->width);
   b->add_flag("--json", bench->json, "print JSON");
   b->add_flag("--profile", bench->profile,
               "also where a run's time goes: each node's kernel, halo zeroing, input staging, "

@@ -56,6 +56,10 @@ inline CLI::Validator number_in(double lo, double hi, bool lo_open = false) {
 
 // --width: the channel scale of a zoo model (or of an ARCH.json's base).
 inline constexpr double kMaxWidth = 16;
+inline CLI::Option* add_width_option(CLI::App* c, double& width) {
+  return c->add_option("--width", width, "scale every channel count (default 1)")
+      ->check(number_in(0, kMaxWidth, true));
+}
 
 // "15m", "90s", "1h", "2m30s", "1h30m", "1.5m" or plain seconds: decimal numbers only (no sign,
 // exponent or hex: "1e3s" and "0x10s" are refused), each unit at most once and in the order h, m,

@@ -155,8 +155,7 @@ std::vector<std::pair<std::string, Runner>> add_proxy_commands(CLI::App& app) {
       ->check(integer_in(1, kMaxBatch));
   fc->add_option("--seed", f->seed, "seed of weights and minibatch (default 0)")
       ->check(integer_in(0, kMaxSeed));
-  fc->add_option("--width", f->width, "scale every channel count (default 1)")
-      ->check(number_in(0, kMaxWidth, true));
+  add_width_option(fc, f->width);
   fc->add_option("--proxy", f->proxy, proxy_list(" or ") + " (default fisher)");
   fc->add_flag("--json", f->json, "print JSON");
   out.emplace_back("fisher", [f] { return run_fisher(*f); });

@@ -202,8 +202,7 @@ std::vector<std::pair<std::string, Runner>> add_train_commands(CLI::App& app) {
       ->check(integer_in(0, 100000000));
   tc->add_option("--lr", t->lr, "initial learning rate (default 0.1)")
       ->check(number_in(0, 10, true));
-  tc->add_option("--width", t->width, "scale every channel count (default 1)")
-      ->check(number_in(0, kMaxWidth, true));
+  add_width_option(tc, t->width);
   tc->add_option("--seed", t->seed, "seed of the weights, the subset and the order (default 0)")
       ->check(integer_in(0, kMaxSeed));
   tc->add_option("--out", t->out, "checkpoint directory (written every epoch)")->required();
