@@ -72,6 +72,18 @@ def load_family(results, sub):
         r["family_kind"] = kind_of(r)
         group = {"searched": "searched", "narrow": "narrowed"}.get(r["kind"], "variants")
         fam[group].append(r)
+    # Each search's end-to-end speedup (median and spread, run.py's searches.jsonl).
+    speedups = {}
+    searches = os.path.join(results, sub, "searches.jsonl")
+    if os.path.exists(searches):
+        for line in open(searches):
+            try:
+                j = json.loads(line)
+                speedups[j["name"]] = j["summary"]["speedup"]
+            except (ValueError, KeyError):
+                pass
+    for r in fam["searched"]:
+        r["speedup"] = speedups.get(r["name"])
     return fam
 
 
@@ -200,7 +212,8 @@ def analyse(fams):
             "spearman": spearman_rows(v) if len(v) >= 3 else {},
             "today": score(TODAY, v), "paper": score(PAPER, v),
             "searched": [{"name": r["name"], "accuracy": r["test_accuracy"],
-                          "drop": r["drop"], "loses": r["loses"], "params": r["params"]}
+                          "drop": r["drop"], "loses": r["loses"], "params": r["params"],
+                          "speedup": r.get("speedup")}
                          for r in fam["searched"]]}
     pooled = [r for f in names for r in fams[f]["variants"]]
     a["pooled"] = {"variants": len(pooled), "spearman": spearman_rows(pooled) if pooled else {}}
@@ -274,11 +287,16 @@ def markdown(a):
         L.append(f"| {x['rule']} | {x['keepers_accepted']} | {x['worst_family_fraction']:.2f} |")
     searched = [(f, s) for f, x in a["families"].items() for s in x["searched"]]
     if searched:
-        L += ["", "The search's own outputs (held out):", "",
-              "| family | network | accuracy | drop | params |", "|---|---|---|---|---|"]
+        L += ["", "The search's own outputs (held out of every calibration; drop: the "
+              "original's mean minus the network's accuracy, LOSES beyond 1 point plus the "
+              "noise; speedup end to end, median (min-max), as the search measured it):", "",
+              "| family | network | accuracy | drop | speedup | params |",
+              "|---|---|---|---|---|---|"]
         for f, s in searched:
+            sp = s.get("speedup")
+            spt = f"{sp['median']:.2f}x ({sp['min']:.2f}-{sp['max']:.2f})" if sp else "-"
             L.append(f"| {f} | {s['name']} | {s['accuracy']:.2f} | {s['drop']:+.2f}"
-                     f"{' LOSES' if s['loses'] else ''} | {s['params']:,} |")
+                     f"{' LOSES' if s['loses'] else ''} | {spt} | {s['params']:,} |")
     return "\n".join(L) + "\n"
 
 
