@@ -96,6 +96,9 @@ def run_json(args: Sequence[str], progress: Optional[Callable[[str], None]] = No
         raise Error(f"nasx {' '.join(map(str, args))} printed no JSON: {e}") from None
 
 
+_COUNT = re.compile(r"\b(\d+)/(\d+)\b")
+
+
 class Progress:
     """One status line that nasx's progress messages overwrite (a terminal or a notebook)."""
 
@@ -107,6 +110,10 @@ class Progress:
     def __call__(self, line: str) -> None:
         if not self.enabled:
             return
+        m = _COUNT.search(line)  # "explore coarse 14/80, ..." -> a bar of 14/80
+        if m and int(m.group(2)) > 0:
+            done = min(1.0, int(m.group(1)) / int(m.group(2)))
+            line = "[" + "#" * int(20 * done) + "." * (20 - int(20 * done)) + "] " + line
         sys.stderr.write("\r" + line[: self.width].ljust(self.width))
         sys.stderr.flush()
         self.shown = True
